@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages vemu's tests and demo need on Debian 12:
+# nasm (test ROMs), qemu-system-x86 (reference emulator and SeaBIOS),
+# bochs (second opinion where QEMU 7.2 departs from hardware).
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+need=()
+command -v nasm >/dev/null 2>&1 || need+=(nasm)
+command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
+command -v bochs >/dev/null 2>&1 || need+=(bochs bochsbios)
+[ -e /usr/share/seabios/bios.bin ] || need+=(seabios)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
