@@ -1,0 +1,44 @@
+//! The soft MMU: everything between a guest linear address and a host byte.
+//!
+//! It owns guest physical memory ([`PhysMemory`]: RAM from an anonymous mapping,
+//! ROM images, MMIO windows, the A20 gate), the i386 two-level page-table walker
+//! ([`paging`]), the software TLB that caches its results per privilege level
+//! ([`Tlb`]), and the bookkeeping that makes self-modifying code exact: which
+//! physical pages hold translated code, and which of them the guest has written.
+//!
+//! It does not know segments, the CPU's registers or devices: the translator
+//! turns segment:offset into a linear address and passes the paging controls
+//! ([`PagingMode`]); MMIO accesses come back as [`Backing::Mmio`] for the caller
+//! to dispatch through its own bus.
+
+mod memory;
+pub mod paging;
+mod phys;
+mod tlb;
+
+pub use memory::Memory;
+pub use paging::{Access, PageFault, PagingMode, Walk};
+pub use phys::{Backing, MemoryError, MmioId, PhysMemory, MAX_RAM_BYTES, PAGE_SIZE};
+pub use tlb::{Tlb, TlbEntry, TlbFill, TlbMode, TlbSet, TLB_ENTRIES, TLB_INVALID, TLB_SLOW};
+
+/// A guest physical address (32 bits: vemu models no PAE).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PhysAddr(pub u32);
+
+/// A guest linear address: segment base + offset, before paging.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LinearAddr(pub u32);
+
+impl PhysAddr {
+    /// The number of the 4 KiB page frame holding this address.
+    pub fn frame(self) -> u32 {
+        self.0 >> 12
+    }
+}
+
+impl LinearAddr {
+    /// The 4 KiB page (address with the low 12 bits cleared).
+    pub fn page(self) -> u32 {
+        self.0 & !0xfff
+    }
+}
