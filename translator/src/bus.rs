@@ -1,0 +1,75 @@
+//! What the CPU needs from the rest of the machine: port I/O, MMIO windows,
+//! the interrupt controller, and a way for devices to ask the machine for
+//! something (open the A20 gate, reset, power off). The frontend implements
+//! [`Bus`] over its devices; the translator never sees a device type.
+
+use std::any::Any;
+
+use vemu_softmmu::MmioId;
+
+/// A request from a device to the machine.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BusRequest {
+    /// Open (true) or close the A20 gate.
+    SetA20(bool),
+    /// Reset the machine (as a triple fault or the keyboard controller's reset line do).
+    Reset,
+    /// Stop the machine with this process exit status (isa-debug-exit, power off).
+    Exit(i32),
+}
+
+/// The machine around the CPU.
+pub trait Bus {
+    /// Reads `size` (1, 2 or 4) bytes from an I/O port.
+    fn port_in(&mut self, port: u16, size: u8) -> u32;
+    /// Writes `size` (1, 2 or 4) bytes to an I/O port.
+    fn port_out(&mut self, port: u16, size: u8, value: u32);
+    /// Reads from an MMIO window registered with the memory map.
+    fn mmio_read(&mut self, id: MmioId, offset: u32, size: u8) -> u32;
+    /// Writes to an MMIO window.
+    fn mmio_write(&mut self, id: MmioId, offset: u32, size: u8, value: u32);
+    /// Whether a maskable interrupt is waiting.
+    fn interrupt_pending(&mut self) -> bool;
+    /// Acknowledges the pending interrupt and returns its vector.
+    fn acknowledge_interrupt(&mut self) -> u8;
+    /// A device's request to the machine, if any (asked after every port write).
+    fn take_request(&mut self) -> Option<BusRequest>;
+    /// Lets the owner reach its concrete devices.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// A bus with nothing on it: ports read all ones, no interrupts. For tests.
+#[derive(Default)]
+pub struct NullBus {
+    /// Every port write, in order: (port, size, value).
+    pub writes: Vec<(u16, u8, u32)>,
+}
+
+impl Bus for NullBus {
+    fn port_in(&mut self, _port: u16, size: u8) -> u32 {
+        if size == 4 {
+            u32::MAX
+        } else {
+            (1u32 << (size * 8)) - 1
+        }
+    }
+    fn port_out(&mut self, port: u16, size: u8, value: u32) {
+        self.writes.push((port, size, value));
+    }
+    fn mmio_read(&mut self, _id: MmioId, _offset: u32, size: u8) -> u32 {
+        self.port_in(0, size)
+    }
+    fn mmio_write(&mut self, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn interrupt_pending(&mut self) -> bool {
+        false
+    }
+    fn acknowledge_interrupt(&mut self) -> u8 {
+        0
+    }
+    fn take_request(&mut self) -> Option<BusRequest> {
+        None
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

@@ -1,0 +1,308 @@
+//! The CPU and its run loop (DESIGN.md, "One step of the machine").
+//!
+//! [`Cpu::run`] executes guest code until an instruction budget is spent, the CPU
+//! halts, a device asks the machine for something, or the guest triple-faults.
+//! Each step delivers a pending interrupt if the guest can take one, finds the
+//! block at CS:EIP in the block cache (decoding it on a miss), and executes it
+//! instruction by instruction. After every instruction, writes to pages holding
+//! code invalidate their blocks (invariant 5), and a block that was invalidated
+//! under its own feet stops there.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use iced_x86::Code;
+use vemu_block_cache::{BlockCache, BlockKey};
+use vemu_decoder::{decode_block, Block, CodeSource, DecodeRequest, FetchError};
+use vemu_softmmu::{Memory, PhysAddr};
+
+use crate::bus::{Bus, BusRequest};
+use crate::exception::{vector, Exception, Fault};
+use crate::state::{dr, fl, CpuState, Seg};
+use crate::trace::Tracer;
+
+/// Tunables of a CPU.
+#[derive(Copy, Clone, Debug)]
+pub struct CpuConfig {
+    /// Most instructions in one block.
+    pub max_block_insns: usize,
+    /// Most blocks in the block cache.
+    pub block_cache_size: usize,
+}
+
+impl Default for CpuConfig {
+    fn default() -> Self {
+        CpuConfig { max_block_insns: 128, block_cache_size: 16384 }
+    }
+}
+
+/// Why [`Cpu::run`] returned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction budget is spent.
+    Budget,
+    /// HLT: nothing to do until an interrupt arrives.
+    Halted,
+    /// A device asked the machine for something.
+    Request(BusRequest),
+    /// A fault while delivering a double fault: the processor shuts down.
+    TripleFault,
+}
+
+/// A block as the cache holds it.
+pub struct CachedBlock {
+    pub block: Block,
+}
+
+/// A CPU with its memory and the machine around it.
+pub struct Cpu {
+    pub state: CpuState,
+    pub mem: Memory,
+    pub bus: Box<dyn Bus>,
+    pub config: CpuConfig,
+    /// Instructions executed (faulting ones included): the deterministic clock.
+    pub icount: u64,
+    pub(crate) cache: BlockCache<CachedBlock>,
+    /// EIP to commit when the current instruction completes.
+    pub(crate) next_eip: u32,
+    /// A device request raised by the current instruction.
+    pub(crate) request: Option<BusRequest>,
+    /// Set when the current instruction delivered an interrupt or exception itself
+    /// (INT n, INTO, INT3, BOUND...), which discards a pending single-step trap.
+    pub(crate) delivered: bool,
+    /// A debug trap to take before the next instruction (the TSS T bit).
+    pub(crate) pending_debug_trap: bool,
+    /// Set when the current instruction loaded SS (MOV SS, POP SS, LSS).
+    pub(crate) ss_loaded: bool,
+    /// Whether the CPU triple-faulted during the current step.
+    pub(crate) triple_fault: bool,
+    /// Opcodes already reported as unimplemented.
+    unimplemented: HashSet<Code>,
+    /// Per-instruction trace sink (`--trace`), if any.
+    pub tracer: Option<Box<dyn Tracer>>,
+}
+
+impl Cpu {
+    pub fn new(mem: Memory, bus: Box<dyn Bus>, config: CpuConfig) -> Cpu {
+        Cpu {
+            state: CpuState::reset(),
+            mem,
+            bus,
+            config,
+            icount: 0,
+            cache: BlockCache::new(config.block_cache_size),
+            next_eip: 0,
+            request: None,
+            delivered: false,
+            ss_loaded: false,
+            pending_debug_trap: false,
+            triple_fault: false,
+            unimplemented: HashSet::new(),
+            tracer: None,
+        }
+    }
+
+    /// RESET: the CPU state goes back to its power-on values and every cached
+    /// translation is dropped. Memory contents survive (as on a real PC's reset).
+    pub fn reset(&mut self) {
+        self.state = CpuState::reset();
+        // The time-stamp counter restarts from zero.
+        self.state.tsc_offset = 0u64.wrapping_sub(self.icount);
+        self.cache.clear();
+        self.mem.tlb.flush_all();
+        self.mem.set_a20(true);
+        self.request = None;
+        self.triple_fault = false;
+    }
+
+    /// The time-stamp counter: one tick per instruction in deterministic time.
+    pub fn tsc(&self) -> u64 {
+        self.icount.wrapping_add(self.state.tsc_offset)
+    }
+
+    /// Runs until `budget` instructions have executed or something needs the caller.
+    pub fn run(&mut self, budget: u64) -> Exit {
+        let end = self.icount.saturating_add(budget);
+        loop {
+            if let Some(r) = self.request.take() {
+                return Exit::Request(r);
+            }
+            if self.triple_fault {
+                self.triple_fault = false;
+                return Exit::TripleFault;
+            }
+            if self.icount >= end {
+                return Exit::Budget;
+            }
+            if self.pending_debug_trap {
+                self.pending_debug_trap = false;
+                self.raise(Exception::new(vector::DB, None));
+                continue;
+            }
+            if !self.state.inhibit_interrupts
+                && self.state.flags.bits & fl::IF != 0
+                && self.bus.interrupt_pending()
+            {
+                let v = self.bus.acknowledge_interrupt();
+                self.state.halted = false;
+                self.external_interrupt(v);
+                continue;
+            }
+            if self.state.halted {
+                return Exit::Halted;
+            }
+            let block = match self.lookup_block() {
+                Ok(b) => b,
+                Err(e) => {
+                    self.icount += 1;
+                    self.raise(e);
+                    continue;
+                }
+            };
+            self.exec_block(&block, end);
+        }
+    }
+
+    /// Mode bits a decoded block depends on.
+    fn mode_bits(&self) -> u32 {
+        let s = &self.state;
+        (s.code_bitness() == 32) as u32
+            | (s.stack32() as u32) << 1
+            | (s.cpl as u32) << 2
+            | (s.protected_mode() as u32) << 4
+            | (s.v86_mode() as u32) << 5
+            | (s.paging() as u32) << 6
+    }
+
+    /// The block at CS:EIP, from the cache or freshly decoded.
+    fn lookup_block(&mut self) -> Fault<Rc<CachedBlock>> {
+        let cs = *self.state.seg(Seg::CS);
+        let eip = self.state.eip;
+        if eip > cs.limit {
+            return Err(Exception::gp(0));
+        }
+        let phys = self.fetch_translate(cs.base.wrapping_add(eip))?;
+        let key = BlockKey { phys, eip, mode: self.mode_bits() };
+        if let Some(b) = self.cache.get(&key) {
+            let valid = b.block.last_offset() <= cs.limit
+                && match b.block.second_page {
+                    None => true,
+                    Some((linear, page)) => {
+                        self.fetch_translate(linear).map(|p| PhysAddr(p.0 & !0xfff)) == Ok(page)
+                    }
+                };
+            if valid {
+                return Ok(b);
+            }
+            self.cache.remove(&key);
+        }
+        let req = DecodeRequest {
+            cs_base: cs.base,
+            eip,
+            cs_limit: cs.limit,
+            bitness: self.state.code_bitness(),
+            max_insns: self.config.max_block_insns,
+        };
+        let block = decode_block(&mut Fetcher(self), &req).map_err(|e| match e {
+            FetchError::Fault(f) => f,
+            FetchError::CsLimit => Exception::gp(0),
+        })?;
+        let pages: Vec<PhysAddr> = block.pages().collect();
+        for p in &pages {
+            self.mem.mark_code(*p);
+        }
+        let cached = Rc::new(CachedBlock { block });
+        self.cache.insert(key, &pages, cached.clone());
+        Ok(cached)
+    }
+
+    /// Executes instructions of `cached` from its start until it ends, faults, is
+    /// invalidated, or the budget ends.
+    fn exec_block(&mut self, cached: &Rc<CachedBlock>, end: u64) {
+        let block = &cached.block;
+        // Under single-step (TF) or an interrupt shadow, one instruction at a time.
+        let tf = self.state.flags.bits & fl::TF != 0;
+        let shadow = self.state.inhibit_interrupts;
+        let count = if tf || shadow { 1 } else { block.insns.len() };
+        for ins in &block.insns[..count] {
+            if self.icount >= end {
+                return;
+            }
+            if let Some(t) = self.tracer.as_mut() {
+                t.before_instruction(&self.state, ins);
+            }
+            self.icount += 1;
+            self.delivered = false;
+            self.ss_loaded = false;
+            if shadow {
+                // This instruction is the one shadowed; it may set a new shadow.
+                self.state.inhibit_interrupts = false;
+            }
+            let mask = if block.bitness == 16 { 0xffff } else { u32::MAX };
+            self.next_eip = (ins.next_ip() as u32) & mask;
+            match self.execute(ins) {
+                Ok(()) => self.state.eip = self.next_eip,
+                Err(e) => {
+                    self.raise(e);
+                    return;
+                }
+            }
+            // The single-step trap after an instruction that began with TF=1,
+            // unless it delivered an interrupt itself (INT n clears TF first) or
+            // loaded SS (which holds debug traps off for one more instruction).
+            if tf && !self.delivered && !self.ss_loaded {
+                self.single_step_trap();
+            }
+            if self.mem.has_dirty_code() && self.invalidate_dirty_code(cached) {
+                return;
+            }
+            if self.request.is_some() || self.triple_fault {
+                return;
+            }
+        }
+    }
+
+    fn single_step_trap(&mut self) {
+        self.state.dr[6] |= dr::DR6_BS;
+        let trap = Exception::new(vector::DB, None);
+        self.raise(trap);
+    }
+
+    /// Drops the blocks on code pages written since the last call. Returns whether
+    /// `running` was among them.
+    fn invalidate_dirty_code(&mut self, running: &Rc<CachedBlock>) -> bool {
+        let mut hit = false;
+        for page in self.mem.take_dirty_code() {
+            for b in self.cache.invalidate_page(PhysAddr(page)) {
+                hit |= Rc::ptr_eq(&b, running);
+            }
+        }
+        hit
+    }
+
+    /// Reports an opcode vemu does not implement, once per opcode, and raises #UD.
+    pub(crate) fn unimplemented(&mut self, ins: &iced_x86::Instruction) -> Exception {
+        if self.unimplemented.insert(ins.code()) {
+            eprintln!(
+                "vemu: unimplemented instruction {:?} at {:04x}:{:08x}; the guest gets #UD",
+                ins.mnemonic(),
+                self.state.seg(Seg::CS).selector,
+                self.state.eip
+            );
+        }
+        Exception::ud()
+    }
+}
+
+/// The decoder's view of the CPU: code fetches with the current privilege.
+struct Fetcher<'a>(&'a mut Cpu);
+
+impl CodeSource for Fetcher<'_> {
+    type Fault = Exception;
+    fn translate_code(&mut self, linear: u32) -> Result<PhysAddr, Exception> {
+        self.0.fetch_translate(linear)
+    }
+    fn read_code(&mut self, phys: PhysAddr, buf: &mut [u8]) {
+        self.0.read_code_bytes(phys, buf)
+    }
+}

@@ -1,0 +1,147 @@
+//! Miscellaneous instructions: XADD, CMPXCHG, CMPXCHG8B, CPUID, RDTSC, RDMSR,
+//! WRMSR.
+//!
+//! CPUID describes what vemu implements, in the shape of QEMU's `pentium2` model
+//! with the features vemu lacks removed (no FPU, MMX, FXSR, MCE/MCA, MTRR, PAT,
+//! PSE-36, APIC, VME, PAE), so that `qemu-system-i386 -cpu pentium2,-fpu,...` is
+//! a like-for-like reference.
+
+use iced_x86::Instruction;
+
+use crate::cpu::Cpu;
+use crate::exception::{Exception, Fault};
+use crate::flags::op;
+use crate::interp::{mask, Loc};
+use crate::state::{cr4, fl, msr, reg, CPU_SIGNATURE};
+
+/// CPUID leaf 1 EDX: DE PSE TSC MSR CX8 SEP PGE CMOV.
+pub const CPUID_FEATURES_EDX: u32 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 11 | 1 << 13 | 1 << 15;
+/// CPUID leaf 1 ECX: only "running under a hypervisor".
+pub const CPUID_FEATURES_ECX: u32 = 1 << 31;
+
+/// The CPUID leaves: (EAX, EBX, ECX, EDX) for leaf `eax`.
+pub fn cpuid_leaf(leaf: u32) -> [u32; 4] {
+    // "GenuineIntel" in EBX, EDX, ECX order.
+    const VENDOR: [u32; 3] = [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
+    match leaf {
+        0 => [2, VENDOR[0], VENDOR[2], VENDOR[1]],
+        1 => [CPU_SIGNATURE, 0x800, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX],
+        // Leaf 2's cache and TLB descriptors; Intel parts answer any leaf above the
+        // highest one with the highest one's values.
+        _ => [1, 0, 0x4d, 0x002c_307d],
+    }
+}
+
+impl Cpu {
+    pub(super) fn xadd(&mut self, ins: &Instruction) -> Fault {
+        let size = Self::op_size(ins, 0);
+        let dst = self.loc(ins, 0);
+        let a = self.read_loc_rmw(dst, size)?;
+        let src = ins.op1_register();
+        let b = self.get_reg(src) & mask(size);
+        let r = a.wrapping_add(b) & mask(size);
+        if let Loc::Mem(..) = dst {
+            self.write_loc(dst, size, r)?;
+            self.set_reg(src, a);
+        } else {
+            self.set_reg(src, a);
+            self.write_loc(dst, size, r)?;
+        }
+        self.state.flags.set_lazy(op::ADD | op::size_code(size * 8), r, a, b);
+        Ok(())
+    }
+
+    pub(super) fn cmpxchg(&mut self, ins: &Instruction) -> Fault {
+        let size = Self::op_size(ins, 0);
+        let dst = self.loc(ins, 0);
+        let old = self.read_loc_rmw(dst, size)?;
+        let acc = self.state.regs[reg::EAX] & mask(size);
+        let src = self.get_reg(ins.op1_register());
+        if acc == old {
+            self.write_loc(dst, size, src & mask(size))?;
+        } else {
+            // The destination is written back unchanged (a locked cycle always writes).
+            if let Loc::Mem(..) = dst {
+                self.write_loc(dst, size, old)?;
+            }
+            self.set_acc(size, old);
+        }
+        self.set_compare_flags(acc, old, size);
+        Ok(())
+    }
+
+    pub(super) fn cmpxchg8b(&mut self, ins: &Instruction) -> Fault {
+        let (seg, off) = self.ea(ins);
+        let lo = self.read_rmw(seg, off, 4)?;
+        let hi = self.read_rmw(seg, off.wrapping_add(4), 4)?;
+        let s = &self.state;
+        let equal = lo == s.regs[reg::EAX] && hi == s.regs[reg::EDX];
+        let (new_lo, new_hi) = if equal { (s.regs[reg::EBX], s.regs[reg::ECX]) } else { (lo, hi) };
+        self.write(seg, off, 4, new_lo)?;
+        self.write(seg, off.wrapping_add(4), 4, new_hi)?;
+        if !equal {
+            self.state.regs[reg::EAX] = lo;
+            self.state.regs[reg::EDX] = hi;
+        }
+        self.state.flags.set_flag(fl::ZF, equal);
+        Ok(())
+    }
+
+    pub(super) fn cpuid(&mut self) -> Fault {
+        let [a, b, c, d] = cpuid_leaf(self.state.regs[reg::EAX]);
+        let r = &mut self.state.regs;
+        r[reg::EAX] = a;
+        r[reg::EBX] = b;
+        r[reg::ECX] = c;
+        r[reg::EDX] = d;
+        Ok(())
+    }
+
+    pub(super) fn rdtsc(&mut self) -> Fault {
+        let s = &self.state;
+        if s.cr4 & cr4::TSD != 0 && s.protected_mode() && (s.cpl != 0 || s.v86_mode()) {
+            return Err(Exception::gp(0));
+        }
+        let tsc = self.tsc();
+        self.state.regs[reg::EAX] = tsc as u32;
+        self.state.regs[reg::EDX] = (tsc >> 32) as u32;
+        Ok(())
+    }
+
+    pub(super) fn rdmsr(&mut self) -> Fault {
+        self.require_cpl0()?;
+        let s = &self.state;
+        let value: u64 = match s.regs[reg::ECX] {
+            msr::TSC => self.tsc(),
+            msr::APIC_BASE => s.msr.apic_base,
+            msr::SYSENTER_CS => s.msr.sysenter_cs as u64,
+            msr::SYSENTER_ESP => s.msr.sysenter_esp as u64,
+            msr::SYSENTER_EIP => s.msr.sysenter_eip as u64,
+            _ => return Err(Exception::gp(0)),
+        };
+        self.state.regs[reg::EAX] = value as u32;
+        self.state.regs[reg::EDX] = (value >> 32) as u32;
+        Ok(())
+    }
+
+    pub(super) fn wrmsr(&mut self) -> Fault {
+        self.require_cpl0()?;
+        let s = &mut self.state;
+        let value = (s.regs[reg::EDX] as u64) << 32 | s.regs[reg::EAX] as u64;
+        match s.regs[reg::ECX] {
+            msr::TSC => s.tsc_offset = value.wrapping_sub(self.icount),
+            msr::APIC_BASE => {
+                // Bits 8 (BSP), 10-11 (enables) and 12-35 (base) are writable.
+                if value & !0xf_ffff_fd00 != 0 {
+                    return Err(Exception::gp(0));
+                }
+                s.msr.apic_base = value;
+            }
+            msr::SYSENTER_CS => s.msr.sysenter_cs = value as u32 & 0xffff,
+            msr::SYSENTER_ESP => s.msr.sysenter_esp = value as u32,
+            msr::SYSENTER_EIP => s.msr.sysenter_eip = value as u32,
+            _ => return Err(Exception::gp(0)),
+        }
+        Ok(())
+    }
+}

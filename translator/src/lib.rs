@@ -1,0 +1,26 @@
+//! vemu's CPU: the architectural state, the interpreter (the reference tier), the
+//! VMM layer that emulates privileged instructions against virtual state, and the
+//! run loop that ties them to the block cache and the soft MMU.
+//!
+//! The crate talks to devices only through [`Bus`]; the frontend wires it.
+
+mod bus;
+mod cpu;
+mod exception;
+mod flags;
+pub(crate) mod interp;
+mod mem;
+mod state;
+mod trace;
+mod vmm;
+
+pub use bus::{Bus, BusRequest, NullBus};
+pub use cpu::{CachedBlock, Cpu, CpuConfig, Exit};
+pub use exception::{vector, Exception, ExceptionClass, Fault};
+pub use flags::Flags;
+pub use iced_x86::Instruction;
+pub use interp::misc::{cpuid_leaf, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX};
+pub use state::{
+    attr, cr0, cr4, dr, fl, msr, reg, CpuState, Msrs, Seg, Segment, Selector, TableReg, CPU_SIGNATURE,
+};
+pub use trace::Tracer;

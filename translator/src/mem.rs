@@ -1,0 +1,264 @@
+//! Guest memory as instructions see it: segment checks, then linear accesses
+//! through the software TLB, with the slow path for misses, page crossings,
+//! MMIO, ROM and pages that hold translated code.
+//!
+//! Segment checks follow the hardware (SDM Vol. 3A 5.3-5.6): limits, including
+//! expand-down segments, and type (no writes to code or read-only data, no reads
+//! of execute-only code) raise #GP(0), or #SS(0) for SS. Alignment checks (#AC)
+//! apply to CPL-3 data accesses when CR0.AM and EFLAGS.AC are set. System
+//! structures (descriptor tables, the TSS, the IDT) are read with supervisor
+//! rights whatever the CPL, through [`Cpu::read_sys`] and [`Cpu::write_sys`].
+
+use vemu_softmmu::{Access, Backing, PagingMode, PhysAddr, TlbMode};
+
+use crate::cpu::Cpu;
+use crate::exception::{Exception, Fault};
+use crate::state::{attr, cr0, cr4, fl, Seg};
+
+#[inline]
+fn load_le(p: *const u8, size: u32) -> u32 {
+    // SAFETY: the TLB only hands out host pointers to mapped guest RAM or ROM,
+    // and a fast hit guarantees all `size` bytes lie in the same page.
+    unsafe {
+        match size {
+            1 => *p as u32,
+            2 => u16::from_le_bytes(*(p as *const [u8; 2])) as u32,
+            _ => u32::from_le_bytes(*(p as *const [u8; 4])),
+        }
+    }
+}
+
+#[inline]
+fn store_le(p: *mut u8, size: u32, value: u32) {
+    // SAFETY: as in `load_le`; write tags are only installed for RAM pages.
+    unsafe {
+        match size {
+            1 => *p = value as u8,
+            2 => *(p as *mut [u8; 2]) = (value as u16).to_le_bytes(),
+            _ => *(p as *mut [u8; 4]) = value.to_le_bytes(),
+        }
+    }
+}
+
+#[inline]
+fn ones(size: u32) -> u32 {
+    if size >= 4 {
+        u32::MAX
+    } else {
+        (1 << (size * 8)) - 1
+    }
+}
+
+impl Cpu {
+    /// Whether data accesses now run with user (CPL 3) rights.
+    #[inline]
+    pub(crate) fn user(&self) -> bool {
+        self.state.cpl == 3
+    }
+
+    pub(crate) fn paging_mode(&self) -> PagingMode {
+        let s = &self.state;
+        PagingMode {
+            enabled: s.cr0 & cr0::PG != 0 && s.cr0 & cr0::PE != 0,
+            write_protect: s.cr0 & cr0::WP != 0,
+            pse: s.cr4 & cr4::PSE != 0,
+            pge: s.cr4 & cr4::PGE != 0,
+            cr3: s.cr3,
+        }
+    }
+
+    /// Linear to physical for one access; fills the TLB; #PF on failure.
+    pub(crate) fn translate(&mut self, linear: u32, access: Access, user: bool) -> Fault<PhysAddr> {
+        let mode = self.paging_mode();
+        self.mem.translate(&mode, linear, access, user).map_err(|pf| Exception::pf(pf.address, pf.error_code))
+    }
+
+    // ---- linear accesses -------------------------------------------------------------
+
+    /// Reads `size` (1, 2 or 4) bytes at a linear address.
+    #[inline]
+    pub fn read_lin(&mut self, linear: u32, size: u32, user: bool) -> Fault<u32> {
+        let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
+        if let Some(p) = self.mem.tlb.read_host(mode, linear, size) {
+            return Ok(load_le(p, size));
+        }
+        self.read_lin_slow(linear, size, user, Access::Read)
+    }
+
+    fn read_lin_slow(&mut self, linear: u32, size: u32, user: bool, access: Access) -> Fault<u32> {
+        if (linear & 0xfff) + size > 0x1000 {
+            // Page crossing: both pages must translate before anything is read
+            // (a read of MMIO has side effects).
+            let second = linear.wrapping_add(size - 1) & !0xfff;
+            self.translate(linear, access, user)?;
+            self.translate(second, access, user)?;
+            let mut value = 0;
+            for i in 0..size {
+                value |= self.read_lin_slow(linear.wrapping_add(i), 1, user, access)? << (8 * i);
+            }
+            return Ok(value);
+        }
+        let phys = self.translate(linear, access, user)?;
+        Ok(self.read_phys(phys, size))
+    }
+
+    /// Reads physical memory of any backing (MMIO goes to the bus).
+    pub(crate) fn read_phys(&mut self, phys: PhysAddr, size: u32) -> u32 {
+        match self.mem.phys.backing(phys) {
+            Backing::Ram | Backing::Rom { .. } => match self.mem.phys.host_ptr(phys) {
+                Some(p) => load_le(p, size),
+                None => ones(size),
+            },
+            Backing::Mmio { id, offset } => self.bus.mmio_read(id, offset, size as u8),
+            Backing::Unassigned => ones(size),
+        }
+    }
+
+    /// Writes `size` (1, 2 or 4) bytes at a linear address.
+    #[inline]
+    pub fn write_lin(&mut self, linear: u32, size: u32, value: u32, user: bool) -> Fault {
+        let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
+        if let Some(p) = self.mem.tlb.write_host(mode, linear, size) {
+            store_le(p, size, value);
+            return Ok(());
+        }
+        self.write_lin_slow(linear, size, value, user)
+    }
+
+    fn write_lin_slow(&mut self, linear: u32, size: u32, value: u32, user: bool) -> Fault {
+        if (linear & 0xfff) + size > 0x1000 {
+            // Both pages must be writable before any byte is written.
+            let second = linear.wrapping_add(size - 1) & !0xfff;
+            self.translate(linear, Access::Write, user)?;
+            self.translate(second, Access::Write, user)?;
+            for i in 0..size {
+                let phys = self.translate(linear.wrapping_add(i), Access::Write, user)?;
+                self.write_phys(phys, 1, value >> (8 * i));
+            }
+            return Ok(());
+        }
+        let phys = self.translate(linear, Access::Write, user)?;
+        self.write_phys(phys, size, value);
+        Ok(())
+    }
+
+    /// Writes physical memory of any backing; notices writes to code pages.
+    pub(crate) fn write_phys(&mut self, phys: PhysAddr, size: u32, value: u32) {
+        match self.mem.phys.backing(phys) {
+            Backing::Ram => {
+                if let Some(p) = self.mem.phys.host_ptr(phys) {
+                    store_le(p, size, value);
+                }
+                self.mem.note_write(phys);
+            }
+            Backing::Mmio { id, offset } => self.bus.mmio_write(id, offset, size as u8, value),
+            Backing::Rom { .. } | Backing::Unassigned => {}
+        }
+    }
+
+    /// Reads a system structure (GDT, LDT, IDT, TSS) with supervisor rights.
+    pub(crate) fn read_sys(&mut self, linear: u32, size: u32) -> Fault<u32> {
+        self.read_lin(linear, size, false)
+    }
+
+    /// Writes a system structure with supervisor rights.
+    pub(crate) fn write_sys(&mut self, linear: u32, size: u32, value: u32) -> Fault {
+        self.write_lin(linear, size, value, false)
+    }
+
+    // ---- segment checks ------------------------------------------------------------------
+
+    /// Checks an access of `size` bytes at `seg:offset` and returns its linear address.
+    #[inline]
+    pub(crate) fn check_seg(&self, seg: Seg, offset: u32, size: u32, write: bool) -> Fault<u32> {
+        let s = &self.state.segs[seg as usize];
+        let fault = || if seg == Seg::SS { Exception::ss(0) } else { Exception::gp(0) };
+        if s.attr & attr::UNUSABLE != 0 {
+            return Err(fault());
+        }
+        let ty = s.attr & attr::TYPE_MASK;
+        if self.state.protected_mode() && !self.state.v86_mode() {
+            let code = ty & attr::CODE != 0;
+            let rw = ty & attr::WRITABLE_READABLE != 0;
+            // Writes need writable data; reads need data or readable code.
+            let forbidden = if write { code || !rw } else { code && !rw };
+            if forbidden {
+                return Err(fault());
+            }
+        }
+        let last = offset as u64 + size as u64 - 1;
+        if ty & (attr::CODE | attr::EXPAND_DOWN_CONFORMING) == attr::EXPAND_DOWN_CONFORMING {
+            let upper = if s.attr & attr::DB != 0 { 0xffff_ffff } else { 0xffff };
+            if offset <= s.limit || last > upper {
+                return Err(fault());
+            }
+        } else if last > s.limit as u64 {
+            return Err(fault());
+        }
+        Ok(s.base.wrapping_add(offset))
+    }
+
+    /// A misaligned data access: #AC(0) if alignment checking is on (CPL 3 with
+    /// CR0.AM and EFLAGS.AC set).
+    fn check_alignment(&self) -> Fault {
+        let s = &self.state;
+        if s.cpl == 3 && s.cr0 & cr0::AM != 0 && s.flags.bits & fl::AC != 0 {
+            return Err(Exception::ac());
+        }
+        Ok(())
+    }
+
+    // ---- data accesses -----------------------------------------------------------------
+
+    /// Reads `size` bytes of data at `seg:offset`.
+    #[inline]
+    pub fn read(&mut self, seg: Seg, offset: u32, size: u32) -> Fault<u32> {
+        let linear = self.check_seg(seg, offset, size, false)?;
+        if linear & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
+        self.read_lin(linear, size, self.user())
+    }
+
+    /// Writes `size` bytes of data at `seg:offset`.
+    #[inline]
+    pub fn write(&mut self, seg: Seg, offset: u32, size: u32, value: u32) -> Fault {
+        let linear = self.check_seg(seg, offset, size, true)?;
+        if linear & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
+        self.write_lin(linear, size, value, self.user())
+    }
+
+    /// Reads the destination of a read-modify-write: checked and translated as a
+    /// write, as the hardware does, so a read-only page faults on the read.
+    #[inline]
+    pub fn read_rmw(&mut self, seg: Seg, offset: u32, size: u32) -> Fault<u32> {
+        let linear = self.check_seg(seg, offset, size, true)?;
+        if linear & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
+        let user = self.user();
+        let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
+        if let Some(p) = self.mem.tlb.write_host(mode, linear, size) {
+            return Ok(load_le(p, size));
+        }
+        self.read_lin_slow(linear, size, user, Access::Write)
+    }
+
+    /// The code byte at a linear address (for the decoder and fetch checks).
+    pub(crate) fn fetch_translate(&mut self, linear: u32) -> Fault<PhysAddr> {
+        let user = self.user();
+        self.translate(linear, Access::Fetch, user)
+    }
+
+    /// Copies code bytes from one physical page into `buf`; non-memory reads as 0xFF.
+    pub(crate) fn read_code_bytes(&mut self, phys: PhysAddr, buf: &mut [u8]) {
+        match self.mem.phys.host_ptr(phys) {
+            // SAFETY: the decoder asks for bytes within one page of RAM or ROM,
+            // which `host_ptr` maps contiguously.
+            Some(p) => unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) },
+            None => buf.fill(0xff),
+        }
+    }
+}
