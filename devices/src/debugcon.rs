@@ -1,0 +1,59 @@
+//! The debug console (QEMU's `-debugcon`, Bochs's port 0xe9 hack): every byte
+//! written goes to a sink (stdout in `vemu run`); reads return 0xe9, the value
+//! guests probe for.
+
+use std::io::Write;
+
+use crate::PortDevice;
+
+pub struct DebugCon {
+    out: Box<dyn Write>,
+}
+
+impl DebugCon {
+    pub fn new(out: Box<dyn Write>) -> Self {
+        DebugCon { out }
+    }
+}
+
+impl PortDevice for DebugCon {
+    fn read(&mut self, _port: u16, _size: u8) -> u32 {
+        0xe9
+    }
+    fn write(&mut self, _port: u16, _size: u8, value: u32) {
+        // A console that cannot be written to is not the guest's problem.
+        let _ = self.out.write_all(&[value as u8]);
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A sink tests can read back.
+    #[derive(Clone, Default)]
+    pub struct Shared(pub Rc<RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bytes_reach_the_sink() {
+        let sink = Shared::default();
+        let mut d = DebugCon::new(Box::new(sink.clone()));
+        for b in b"hi\n" {
+            d.write(0xe9, 1, *b as u32);
+        }
+        assert_eq!(&*sink.0.borrow(), b"hi\n");
+        assert_eq!(d.read(0xe9, 1), 0xe9);
+    }
+}

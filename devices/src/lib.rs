@@ -1,0 +1,147 @@
+//! PC devices behind small traits, with no knowledge of the CPU.
+//!
+//! A device answers port reads and writes ([`PortDevice`]) and may ask the
+//! machine for something ([`Request`]: open the A20 gate, reset, exit). The
+//! [`PortBus`] routes port numbers to devices; the frontend turns it into the
+//! CPU's bus. Devices see time only through the machine's virtual clock (the
+//! ones here need none).
+
+mod debug_exit;
+mod debugcon;
+mod port92;
+mod post;
+mod uart;
+
+pub use debug_exit::IsaDebugExit;
+pub use debugcon::DebugCon;
+pub use port92::SystemControlA;
+pub use post::PostCodes;
+pub use uart::Uart16550;
+
+use std::any::Any;
+
+/// Something a device asks of the machine.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Open (true) or close the A20 gate.
+    SetA20(bool),
+    /// Reset the whole machine.
+    Reset,
+    /// End the run with this process exit status.
+    Exit(i32),
+}
+
+/// A device on the I/O port bus.
+pub trait PortDevice: Any {
+    /// Reads `size` (1, 2 or 4) bytes at `port`.
+    fn read(&mut self, port: u16, size: u8) -> u32;
+    /// Writes `size` bytes at `port`.
+    fn write(&mut self, port: u16, size: u8, value: u32);
+    /// A request raised by the last access, if any.
+    fn take_request(&mut self) -> Option<Request> {
+        None
+    }
+    /// Back to the machine's own state after a reset.
+    fn reset(&mut self) {}
+}
+
+/// Routes I/O ports to devices. Unclaimed ports read as all ones and ignore writes,
+/// as on a PC's ISA bus.
+#[derive(Default)]
+pub struct PortBus {
+    devices: Vec<Box<dyn PortDevice>>,
+    /// (first port, last port, device index), searched in order.
+    ranges: Vec<(u16, u16, usize)>,
+    /// The device that took the last write, to ask for a request.
+    last_written: Option<usize>,
+}
+
+impl PortBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a device answering ports `first..=last`; returns its index.
+    pub fn add(&mut self, first: u16, last: u16, device: Box<dyn PortDevice>) -> usize {
+        let idx = self.devices.len();
+        self.devices.push(device);
+        self.ranges.push((first, last, idx));
+        idx
+    }
+
+    /// Makes device `idx` answer ports `first..=last` as well.
+    pub fn map(&mut self, first: u16, last: u16, idx: usize) {
+        self.ranges.push((first, last, idx));
+    }
+
+    fn find(&self, port: u16) -> Option<usize> {
+        self.ranges.iter().find(|(a, b, _)| (*a..=*b).contains(&port)).map(|r| r.2)
+    }
+
+    pub fn read(&mut self, port: u16, size: u8) -> u32 {
+        match self.find(port) {
+            Some(i) => self.devices[i].read(port, size),
+            None => ones(size),
+        }
+    }
+
+    pub fn write(&mut self, port: u16, size: u8, value: u32) {
+        if let Some(i) = self.find(port) {
+            self.devices[i].write(port, size, value);
+            self.last_written = Some(i);
+        }
+    }
+
+    /// The request raised by the device written last, if any.
+    pub fn take_request(&mut self) -> Option<Request> {
+        let i = self.last_written.take()?;
+        self.devices[i].take_request()
+    }
+
+    pub fn reset(&mut self) {
+        for d in &mut self.devices {
+            d.reset();
+        }
+    }
+
+    /// The device at `idx`, as its concrete type.
+    pub fn device_mut<T: PortDevice>(&mut self, idx: usize) -> Option<&mut T> {
+        let d: &mut dyn Any = self.devices.get_mut(idx)?.as_mut();
+        d.downcast_mut::<T>()
+    }
+}
+
+/// All ones in `size` bytes: what an unclaimed port reads.
+pub fn ones(size: u8) -> u32 {
+    if size >= 4 {
+        u32::MAX
+    } else {
+        (1u32 << (size * 8)) - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unclaimed_ports_float_high() {
+        let mut bus = PortBus::new();
+        assert_eq!(bus.read(0x1234, 1), 0xff);
+        assert_eq!(bus.read(0x1234, 2), 0xffff);
+        assert_eq!(bus.read(0x1234, 4), 0xffff_ffff);
+        bus.write(0x1234, 1, 5);
+        assert_eq!(bus.take_request(), None);
+    }
+
+    #[test]
+    fn routes_and_requests() {
+        let mut bus = PortBus::new();
+        let exit = bus.add(0xf4, 0xf4, Box::new(IsaDebugExit::new()));
+        bus.write(0xf4, 1, 0x10);
+        assert_eq!(bus.take_request(), Some(Request::Exit(0x21)));
+        assert_eq!(bus.take_request(), None);
+        assert!(bus.device_mut::<IsaDebugExit>(exit).is_some());
+        assert!(bus.device_mut::<DebugCon>(exit).is_none());
+    }
+}
