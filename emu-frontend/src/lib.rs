@@ -1,0 +1,13 @@
+//! The vemu frontend: builds a PC [`Machine`] from options (firmware or a
+//! Multiboot kernel, memory size, devices), runs it, and reports how it ended.
+//! `main.rs` is only the command line on top of this.
+
+pub mod error;
+pub mod firmware;
+pub mod machine;
+pub mod multiboot;
+pub mod platform;
+pub mod trace;
+
+pub use error::MachineError;
+pub use machine::{Boot, Machine, MachineConfig, Outcome};

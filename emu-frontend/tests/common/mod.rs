@@ -1,0 +1,179 @@
+//! Shared by the guest-level tests: finding the tools (nasm, QEMU, Bochs; a
+//! missing tool is a failure, never a skip), assembling guest programs, and
+//! running them in vemu and in the reference emulators with a time limit.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// Where tests put what they build.
+pub fn scratch() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guests");
+    std::fs::create_dir_all(&d).expect("scratch directory");
+    d
+}
+
+/// Panics with an install hint if `tool` is not on PATH.
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{tool} is not installed: run scripts/install-deps.sh (tests never skip)");
+}
+
+/// Assembles `src` with nasm (include path test-roms/lib) into `out`, with `defines`.
+pub fn assemble(src: &Path, out: &Path, defines: &[&str]) {
+    require("nasm");
+    let lib = repo().join("test-roms/lib/");
+    let mut cmd = Command::new("nasm");
+    cmd.arg("-f").arg("bin").arg("-i").arg(&lib);
+    for d in defines {
+        cmd.arg(format!("-D{d}"));
+    }
+    let status = cmd.arg(src).arg("-o").arg(out).status().expect("running nasm");
+    assert!(status.success(), "nasm failed on {}", src.display());
+}
+
+/// What a finished (or killed) process left.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status; None if killed by a signal or the time limit.
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+}
+
+impl Run {
+    /// The last non-empty line of stdout.
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "status {:?}{}\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}",
+            self.status,
+            if self.timed_out { " (timed out)" } else { "" },
+            tail(&self.stdout, 15),
+            tail(&self.stderr, 15)
+        )
+    }
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs `cmd` with stdin closed, killing it after `limit`.
+pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting") {
+            break st;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().expect("waiting after kill");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+        timed_out,
+    }
+}
+
+/// `vemu run ARGS...`
+pub fn vemu(args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vemu"));
+    cmd.args(args);
+    run_with_limit(cmd, Duration::from_secs(120))
+}
+
+/// QEMU's command line for a test ROM (the one the issue names).
+pub fn qemu_bios(rom: &Path, extra: &[&str]) -> Run {
+    require("qemu-system-i386");
+    let mut cmd = Command::new("qemu-system-i386");
+    cmd.arg("-bios").arg(rom);
+    cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "stdio", "-display", "none"]);
+    cmd.args(extra);
+    run_with_limit(cmd, Duration::from_secs(60))
+}
+
+/// Runs a ROM under Bochs (its debugger continued through up to four resets);
+/// Bochs has no isa-debug-exit, so only the output counts.
+pub fn bochs_bios(rom: &Path) -> Run {
+    require("bochs");
+    let dir = rom.parent().expect("rom directory");
+    let stem = rom.file_stem().expect("rom name").to_string_lossy();
+    let rc = dir.join(format!("{stem}.bochsrc"));
+    let cmds = dir.join(format!("{stem}.bochscmd"));
+    std::fs::write(
+        &rc,
+        format!(
+            "megs: 32\nromimage: file={}\ndisplay_library: rfb, options=\"timeout=0\"\nport_e9_hack: enabled=1\n\
+             log: /dev/null\npanic: action=fatal\nerror: action=report\n\
+             cpu: count=1, ips=50000000, ignore_bad_msrs=0\nspeaker: enabled=0\n\
+             sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy\n\
+             plugin_ctrl: speaker=0, sb16=0, es1370=0\n",
+            rom.display()
+        ),
+    )
+    .expect("bochsrc");
+    std::fs::write(&cmds, "c\nc\nc\nc\nquit\n").expect("bochs commands");
+    let mut cmd = Command::new("bochs");
+    cmd.arg("-q").arg("-f").arg(&rc).arg("-rc").arg(&cmds);
+    let mut run = run_with_limit(cmd, Duration::from_secs(120));
+    // Keep only what the guest printed: Bochs's own log lines are tagged.
+    let guest: Vec<&str> = run.stdout.lines().filter(|l| !is_bochs_noise(l)).collect();
+    run.stdout = guest.join("\n");
+    run
+}
+
+fn is_bochs_noise(l: &str) -> bool {
+    let tagged = l.len() > 12 && l.as_bytes()[..11].iter().all(|b| b.is_ascii_digit());
+    tagged
+        || l.starts_with("ALSA")
+        || l.starts_with("====")
+        || l.contains("Bochs x86 Emulator")
+        || l.contains("Built from")
+        || l.contains("Timestamp")
+        || l.starts_with("Next at")
+        || l.starts_with("(0)")
+        || l.starts_with('[')
+        || l.starts_with("<bochs")
+        || l.starts_with("Bochs is exiting")
+        || l.trim().is_empty()
+}
