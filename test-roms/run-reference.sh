@@ -5,8 +5,8 @@
 # A ROM passes when it prints a last line "PASS" (and, under QEMU, exits with 1).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-out=${TMPDIR:-/tmp}/vemu-roms
-mkdir -p "$out"
+out=$(mktemp -d "${TMPDIR:-/tmp}/vemu-roms.XXXXXX")
+trap 'rm -rf "$out"' EXIT
 force_bochs=0
 [ "${1:-}" = "--bochs" ] && { force_bochs=1; shift; }
 status=0
@@ -30,15 +30,15 @@ megs: 32
 romimage: file=$out/$name.bin
 display_library: rfb, options="timeout=0"
 port_e9_hack: enabled=1
-log: -
+log: /dev/null
 panic: action=fatal
 error: action=report
-cpu: count=1, ips=50000000
+cpu: count=1, ips=50000000, ignore_bad_msrs=0
 speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 plugin_ctrl: speaker=0, sb16=0, es1370=0
 RC
-        printf 'c\nquit\n' > "$out/bochs.cmds"
+        printf 'c\nc\nc\nc\nquit\n' > "$out/bochs.cmds"
         blog=$(timeout 60 bochs -q -f "$out/$name.bochsrc" -rc "$out/bochs.cmds" 2>&1 | grep -v '^[0-9]\{11\}[a-z]\[\|^ALSA\|^=\+$\|^ *Bochs\|Built from\|Timestamp\|^Next at\|^(0)\|^\[\|^Bochs is exiting\|^<bochs')
         if printf '%s\n' "$blog" | grep -qx "PASS"; then
             echo "$name: bochs PASS"
