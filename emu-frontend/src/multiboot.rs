@@ -156,7 +156,7 @@ pub fn load(path: &Path, file: &[u8], cmdline: &str, ram: u32) -> Result<Multibo
     // flags: mem, cmdline, mods (none), mmap, boot loader name
     let flags: u32 = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9;
     put(mbi, &flags.to_le_bytes());
-    put(mbi + 4, &640u32.to_le_bytes());
+    put(mbi + 4, &(0x9fc00u32 >> 10).to_le_bytes());
     put(mbi + 8, &((ram - 0x10_0000) >> 10).to_le_bytes());
     put(mbi + 16, &cmdline_at.to_le_bytes());
     put(mbi + 44, &mmap_len.to_le_bytes());
@@ -210,7 +210,7 @@ mod tests {
         assert_eq!(info.addr, 0x10_1000);
         let at = |a: u32| le32(&info.bytes, (a - info.addr) as usize).unwrap();
         assert_eq!(at(img.mbi) & (1 << 6), 1 << 6);
-        assert_eq!(at(img.mbi + 4), 640);
+        assert_eq!(at(img.mbi + 4), 639);
         assert_eq!(at(img.mbi + 8), (32 << 10) - 1024);
         let cmd = at(img.mbi + 16);
         let text: Vec<u8> =

@@ -24,3 +24,6 @@ pub use state::{
     attr, cr0, cr4, dr, fl, msr, reg, CpuState, Msrs, Seg, Segment, Selector, TableReg, CPU_SIGNATURE,
 };
 pub use trace::Tracer;
+
+#[cfg(test)]
+mod tests;
