@@ -29,17 +29,24 @@ pub fn require(tool: &str) {
     assert!(found, "{tool} is not installed: run scripts/install-deps.sh (tests never skip)");
 }
 
-/// Assembles `src` with nasm (include path test-roms/lib) into `out`, with `defines`.
+/// Assembles `src` with nasm (include path test-roms/lib) into `out`, with
+/// `defines`. Tests run in parallel and may build the same guest: each writes a
+/// file of its own and renames it into place, so nobody reads a half-written one.
 pub fn assemble(src: &Path, out: &Path, defines: &[&str]) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SERIAL: AtomicUsize = AtomicUsize::new(0);
     require("nasm");
+    let tmp =
+        out.with_extension(format!("tmp{}-{}", std::process::id(), SERIAL.fetch_add(1, Ordering::Relaxed)));
     let lib = repo().join("test-roms/lib/");
     let mut cmd = Command::new("nasm");
     cmd.arg("-f").arg("bin").arg("-i").arg(&lib);
     for d in defines {
         cmd.arg(format!("-D{d}"));
     }
-    let status = cmd.arg(src).arg("-o").arg(out).status().expect("running nasm");
+    let status = cmd.arg(src).arg("-o").arg(&tmp).status().expect("running nasm");
     assert!(status.success(), "nasm failed on {}", src.display());
+    std::fs::rename(&tmp, out).expect("moving the assembled guest into place");
 }
 
 /// What a finished (or killed) process left.
