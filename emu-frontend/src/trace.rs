@@ -6,8 +6,9 @@
 //! ```
 //!
 //! An exception or interrupt delivered gets its own line before the handler's
-//! first instruction: `INT=vv ERR=eeeeeeee` (ERR only when the vector pushes an
-//! error code), with ` HW` appended for hardware interrupts. Lines starting with
+//! first instruction: `INT=vv ERR=eeeeeeee` (ERR only when an error code is
+//! pushed), with ` SW` appended for INT n/INT3/INTO/INT1 and ` HW` for hardware
+//! interrupts. Lines starting with
 //! `#` are comments (POST codes: `# POST xx`). The file is shared by the CPU and
 //! the POST port through [`SharedWriter`].
 
@@ -17,7 +18,7 @@ use std::io::{BufWriter, Write};
 use std::rc::Rc;
 
 use vemu_translator::Instruction;
-use vemu_translator::{CpuState, Seg, Tracer};
+use vemu_translator::{CpuState, InterruptKind, Seg, Tracer};
 
 /// A writer several owners append to.
 #[derive(Clone)]
@@ -59,11 +60,16 @@ impl Tracer for FileTracer {
     fn before_instruction(&mut self, state: &CpuState, _ins: &Instruction) {
         let _ = writeln!(self.out, "{}", state_line(state));
     }
-    fn interrupt(&mut self, _state: &CpuState, vector: u8, error: Option<u32>, hardware: bool) {
+    fn interrupt(&mut self, _state: &CpuState, vector: u8, error: Option<u32>, kind: InterruptKind) {
         let _ = match error {
             Some(e) => write!(self.out, "INT={vector:02x} ERR={e:08x}"),
             None => write!(self.out, "INT={vector:02x}"),
         };
-        let _ = writeln!(self.out, "{}", if hardware { " HW" } else { "" });
+        let tag = match kind {
+            InterruptKind::Exception => "",
+            InterruptKind::Software => " SW",
+            InterruptKind::Hardware => " HW",
+        };
+        let _ = writeln!(self.out, "{tag}");
     }
 }

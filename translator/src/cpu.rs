@@ -240,8 +240,15 @@ impl Cpu {
             }
             let mask = if block.bitness == 16 { 0xffff } else { u32::MAX };
             self.next_eip = (ins.next_ip() as u32) & mask;
+            let rf = self.state.flags.bits & fl::RF != 0;
             match self.execute(ins) {
-                Ok(()) => self.state.eip = self.next_eip,
+                Ok(()) => {
+                    self.state.eip = self.next_eip;
+                    // RF lasts for one instruction (SDM Vol. 3A 17.3.1.1).
+                    if rf {
+                        self.state.flags.bits &= !fl::RF;
+                    }
+                }
                 Err(e) => {
                     self.raise(e);
                     return;

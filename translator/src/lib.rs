@@ -23,7 +23,7 @@ pub use interp::misc::{cpuid_leaf, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX};
 pub use state::{
     attr, cr0, cr4, dr, fl, msr, reg, CpuState, Msrs, Seg, Segment, Selector, TableReg, CPU_SIGNATURE,
 };
-pub use trace::Tracer;
+pub use trace::{InterruptKind, Tracer};
 
 #[cfg(test)]
 mod tests;

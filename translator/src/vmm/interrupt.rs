@@ -14,6 +14,7 @@
 use crate::cpu::Cpu;
 use crate::exception::{vector, Exception, ExceptionClass, Fault};
 use crate::state::{attr, fl, reg, Seg, Segment, Selector};
+use crate::trace::InterruptKind;
 use crate::vmm::descriptor::{sys, Descriptor};
 use crate::vmm::task::TaskSwitch;
 
@@ -59,7 +60,7 @@ impl Cpu {
             return Err(Exception::gp(0));
         }
         let ret = self.next_eip;
-        self.trace_interrupt(vec, None, false);
+        self.trace_interrupt(vec, None, InterruptKind::Software);
         self.deliver(vec, None, source, ret)?;
         self.next_eip = self.state.eip;
         self.delivered = true;
@@ -69,16 +70,18 @@ impl Cpu {
     /// A hardware interrupt, between instructions.
     pub(crate) fn external_interrupt(&mut self, vec: u8) {
         let eip = self.state.eip;
-        self.trace_interrupt(vec, None, true);
+        self.trace_interrupt(vec, None, InterruptKind::Hardware);
         if let Err(e) = self.deliver(vec, None, IntSource::External, eip) {
             // A fault delivering an external interrupt is handled serially.
             self.raise(e);
         }
     }
 
-    fn trace_interrupt(&mut self, vec: u8, error: Option<u32>, hardware: bool) {
+    fn trace_interrupt(&mut self, vec: u8, error: Option<u32>, kind: InterruptKind) {
         if let Some(t) = self.tracer.as_mut() {
-            t.interrupt(&self.state, vec, error, hardware);
+            // Real mode pushes no error codes.
+            let error = error.filter(|_| self.state.protected_mode());
+            t.interrupt(&self.state, vec, error, kind);
         }
     }
 
@@ -90,7 +93,7 @@ impl Cpu {
             if current.vector == vector::PF {
                 self.state.cr2 = current.address;
             }
-            self.trace_interrupt(current.vector, current.error, false);
+            self.trace_interrupt(current.vector, current.error, InterruptKind::Exception);
             let eip = self.state.eip;
             let source = if is_fault(current.vector) { IntSource::Fault } else { IntSource::Exception };
             let next = match self.deliver(current.vector, current.error, source, eip) {
