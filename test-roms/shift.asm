@@ -344,7 +344,12 @@ __?SECT?__
     T   {shld ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a20, -, 0, ARITH, 0, eax, 0x5a5a8001, ebx, 0xc3c3def1, ecx, 0x5a5a5a20  ; CL=32 masked to 0: nothing changes
     T   {shld ax, bx, cl}, 0x5a5a0000, 0xc3c30000, 0x5a5a5a0f, -, SF|CF, ARITH-OF-AF, ZF|PF, eax, 0x5a5a0000, ebx, 0xc3c30000, ecx, 0x5a5a5a0f  ; count size-1: zero
     T   {shld ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a10, -, OF|ZF|AF|PF, ARITH-OF-AF, SF|CF, eax, 0x5a5adef1, ebx, 0xc3c3def1, ecx, 0x5a5a5a10  ; count 16 = size (defined): result = source
+%ifndef QEMU
+    ; Not a QEMU bug: the result and flags are undefined (SDM "SHLD"/"SHRD"), and
+    ; QEMU 7.2's choice of OF differs from vemu's, which the trace comparison would
+    ; see through the flags image this harness loads into AX. Run in vemu and Bochs.
     T   {shld ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a11, -, 0, 0, 0, ebx, 0xc3c3def1, ecx, 0x5a5a5a11  ; count 17 > size: undefined, only the source checked
+%endif
     TM  {shld word [MA], bx, 31}, 0x5a5a8001, 0xc3c3def1, -, -, OF|SF|ZF|AF|PF|CF, 0, 0, ebx, 0xc3c3def1  ; count 31 > size: undefined, only the source checked
     T   {shld eax, ebx, 1}, 0x40000001, 0x9abcdef1, -, -, ZF|CF, ARITH-AF, OF|SF|PF, eax, 0x80000003, ebx, 0x9abcdef1  ; imm 1: OF defined
     T   {shld eax, ebx, 1}, 0x80000001, 0x00000000, -, -, SF|ZF|AF|PF, ARITH-AF, OF|CF, eax, 0x00000002, ebx, 0x00000000  ; imm 1, CF=1
@@ -367,7 +372,12 @@ __?SECT?__
     T   {shrd ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a20, -, 0, ARITH, 0, eax, 0x5a5a8001, ebx, 0xc3c3def1, ecx, 0x5a5a5a20  ; CL=32 masked to 0: nothing changes
     T   {shrd ax, bx, cl}, 0x5a5a0000, 0xc3c30000, 0x5a5a5a0f, -, OF|SF|AF|CF, ARITH-OF-AF, ZF|PF, eax, 0x5a5a0000, ebx, 0xc3c30000, ecx, 0x5a5a5a0f  ; count size-1: zero
     T   {shrd ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a10, -, ZF|PF, ARITH-OF-AF, SF|CF, eax, 0x5a5adef1, ebx, 0xc3c3def1, ecx, 0x5a5a5a10  ; count 16 = size (defined): result = source
+%ifndef QEMU
+    ; Not a QEMU bug: the result and flags are undefined (SDM "SHLD"/"SHRD"), and
+    ; QEMU 7.2's choice of OF differs from vemu's, which the trace comparison would
+    ; see through the flags image this harness loads into AX. Run in vemu and Bochs.
     T   {shrd ax, bx, cl}, 0x5a5a8001, 0xc3c3def1, 0x5a5a5a11, -, OF|SF|ZF|AF|PF|CF, 0, 0, ebx, 0xc3c3def1, ecx, 0x5a5a5a11  ; count 17 > size: undefined, only the source checked
+%endif
     TM  {shrd word [MA], bx, 31}, 0x5a5a8001, 0xc3c3def1, -, -, 0, 0, 0, ebx, 0xc3c3def1  ; count 31 > size: undefined, only the source checked
     T   {shrd eax, ebx, 1}, 0x40000001, 0x9abcdef1, -, -, ZF|AF, ARITH-AF, OF|SF|PF|CF, eax, 0xa0000000, ebx, 0x9abcdef1  ; imm 1: OF defined
     T   {shrd eax, ebx, 1}, 0x80000001, 0x00000000, -, -, SF|ZF, ARITH-AF, OF|PF|CF, eax, 0x40000000, ebx, 0x00000000  ; imm 1, CF=1

@@ -8,12 +8,14 @@
 
 mod debug_exit;
 mod debugcon;
+mod dma_page;
 mod port92;
 mod post;
 mod uart;
 
 pub use debug_exit::IsaDebugExit;
 pub use debugcon::DebugCon;
+pub use dma_page::DmaPageRegisters;
 pub use port92::SystemControlA;
 pub use post::PostCodes;
 pub use uart::Uart16550;
@@ -43,6 +45,11 @@ pub trait PortDevice: Any {
     }
     /// Back to the machine's own state after a reset.
     fn reset(&mut self) {}
+    /// The widest access (in bytes) the device takes at once; the bus splits
+    /// wider accesses into several at consecutive ports, as the ISA bus does.
+    fn access_size(&self) -> u8 {
+        1
+    }
 }
 
 /// Routes I/O ports to devices. Unclaimed ports read as all ones and ignore writes,
@@ -80,15 +87,29 @@ impl PortBus {
 
     pub fn read(&mut self, port: u16, size: u8) -> u32 {
         match self.find(port) {
-            Some(i) => self.devices[i].read(port, size),
+            Some(i) if self.devices[i].access_size() >= size => self.devices[i].read(port, size),
+            Some(i) => {
+                let w = self.devices[i].access_size();
+                (0..size / w)
+                    .fold(0, |v, k| v | self.read(port.wrapping_add((k * w) as u16), w) << (8 * k * w) as u32)
+            }
             None => ones(size),
         }
     }
 
     pub fn write(&mut self, port: u16, size: u8, value: u32) {
-        if let Some(i) = self.find(port) {
-            self.devices[i].write(port, size, value);
-            self.last_written = Some(i);
+        match self.find(port) {
+            Some(i) if self.devices[i].access_size() >= size => {
+                self.devices[i].write(port, size, value);
+                self.last_written = Some(i);
+            }
+            Some(i) => {
+                let w = self.devices[i].access_size();
+                for k in 0..size / w {
+                    self.write(port.wrapping_add((k * w) as u16), w, value >> (8 * k * w) as u32);
+                }
+            }
+            None => {}
         }
     }
 
@@ -132,6 +153,19 @@ mod tests {
         assert_eq!(bus.read(0x1234, 4), 0xffff_ffff);
         bus.write(0x1234, 1, 5);
         assert_eq!(bus.take_request(), None);
+    }
+
+    #[test]
+    fn wide_accesses_to_byte_devices_are_split() {
+        let mut bus = PortBus::new();
+        let pages = bus.add(0x81, 0x83, Box::new(DmaPageRegisters::new()));
+        bus.write(0x82, 2, 0x1234);
+        assert_eq!(bus.read(0x82, 1), 0x34);
+        assert_eq!(bus.read(0x83, 1), 0x12);
+        assert_eq!(bus.read(0x82, 2), 0x1234);
+        // The byte above 0x83 is nobody's: it floats high.
+        assert_eq!(bus.read(0x83, 2), 0xff12);
+        assert!(bus.device_mut::<DmaPageRegisters>(pages).is_some());
     }
 
     #[test]

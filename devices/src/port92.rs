@@ -1,5 +1,7 @@
-//! System control port A (port 0x92, "fast A20"): bit 1 opens the A20 gate,
-//! writing 1 to bit 0 resets the machine.
+//! System control port A (port 0x92, "fast A20"): writing bit 1 opens or closes
+//! the A20 gate, writing 1 to bit 0 resets the machine. The port reads back what
+//! was written (0 at power-on: A20 starts enabled through the keyboard
+//! controller's line, not this port, as on QEMU's PC).
 
 use crate::{PortDevice, Request};
 
@@ -15,9 +17,8 @@ impl Default for SystemControlA {
 }
 
 impl SystemControlA {
-    /// A20 starts enabled, as on QEMU's PC.
     pub fn new() -> Self {
-        SystemControlA { value: 0x02, pending: None }
+        SystemControlA { value: 0, pending: None }
     }
 }
 
@@ -27,11 +28,7 @@ impl PortDevice for SystemControlA {
     }
     fn write(&mut self, _port: u16, _size: u8, value: u32) {
         let v = value as u8;
-        if v & 1 != 0 {
-            self.pending = Some(Request::Reset);
-        } else if (v ^ self.value) & 2 != 0 {
-            self.pending = Some(Request::SetA20(v & 2 != 0));
-        }
+        self.pending = Some(if v & 1 != 0 { Request::Reset } else { Request::SetA20(v & 2 != 0) });
         self.value = v & !1;
     }
     fn take_request(&mut self) -> Option<Request> {
@@ -49,10 +46,12 @@ mod tests {
     #[test]
     fn a20_and_reset() {
         let mut p = SystemControlA::new();
+        assert_eq!(p.read(0x92, 1), 0);
+        p.write(0x92, 1, 2);
+        assert_eq!(p.take_request(), Some(Request::SetA20(true)));
         assert_eq!(p.read(0x92, 1), 2);
         p.write(0x92, 1, 0);
         assert_eq!(p.take_request(), Some(Request::SetA20(false)));
-        p.write(0x92, 1, 0);
         assert_eq!(p.take_request(), None);
         p.write(0x92, 1, 1);
         assert_eq!(p.take_request(), Some(Request::Reset));

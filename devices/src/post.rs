@@ -20,8 +20,9 @@ impl PostCodes {
 }
 
 impl PortDevice for PostCodes {
-    fn read(&mut self, _port: u16, _size: u8) -> u32 {
-        self.last.unwrap_or(0xff) as u32
+    fn read(&mut self, _port: u16, size: u8) -> u32 {
+        // A POST port is write-only: reads float high, as on QEMU's PC.
+        crate::ones(size)
     }
     fn write(&mut self, _port: u16, _size: u8, value: u32) {
         self.last = Some(value as u8);

@@ -1,14 +1,16 @@
 //! The PC around the CPU: the devices on the port bus, wired to the CPU through
 //! the translator's [`Bus`] trait.
 //!
-//! Ports: 0x80 POST codes, 0x92 system control port A (fast A20, reset), 0xe9
-//! debug console, 0xf4 isa-debug-exit, 0x3f8-0x3ff COM1 (16550A). Everything else
-//! floats high.
+//! Ports: 0x80 POST codes, 0x81-0x8f DMA page registers, 0x92 system control
+//! port A (fast A20, reset), 0xe9 debug console, 0xf4 isa-debug-exit,
+//! 0x3f8-0x3ff COM1 (16550A). Everything else floats high.
 
 use std::any::Any;
 use std::io::Write;
 
-use vemu_devices::{DebugCon, IsaDebugExit, PortBus, PostCodes, Request, SystemControlA, Uart16550};
+use vemu_devices::{
+    DebugCon, DmaPageRegisters, IsaDebugExit, PortBus, PostCodes, Request, SystemControlA, Uart16550,
+};
 use vemu_softmmu::MmioId;
 use vemu_translator::{Bus, BusRequest};
 
@@ -32,6 +34,10 @@ impl PcBus {
     pub fn new(out: Outputs) -> PcBus {
         let mut ports = PortBus::new();
         ports.add(0x80, 0x80, Box::new(PostCodes::new(out.post)));
+        let pages = ports.add(0x81, 0x81, Box::new(DmaPageRegisters::new()));
+        for port in DmaPageRegisters::ports().skip(1) {
+            ports.map(port, port, pages);
+        }
         ports.add(0x92, 0x92, Box::new(SystemControlA::new()));
         ports.add(0xe9, 0xe9, Box::new(DebugCon::new(out.debugcon)));
         ports.add(0xf4, 0xf4, Box::new(IsaDebugExit::new()));

@@ -60,7 +60,10 @@ pub struct Cpu {
     pub mem: Memory,
     pub bus: Box<dyn Bus>,
     pub config: CpuConfig,
-    /// Instructions executed (faulting ones included): the deterministic clock.
+    /// Instructions executed: the deterministic clock. It counts as QEMU's
+    /// `-icount` does, so that time-stamp counters agree in differential tests:
+    /// an instruction that faults counts, and a REP string instruction counts one
+    /// per iteration plus one for the final look at a zero count (see `string`).
     pub icount: u64,
     pub(crate) cache: BlockCache<CachedBlock>,
     /// EIP to commit when the current instruction completes.
@@ -72,6 +75,11 @@ pub struct Cpu {
     pub(crate) delivered: bool,
     /// A debug trap to take before the next instruction (the TSS T bit).
     pub(crate) pending_debug_trap: bool,
+    /// DR7 enables a breakpoint: instructions run one at a time and data
+    /// accesses are watched.
+    pub(crate) breakpoints_armed: bool,
+    /// DR6 bits of the data breakpoints the current instruction hit.
+    pub(crate) data_breakpoint_hits: u32,
     /// Set when the current instruction loaded SS (MOV SS, POP SS, LSS).
     pub(crate) ss_loaded: bool,
     /// Whether the CPU triple-faulted during the current step.
@@ -96,6 +104,8 @@ impl Cpu {
             delivered: false,
             ss_loaded: false,
             pending_debug_trap: false,
+            breakpoints_armed: false,
+            data_breakpoint_hits: 0,
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -113,6 +123,7 @@ impl Cpu {
         self.mem.set_a20(true);
         self.request = None;
         self.triple_fault = false;
+        self.update_breakpoints();
     }
 
     /// The time-stamp counter: one tick per instruction in deterministic time.
@@ -223,7 +234,7 @@ impl Cpu {
         // Under single-step (TF) or an interrupt shadow, one instruction at a time.
         let tf = self.state.flags.bits & fl::TF != 0;
         let shadow = self.state.inhibit_interrupts;
-        let count = if tf || shadow { 1 } else { block.insns.len() };
+        let count = if tf || shadow || self.breakpoints_armed { 1 } else { block.insns.len() };
         for ins in &block.insns[..count] {
             if self.icount >= end {
                 return;
@@ -239,8 +250,20 @@ impl Cpu {
                 self.state.inhibit_interrupts = false;
             }
             let mask = if block.bitness == 16 { 0xffff } else { u32::MAX };
-            self.next_eip = (ins.next_ip() as u32) & mask;
+            let sequential = (ins.next_ip() as u32) & mask;
+            self.next_eip = sequential;
             let rf = self.state.flags.bits & fl::RF != 0;
+            if self.breakpoints_armed {
+                self.data_breakpoint_hits = 0;
+                let linear = self.state.seg(Seg::CS).base.wrapping_add(self.state.eip);
+                let hits = self.instruction_breakpoints(linear);
+                if hits != 0 && !rf {
+                    // An instruction breakpoint: a fault before the instruction.
+                    self.state.dr[6] |= hits;
+                    self.raise(Exception::new(vector::DB, None));
+                    return;
+                }
+            }
             match self.execute(ins) {
                 Ok(()) => {
                     self.state.eip = self.next_eip;
@@ -257,8 +280,9 @@ impl Cpu {
             // The single-step trap after an instruction that began with TF=1,
             // unless it delivered an interrupt itself (INT n clears TF first) or
             // loaded SS (which holds debug traps off for one more instruction).
-            if tf && !self.delivered && !self.ss_loaded {
-                self.single_step_trap();
+            let data_hits = std::mem::take(&mut self.data_breakpoint_hits);
+            if (tf || data_hits != 0) && !self.delivered && !self.ss_loaded {
+                self.debug_trap(tf, data_hits);
             }
             if self.mem.has_dirty_code() && self.invalidate_dirty_code(cached) {
                 return;
@@ -266,13 +290,19 @@ impl Cpu {
             if self.request.is_some() || self.triple_fault {
                 return;
             }
+            // A REP instruction that yields to the run loop restarts itself (and
+            // single-stepping does so after every iteration): the rest of the
+            // block is not next.
+            if self.state.eip != sequential {
+                return;
+            }
         }
     }
 
-    fn single_step_trap(&mut self) {
-        self.state.dr[6] |= dr::DR6_BS;
-        let trap = Exception::new(vector::DB, None);
-        self.raise(trap);
+    /// The #DB trap after an instruction: single step (TF) and/or data breakpoints.
+    fn debug_trap(&mut self, single_step: bool, data_hits: u32) {
+        self.state.dr[6] |= data_hits | if single_step { dr::DR6_BS } else { 0 };
+        self.raise(Exception::new(vector::DB, None));
     }
 
     /// Drops the blocks on code pages written since the last call. Returns whether

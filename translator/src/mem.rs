@@ -200,7 +200,7 @@ impl Cpu {
 
     /// A misaligned data access: #AC(0) if alignment checking is on (CPL 3 with
     /// CR0.AM and EFLAGS.AC set).
-    fn check_alignment(&self) -> Fault {
+    pub(crate) fn check_alignment(&self) -> Fault {
         let s = &self.state;
         if s.cpl == 3 && s.cr0 & cr0::AM != 0 && s.flags.bits & fl::AC != 0 {
             return Err(Exception::ac());
@@ -217,6 +217,9 @@ impl Cpu {
         if linear & (size - 1) != 0 {
             self.check_alignment()?;
         }
+        if self.breakpoints_armed {
+            self.watch_data(linear, size, false);
+        }
         self.read_lin(linear, size, self.user())
     }
 
@@ -226,6 +229,9 @@ impl Cpu {
         let linear = self.check_seg(seg, offset, size, true)?;
         if linear & (size - 1) != 0 {
             self.check_alignment()?;
+        }
+        if self.breakpoints_armed {
+            self.watch_data(linear, size, true);
         }
         self.write_lin(linear, size, value, self.user())
     }
@@ -237,6 +243,9 @@ impl Cpu {
         let linear = self.check_seg(seg, offset, size, true)?;
         if linear & (size - 1) != 0 {
             self.check_alignment()?;
+        }
+        if self.breakpoints_armed {
+            self.watch_data(linear, size, true);
         }
         let user = self.user();
         let mode = if user { TlbMode::User } else { TlbMode::Supervisor };

@@ -323,18 +323,20 @@ impl CpuState {
         self.flags.get()
     }
 
-    /// 16 or 32: the default operand size of the code segment.
+    /// 16 or 32: the default operand size of the code segment. Real mode uses
+    /// the cached D bit too: after CR0.PE is cleared the descriptor caches stay in
+    /// force until the registers are reloaded (SDM Vol. 3A 9.9.2).
     pub fn code_bitness(&self) -> u32 {
-        if self.protected_mode() && !self.v86_mode() && self.seg(Seg::CS).big() {
+        if !self.v86_mode() && self.seg(Seg::CS).big() {
             32
         } else {
             16
         }
     }
 
-    /// The stack uses ESP (true) or SP.
+    /// The stack uses ESP (true) or SP, by the cached B bit of SS.
     pub fn stack32(&self) -> bool {
-        self.protected_mode() && !self.v86_mode() && self.seg(Seg::SS).big()
+        !self.v86_mode() && self.seg(Seg::SS).big()
     }
 
     /// Low 8 bits of register `r` (AL..BL for 0..3, AH..BH for 4..7).

@@ -1,7 +1,7 @@
 //! Decimal adjust: DAA DAS AAA AAS AAM AAD (SDM Vol. 2 pages of each, whose
 //! pseudo-code this follows). Only the flags each page defines are meaningful;
-//! for the undefined ones vemu computes what the pseudo-code's result gives
-//! (SF ZF PF from AL, OF cleared).
+//! the undefined ones get what QEMU gives them, so that differential traces
+//! agree: DAA/DAS clear OF, AAA/AAS keep OF SF ZF PF, AAM/AAD clear OF AF CF.
 
 use iced_x86::{Instruction, Mnemonic};
 
@@ -50,6 +50,7 @@ impl Cpu {
             cf = true;
         }
         self.state.set_reg8(0, al);
+        // OF is undefined; it is cleared (as QEMU does).
         let f = szp8(al) | flag_if(cf, fl::CF) | flag_if(af, fl::AF);
         self.state.flags.set_arith(fl::ARITH, f);
         Ok(())
@@ -69,8 +70,9 @@ impl Cpu {
         }
         ax &= 0xff0f;
         self.state.set_reg16(reg::EAX, ax);
-        let f = szp8(ax as u8) | if adjust { fl::AF | fl::CF } else { 0 };
-        self.state.flags.set_arith(fl::ARITH, f);
+        // Only AF and CF are defined; the others keep their values (as QEMU does).
+        let f = if adjust { fl::AF | fl::CF } else { 0 };
+        self.state.flags.set_arith(fl::AF | fl::CF, f);
         Ok(())
     }
 

@@ -4,12 +4,14 @@
 //! selects an operand-sized unit anywhere around the effective address (SDM
 //! "BT - Bit Test"): the access is at EA + size * (offset >> log2(bits)), wrapped
 //! to the address size. Immediate offsets are taken modulo the operand size.
-//! Only CF (BTx) or ZF (BSF/BSR) is defined; the other flags are left as they were.
+//! Only CF (BTx) or ZF (BSF/BSR) is defined. BTx leaves the other flags as they
+//! were; BSF/BSR set them as QEMU does (see `bit_scan`).
 
 use iced_x86::{Instruction, Mnemonic, OpKind};
 
 use crate::cpu::Cpu;
 use crate::exception::Fault;
+use crate::flags::op;
 use crate::interp::{addr16, mask, Loc};
 use crate::state::fl;
 
@@ -48,14 +50,15 @@ impl Cpu {
     pub(super) fn bit_scan(&mut self, ins: &Instruction) -> Fault {
         let size = Self::op_size(ins, 0);
         let src = self.read_op(ins, 1)? & mask(size);
+        // Only ZF is defined; the others are set as for a logic operation on the
+        // source (CF OF AF clear, SF PF from it), as QEMU does.
+        self.state.flags.set_lazy(op::LOGIC | op::size_code(size * 8), src, 0, 0);
         if src == 0 {
-            self.state.flags.set_flag(fl::ZF, true);
             return Ok(());
         }
         let index =
             if ins.mnemonic() == Mnemonic::Bsf { src.trailing_zeros() } else { 31 - src.leading_zeros() };
         self.set_reg(ins.op0_register(), index);
-        self.state.flags.set_flag(fl::ZF, false);
         Ok(())
     }
 }

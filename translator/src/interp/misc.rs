@@ -72,6 +72,10 @@ impl Cpu {
 
     pub(super) fn cmpxchg8b(&mut self, ins: &Instruction) -> Fault {
         let (seg, off) = self.ea(ins);
+        let linear = self.check_seg(seg, off, 8, true)?;
+        if linear & 7 != 0 {
+            self.check_alignment()?;
+        }
         let lo = self.read_rmw(seg, off, 4)?;
         let hi = self.read_rmw(seg, off.wrapping_add(4), 4)?;
         let s = &self.state;

@@ -2,10 +2,10 @@
 //! "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR", "SHLD", "SHRD").
 //!
 //! The count is masked to 5 bits; a masked count of 0 changes neither the
-//! destination nor any flag. OF is defined only for a count of 1 (vemu computes
-//! it with the count-1 formula otherwise); AF is undefined (vemu clears it for
-//! shifts and leaves it alone for rotates, which do not touch it). CF of SHL/SHR
-//! is undefined for counts of the operand size or more.
+//! destination nor any flag. OF is defined only for a count of 1; for other
+//! counts vemu applies the one-bit formula to the last step, as QEMU does, so
+//! that differential traces agree. AF is undefined (cleared by shifts, untouched
+//! by rotates). CF of SHL/SHR is undefined for counts of the operand size or more.
 
 use iced_x86::{Instruction, Mnemonic};
 
@@ -59,7 +59,9 @@ impl Cpu {
             Mnemonic::Shr => {
                 let r = if count >= bits { 0 } else { a >> count };
                 let cf = count <= bits && (a >> (count - 1)) & 1 != 0;
-                let of = a & msb != 0;
+                // OF: the sign before the last one-bit step (MSB(dest) for a count of 1).
+                let before_last = if count > bits { 0 } else { a >> (count - 1) };
+                let of = before_last & msb != 0;
                 (r, szp(r, size) | flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::ARITH)
             }
             Mnemonic::Sar => {
@@ -84,24 +86,32 @@ impl Cpu {
             }
             Mnemonic::Rcl => {
                 let n = count % (bits + 1);
+                if n == 0 {
+                    // A rotation through CF by a multiple of size+1: nothing moves,
+                    // CF is unchanged and OF (undefined) keeps its value, as in QEMU.
+                    return Ok(());
+                }
                 // Rotate the (bits+1)-bit value CF:a left by n.
                 let v = (cf_in as u64) << bits | a as u64;
                 let width = bits + 1;
                 let rot = if n == 0 { v } else { ((v << n) | (v >> (width - n))) & ((1u64 << width) - 1) };
                 let r = rot as u32 & m;
                 let cf = (rot >> bits) & 1 != 0;
-                let of = (r & msb != 0) != cf;
+                let of = (r ^ a) & msb != 0; // the sign changed (the SDM formula for a count of 1)
                 (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
             }
             _ => {
                 // RCR
                 let n = count % (bits + 1);
+                if n == 0 {
+                    return Ok(());
+                }
                 let v = (cf_in as u64) << bits | a as u64;
                 let width = bits + 1;
                 let rot = if n == 0 { v } else { ((v >> n) | (v << (width - n))) & ((1u64 << width) - 1) };
                 let r = rot as u32 & m;
                 let cf = (rot >> bits) & 1 != 0;
-                let of = (a & msb != 0) != cf_in;
+                let of = (r ^ a) & msb != 0;
                 (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
             }
         };
@@ -142,7 +152,18 @@ impl Cpu {
             (((wide >> count) & 0xffff) as u32, (wide >> (count - 1)) & 1 != 0)
         };
         let r = r & m;
-        let of = (r & msb) != (a & msb);
+        // OF: the sign change of the last one-bit step (defined for a count of 1
+        // only). For larger counts vemu computes it as QEMU's i386 target does:
+        // from the destination shifted by count-1 (SHRD of a word includes the
+        // source word above it).
+        let before_last = if left {
+            a.wrapping_shl(count - 1)
+        } else if bits == 16 {
+            ((src & 0xffff) << 16 | a) >> (count - 1)
+        } else {
+            a >> (count - 1)
+        };
+        let of = (r ^ before_last) & msb != 0;
         self.write_loc(dst, size, r)?;
         let flags = szp(r, size) | flag_if(cf, fl::CF) | flag_if(of, fl::OF);
         self.state.flags.set_arith(fl::ARITH, flags);

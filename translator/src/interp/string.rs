@@ -67,26 +67,35 @@ impl Cpu {
             return self.string_step(kind, size, src_seg, amask);
         }
         let until_equal = ins.has_repne_prefix();
-        let mut done = 0;
-        loop {
+        // Under TF each iteration ends with a single-step trap (SDM Vol. 2 "REP").
+        let chunk = if self.state.flags.bits & fl::TF != 0 { 1 } else { REP_CHUNK as u64 };
+        // The clock counts one execution per iteration, plus one for the final
+        // look at a zero count (QEMU's -icount does the same); the run loop has
+        // counted one already.
+        let mut executions = 0u64;
+        let result = loop {
+            executions += 1;
             let count = self.state.regs[reg::ECX] & amask;
             if count == 0 {
-                return Ok(());
+                break Ok(());
             }
-            self.string_step(kind, size, src_seg, amask)?;
+            if let Err(e) = self.string_step(kind, size, src_seg, amask) {
+                break Err(e);
+            }
             let count = count.wrapping_sub(1) & amask;
             let ecx = &mut self.state.regs[reg::ECX];
             *ecx = (*ecx & !amask) | count;
             if compare && self.state.flags.zf() == until_equal {
-                return Ok(());
+                break Ok(());
             }
-            done += 1;
-            if done == REP_CHUNK && count != 0 {
+            if executions == chunk && count != 0 {
                 // Come back to this instruction after the run loop has had a look.
                 self.next_eip = self.state.eip;
-                return Ok(());
+                break Ok(());
             }
-        }
+        };
+        self.icount += executions - 1;
+        result
     }
 
     /// One iteration: the access, then the pointer updates.

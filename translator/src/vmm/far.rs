@@ -7,19 +7,22 @@
 use crate::cpu::Cpu;
 use crate::exception::{Exception, Fault};
 use crate::interp::mask;
-use crate::state::{fl, reg, Seg, Segment, Selector};
+use crate::state::{attr, fl, reg, Seg, Segment, Selector};
 use crate::vmm::descriptor::{sys, Descriptor};
 use crate::vmm::task::TaskSwitch;
 
 impl Cpu {
-    /// Real mode and virtual-8086 mode: a far transfer just reloads CS.
-    fn load_cs_real(&mut self, sel: u16) {
+    /// Real mode and virtual-8086 mode: a far transfer reloads CS's selector and
+    /// base. In real mode the limit stays (as for data segments) and the D bit is
+    /// cleared, as QEMU does (the SDM does not say).
+    pub(crate) fn load_cs_real(&mut self, sel: u16) {
         if self.state.v86_mode() {
             self.state.segs[Seg::CS as usize] = Segment::real(sel, true, 3);
         } else {
             let cs = self.state.seg_mut(Seg::CS);
             cs.selector = sel;
             cs.base = (sel as u32) << 4;
+            cs.attr &= !attr::DB;
         }
     }
 

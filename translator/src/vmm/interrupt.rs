@@ -133,15 +133,14 @@ impl Cpu {
         let flags = self.state.flags.get();
         let cs = self.state.seg(Seg::CS).selector as u32;
         let sp = self.state.regs[reg::ESP];
+        let m = self.sp_mask();
         for (i, v) in [flags, cs, ret].iter().enumerate() {
-            let slot = sp.wrapping_sub(2 * (i as u32 + 1)) & 0xffff;
+            let slot = sp.wrapping_sub(2 * (i as u32 + 1)) & m;
             self.write(Seg::SS, slot, 2, *v & 0xffff)?;
         }
-        self.state.regs[reg::ESP] = (sp & !0xffff) | (sp.wrapping_sub(6) & 0xffff);
+        self.state.regs[reg::ESP] = (sp & !m) | (sp.wrapping_sub(6) & m);
         self.state.flags.set(flags & !(fl::IF | fl::TF | fl::AC | fl::RF));
-        let csr = self.state.seg_mut(Seg::CS);
-        csr.selector = (entry >> 16) as u16;
-        csr.base = entry >> 16 << 4;
+        self.load_cs_real((entry >> 16) as u16);
         self.state.eip = entry & 0xffff;
         Ok(())
     }
@@ -172,7 +171,8 @@ impl Cpu {
             return Err(Exception::np(idt_error));
         }
         if ty == sys::TASK_GATE {
-            return self.task_switch(gate.gate_selector(), TaskSwitch::Interrupt { error, ext, ret });
+            let fault = source == IntSource::Fault;
+            return self.task_switch(gate.gate_selector(), TaskSwitch::Interrupt { error, ext, ret, fault });
         }
 
         let sel = gate.gate_selector();
@@ -260,7 +260,7 @@ impl Cpu {
         let tr_error = Exception::ts((tr.selector as u32 & !3) + ext);
         if is32 {
             let off = 4 + cpl as u32 * 8;
-            if off + 5 > tr.limit {
+            if off + 7 > tr.limit {
                 return Err(tr_error);
             }
             let esp = self.read_sys(tr.base.wrapping_add(off), 4)?;

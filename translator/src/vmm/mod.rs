@@ -13,7 +13,9 @@
 //!   CLTS, INVLPG, HLT, CLI/STI, LAR/LSL/VERR/VERW/ARPL
 //! - `io`: IN/OUT with the IOPL and TSS I/O-bitmap checks
 //! - `sysenter`: SYSENTER/SYSEXIT
+//! - `debug`: the breakpoints of DR0-DR3 and DR7
 
+pub(crate) mod debug;
 pub(crate) mod descriptor;
 pub(crate) mod far;
 pub(crate) mod interrupt;

@@ -99,7 +99,9 @@ impl Cpu {
         let (mseg, off) = self.ea(ins);
         let offset = self.read(mseg, off, size)?;
         let sel = self.read(mseg, off.wrapping_add(size), 2)? as u16;
-        self.load_segment_insn(seg, sel)?;
+        // Unlike MOV SS and POP SS, LSS loads SS:ESP at once and opens no
+        // interrupt shadow (SDM Vol. 3A 6.8.3).
+        self.load_segment(seg, Selector(sel))?;
         self.set_reg(ins.op0_register(), offset & mask(size));
         Ok(())
     }
@@ -111,6 +113,7 @@ impl Cpu {
         for seg in [Seg::ES, Seg::DS, Seg::FS, Seg::GS] {
             let s = &mut self.state.segs[seg as usize];
             if s.unusable() {
+                s.selector = 0; // a null selector with RPL bits becomes plain 0
                 continue;
             }
             let conforming_code = s.attr & (attr::CODE | attr::EXPAND_DOWN_CONFORMING)

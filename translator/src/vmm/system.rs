@@ -27,6 +27,7 @@ impl Cpu {
                 7 => (value & 0xffff_23ff) | dr::DR7_FIXED1,
                 _ => value,
             };
+            self.update_breakpoints();
             return Ok(());
         }
         self.require_cpl0()?;
@@ -304,7 +305,8 @@ impl Cpu {
             return Ok(());
         };
         let size = Self::op_size(ins, 0);
-        let v = if lar { desc.hi & 0x00ff_ff00 } else { desc.limit() };
+        // LAR's bits 19:16 (limit bits) are undefined; vemu clears them as QEMU does.
+        let v = if lar { desc.hi & 0x00f0_ff00 } else { desc.limit() };
         self.set_reg(ins.op0_register(), v & mask(size));
         self.state.flags.set_flag(fl::ZF, true);
         Ok(())

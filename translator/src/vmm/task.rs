@@ -24,11 +24,13 @@ pub(crate) enum TaskSwitch {
     },
     Iret,
     /// An interrupt or exception through a task gate: the error code (pushed on
-    /// the new task's stack), the EXT bit, and the EIP saved for the old task.
+    /// the new task's stack), the EXT bit, the EIP saved for the old task, and
+    /// whether it is a fault (the EFLAGS saved then has RF set, SDM 17.3.1.1).
     Interrupt {
         error: Option<u32>,
         ext: u32,
         ret: u32,
+        fault: bool,
     },
 }
 
@@ -142,6 +144,9 @@ impl Cpu {
         if iret {
             old_flags &= !fl::NT;
         }
+        if let TaskSwitch::Interrupt { fault: true, .. } = kind {
+            old_flags |= fl::RF;
+        }
         let old = TaskState {
             eip: match kind {
                 TaskSwitch::Call { ret } | TaskSwitch::Interrupt { ret, .. } => ret,
@@ -170,6 +175,9 @@ impl Cpu {
         }
         self.state.tr = Descriptor { hi: busy_hi, ..desc }.to_segment(sel);
         self.state.cr0 |= cr0::TS;
+        // Local breakpoint enables (L0-L3, LE) belong to the old task (SDM Vol. 3B 17.2.4).
+        self.state.dr[7] &= !0x155;
+        self.update_breakpoints();
 
         // The new task's registers; from here on faults belong to it.
         if new_is32 && self.state.cr0 & cr0::PG != 0 && new.cr3 != self.state.cr3 {
@@ -227,8 +235,9 @@ impl Cpu {
         if desc.is_segment() || desc.ty() != sys::LDT {
             return Err(err);
         }
+        // A missing LDT is a bad TSS, not a missing segment (SDM Vol. 3A table 7-1).
         if !desc.present() {
-            return Err(Exception::np(sel.error_code() + ext));
+            return Err(err);
         }
         self.state.ldtr = desc.to_segment(sel);
         Ok(())

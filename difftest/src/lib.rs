@@ -1,0 +1,66 @@
+//! Differential testing of vemu against QEMU (issue 3): a ROM runs in both,
+//! single-stepped, and the CPU state before every instruction must agree.
+//!
+//! - [`record`]: the trace's steps and events;
+//! - [`qemu_log`]: QEMU's `-d cpu,exec,nochain,int` log as steps;
+//! - [`run`]: running a ROM in vemu (in-process, traced) and in QEMU;
+//! - [`compare`]: alignment, undefined-flag masking, the allowlist, the report;
+//! - [`gen`]: seeded random instruction streams, one family at a time.
+
+pub mod compare;
+pub mod gen;
+pub mod qemu_log;
+pub mod record;
+pub mod rng;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub use compare::{Allowlist, Comparison};
+
+/// The reviewed allowlist shipped with the project.
+pub fn default_allowlist() -> Allowlist {
+    Allowlist::parse(include_str!("../allowlist.txt")).expect("difftest/allowlist.txt parses")
+}
+
+/// Where the test ROM sources and their frame live.
+pub fn rom_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-roms")
+}
+
+/// Assembles a ROM source as QEMU runs it (`-DQEMU`: checks QEMU 7.2 gets wrong
+/// left out), so that both emulators run the same bytes.
+pub fn assemble(src: &Path, out: &Path) -> Result<(), String> {
+    let lib = rom_dir().join("lib/");
+    let status = Command::new("nasm")
+        .args(["-f", "bin", "-DQEMU", "-i"])
+        .arg(&lib)
+        .arg(src)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .map_err(|e| format!("cannot run nasm (run scripts/install-deps.sh): {e}"))?;
+    if !status.success() {
+        return Err(format!("nasm failed on {}", src.display()));
+    }
+    Ok(())
+}
+
+/// The outcome of one differential run.
+pub struct DiffRun {
+    pub comparison: Comparison,
+    /// Instructions vemu executed (before normalisation).
+    pub vemu_steps: usize,
+    pub vemu_exit: i32,
+}
+
+/// Runs the BIOS image `rom` in vemu and in QEMU and compares the traces.
+pub fn diff_rom(rom: &Path, work: &Path, allow: &Allowlist) -> Result<DiffRun, String> {
+    let v = run::run_vemu(rom, 20_000_000)?;
+    let vemu_steps = v.steps.len();
+    let q = run::run_qemu(rom, work, Duration::from_secs(600))?;
+    let comparison = compare::compare(&compare::normalise(v.steps), &compare::normalise(q), allow);
+    Ok(DiffRun { comparison, vemu_steps, vemu_exit: v.exit_status })
+}

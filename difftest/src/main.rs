@@ -1,0 +1,217 @@
+//! `vemu-diff`: runs ROMs in vemu and in QEMU, single-stepped, and reports the
+//! first instruction after which their CPU states differ.
+//!
+//! ```text
+//! vemu-diff rom FILE.asm|FILE.bin...          hand-written ROMs (.asm built with -DQEMU)
+//! vemu-diff stream [--family F] [--mode M] [--seed S] [--count N]
+//!                                             generated streams (all families and modes by default)
+//! vemu-diff gen --family F --mode M --seed S --count N   print a generated ROM's source
+//! ```
+//! Exit status: 0 when every run agrees, 1 on a divergence, 2 on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use vemu_difftest::gen::{generate, Family, Mode};
+use vemu_difftest::{assemble, default_allowlist, diff_rom, Allowlist};
+
+#[derive(Parser)]
+#[command(name = "vemu-diff", about = "Differential testing of vemu against QEMU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compare hand-written ROMs (nasm sources or built images).
+    Rom {
+        #[arg(required = true)]
+        roms: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Generate instruction streams and compare them.
+    Stream {
+        #[command(flatten)]
+        select: Select,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the source of one generated ROM.
+    Gen {
+        #[command(flatten)]
+        select: Select,
+    },
+}
+
+#[derive(Args)]
+struct Select {
+    /// Instruction family (alu shift muldiv bcd bit string data stack cond flags); all if absent.
+    #[arg(long)]
+    family: Option<String>,
+    /// real or pm; both if absent.
+    #[arg(long)]
+    mode: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Instructions in total, spread over the families and modes selected.
+    #[arg(long, default_value_t = 2000)]
+    count: usize,
+}
+
+#[derive(Args)]
+struct Common {
+    /// The allowlist (default: the project's difftest/allowlist.txt).
+    #[arg(long)]
+    allowlist: Option<PathBuf>,
+    /// Where to keep built ROMs and logs (default: a temporary directory).
+    #[arg(long)]
+    work: Option<PathBuf>,
+}
+
+/// Largest stream in one ROM (it must fit the ROM's code sections).
+const MAX_PER_ROM: usize = 2500;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("vemu-diff: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn selection(s: &Select) -> Result<(Vec<Family>, Vec<Mode>), String> {
+    let families = match &s.family {
+        Some(f) => vec![Family::parse(f).ok_or_else(|| format!("unknown family {f}"))?],
+        None => Family::ALL.to_vec(),
+    };
+    let modes = match &s.mode {
+        Some(m) => vec![Mode::parse(m).ok_or_else(|| format!("unknown mode {m} (real or pm)"))?],
+        None => Mode::ALL.to_vec(),
+    };
+    Ok((families, modes))
+}
+
+fn work_dir(common: &Common) -> Result<PathBuf, String> {
+    let dir = match &common.work {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("vemu-diff-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn allowlist(common: &Common) -> Result<Allowlist, String> {
+    match &common.allowlist {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            Allowlist::parse(&text)
+        }
+        None => Ok(default_allowlist()),
+    }
+}
+
+/// Runs one ROM image; prints a line (and the divergence); true if it agreed.
+fn check(name: &str, rom: &Path, work: &Path, allow: &Allowlist) -> Result<(bool, usize), String> {
+    let start = Instant::now();
+    let r = diff_rom(rom, work, allow)?;
+    let c = &r.comparison;
+    match &c.divergence {
+        None => {
+            println!(
+                "{name}: {} steps agree ({} instructions, {} allowlisted, {:.1}s)",
+                c.steps,
+                r.vemu_steps,
+                c.allowed.len(),
+                start.elapsed().as_secs_f64()
+            );
+            Ok((true, r.vemu_steps))
+        }
+        Some(d) => {
+            println!("{name}: DIVERGENCE\n{}", d.text);
+            Ok((false, r.vemu_steps))
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    match cli.command {
+        Cmd::Rom { roms, common } => {
+            let work = work_dir(&common)?;
+            let allow = allowlist(&common)?;
+            let mut all = true;
+            for src in roms {
+                let name = src.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let bin = if src.extension().is_some_and(|e| e == "asm") {
+                    let out = work.join(format!("{name}.bin"));
+                    assemble(&src, &out)?;
+                    out
+                } else {
+                    src.clone()
+                };
+                all &= check(&name, &bin, &work, &allow)?.0;
+            }
+            Ok(all)
+        }
+        Cmd::Stream { select, common } => {
+            let (families, modes) = selection(&select)?;
+            let work = work_dir(&common)?;
+            let allow = allowlist(&common)?;
+            let start = Instant::now();
+            let pairs = families.len() * modes.len();
+            let per_pair = select.count.div_ceil(pairs);
+            let mut all = true;
+            let mut executed = 0;
+            for f in &families {
+                for m in &modes {
+                    let mut left = per_pair;
+                    let mut seed = select.seed;
+                    while left > 0 {
+                        let n = left.min(MAX_PER_ROM);
+                        let stream = generate(*f, *m, seed, n);
+                        let name = format!("{}-{}-{seed}", f.name(), m.name());
+                        let src = work.join(format!("{name}.asm"));
+                        std::fs::write(&src, &stream.source).map_err(|e| e.to_string())?;
+                        let bin = work.join(format!("{name}.bin"));
+                        assemble(&src, &bin)?;
+                        let (ok, steps) = check(&name, &bin, &work, &allow)?;
+                        executed += steps;
+                        if !ok {
+                            println!("  (source kept: {})", src.display());
+                            all = false;
+                        }
+                        left -= n.min(left);
+                        seed = seed.wrapping_add(0x1_0000);
+                    }
+                }
+            }
+            println!(
+                "streams: {executed} instructions executed in {:.1}s, {}",
+                start.elapsed().as_secs_f64(),
+                if all { "no divergence" } else { "DIVERGENCES" }
+            );
+            Ok(all)
+        }
+        Cmd::Gen { select } => {
+            let (families, modes) = selection(&select)?;
+            if families.len() != 1 || modes.len() != 1 {
+                return Err("gen needs one --family and one --mode".into());
+            }
+            print!("{}", generate(families[0], modes[0], select.seed, select.count.min(MAX_PER_ROM)).source);
+            Ok(true)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Running a ROM in both emulators and collecting their traces: vemu in-process
+//! with a tracer that also records each instruction's disassembly and flag
+//! effects, QEMU as a process writing its `-d cpu,exec,nochain,int` log.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use iced_x86::{Formatter, Instruction, IntelFormatter, RflagsBits};
+use vemu::{Boot, Machine, MachineConfig};
+use vemu_translator::{CpuState, InterruptKind, Seg, Tracer};
+
+use crate::record::{Event, Insn, State, Step};
+
+/// QEMU's CPU model matching vemu's CPUID (see README "The CPU").
+pub const QEMU_CPU: &str = "pentium2,-fpu,-mmx,-fxsr,-mce,-pat,-pse36,-apic,-vme,-mca,-mtrr,-pae";
+
+/// EFLAGS bits of iced-x86's `RflagsBits`.
+pub fn eflags_of(bits: u32) -> u32 {
+    const MAP: [(u32, u32); 9] = [
+        (RflagsBits::OF, 0x800),
+        (RflagsBits::SF, 0x80),
+        (RflagsBits::ZF, 0x40),
+        (RflagsBits::AF, 0x10),
+        (RflagsBits::CF, 0x1),
+        (RflagsBits::PF, 0x4),
+        (RflagsBits::DF, 0x400),
+        (RflagsBits::IF, 0x200),
+        (RflagsBits::AC, 0x40000),
+    ];
+    MAP.iter().filter(|(i, _)| bits & i != 0).fold(0, |a, (_, e)| a | e)
+}
+
+/// The trace fields of a CPU state.
+pub fn state_of(s: &CpuState) -> State {
+    let r = &s.regs;
+    let sel = |seg: Seg| s.seg(seg).selector as u32;
+    State([
+        r[0],
+        r[3],
+        r[1],
+        r[2],
+        r[6],
+        r[7],
+        r[5],
+        r[4],
+        s.eip,
+        s.eflags(),
+        s.cpl as u32,
+        sel(Seg::ES),
+        sel(Seg::CS),
+        sel(Seg::SS),
+        sel(Seg::DS),
+        sel(Seg::FS),
+        sel(Seg::GS),
+        s.cr0,
+        s.cr2,
+        s.cr3,
+        s.cr4,
+    ])
+}
+
+/// What we learn about an instruction from iced-x86.
+pub fn insn_of(ins: &Instruction) -> Insn {
+    let mut text = String::new();
+    IntelFormatter::new().format(ins, &mut text);
+    Insn {
+        text,
+        mnemonic: format!("{:?}", ins.mnemonic()).to_lowercase(),
+        undefined_flags: eflags_of(ins.rflags_undefined()),
+        defined_flags: eflags_of(ins.rflags_written() | ins.rflags_cleared() | ins.rflags_set()),
+    }
+}
+
+#[derive(Default)]
+struct Collected {
+    steps: Vec<Step>,
+    events: Vec<Event>,
+}
+
+struct Collector(Rc<RefCell<Collected>>);
+
+impl Tracer for Collector {
+    fn before_instruction(&mut self, state: &CpuState, ins: &Instruction) {
+        let mut c = self.0.borrow_mut();
+        let events = std::mem::take(&mut c.events);
+        c.steps.push(Step { events, state: state_of(state), insn: Some(insn_of(ins)) });
+    }
+    fn interrupt(&mut self, _state: &CpuState, vector: u8, error: Option<u32>, kind: InterruptKind) {
+        let e = match kind {
+            InterruptKind::Exception => Event::Exception { vector, error },
+            InterruptKind::Software => Event::Software { vector },
+            InterruptKind::Hardware => Event::Hardware { vector },
+        };
+        self.0.borrow_mut().events.push(e);
+    }
+}
+
+/// How a vemu run ended, with its trace.
+pub struct VemuRun {
+    pub steps: Vec<Step>,
+    pub exit_status: i32,
+}
+
+/// Runs a BIOS image in vemu with the trace on.
+pub fn run_vemu(rom: &Path, max_insns: u64) -> Result<VemuRun, String> {
+    let config = MachineConfig {
+        boot: Boot::Bios(rom.to_path_buf()),
+        max_insns: Some(max_insns),
+        ..MachineConfig::default()
+    };
+    let sink = || Box::new(std::io::sink()) as Box<dyn std::io::Write>;
+    let mut machine = Machine::with_outputs(config, sink(), sink()).map_err(|e| e.to_string())?;
+    let collected = Rc::new(RefCell::new(Collected::default()));
+    machine.cpu.tracer = Some(Box::new(Collector(collected.clone())));
+    let outcome = machine.run();
+    machine.cpu.tracer = None;
+    let c = Rc::try_unwrap(collected).map_err(|_| "trace still shared".to_string())?.into_inner();
+    Ok(VemuRun { steps: c.steps, exit_status: outcome.exit_status() })
+}
+
+/// Runs a BIOS image under QEMU, single-stepping with the log on; returns its steps.
+pub fn run_qemu(rom: &Path, work: &Path, time_limit: Duration) -> Result<Vec<Step>, String> {
+    let log: PathBuf =
+        work.join(format!("{}.qemu.log", rom.file_stem().unwrap_or_default().to_string_lossy()));
+    let _ = std::fs::remove_file(&log);
+    let mut child = Command::new("qemu-system-i386")
+        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-bios"])
+        .arg(rom)
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
+        .args(["-singlestep", "-d", "cpu,exec,nochain,int", "-D"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-i386 (run scripts/install-deps.sh): {e}"))?;
+    let start = Instant::now();
+    loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break;
+        }
+        if start.elapsed() > time_limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("QEMU did not finish {} within {time_limit:?}", rom.display()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text = std::fs::read_to_string(&log).map_err(|e| format!("reading {}: {e}", log.display()))?;
+    let _ = std::fs::remove_file(&log);
+    crate::qemu_log::parse(&text)
+}
