@@ -22,12 +22,16 @@ use std::fmt::Write as _;
 
 use crate::record::{Event, Step, EFL, FIELDS};
 
+/// The pseudo-field of allowlist entries about a #PF's error code.
+pub const PF_ERROR: usize = usize::MAX;
+
 /// One entry of the allowlist.
 #[derive(Clone, Debug)]
 pub struct AllowEntry {
     /// The instruction whose result may differ (iced-x86 mnemonic, lower case).
     pub mnemonic: String,
-    /// Index into [`FIELDS`].
+    /// Index into [`FIELDS`], or [`PF_ERROR`] for the error code of a page fault
+    /// the instruction raised.
     pub field: usize,
     /// The bits that may differ.
     pub mask: u32,
@@ -42,8 +46,9 @@ pub struct Allowlist {
 }
 
 impl Allowlist {
-    /// Parses lines `MNEMONIC FIELD MASK | reason...`; `#` starts a comment line.
-    /// Every entry must give a reason (the SDM section).
+    /// Parses lines `MNEMONIC[,MNEMONIC...] FIELD MASK | reason...` (FIELD is a
+    /// trace field or PFERR); `#` starts a comment line. Every entry must give a
+    /// reason naming the SDM section.
     pub fn parse(text: &str) -> Result<Allowlist, String> {
         let mut entries = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -58,19 +63,31 @@ impl Allowlist {
                 return Err(err("the reason must name the SDM section"));
             }
             let mut parts = head.split_whitespace();
-            let mnemonic = parts.next().ok_or_else(|| err("no mnemonic"))?.to_lowercase();
+            let mnemonics = parts.next().ok_or_else(|| err("no mnemonic"))?.to_lowercase();
             let field_name = parts.next().ok_or_else(|| err("no field"))?;
-            let field = FIELDS.iter().position(|f| *f == field_name).ok_or_else(|| err("unknown field"))?;
+            let field = if field_name == "PFERR" {
+                PF_ERROR
+            } else {
+                FIELDS.iter().position(|f| *f == field_name).ok_or_else(|| err("unknown field"))?
+            };
             let mask_text = parts.next().ok_or_else(|| err("no mask"))?;
             let mask =
                 u32::from_str_radix(mask_text.trim_start_matches("0x"), 16).map_err(|_| err("bad mask"))?;
-            entries.push(AllowEntry { mnemonic, field, mask, reason });
+            for mnemonic in mnemonics.split(',') {
+                entries.push(AllowEntry {
+                    mnemonic: mnemonic.to_string(),
+                    field,
+                    mask,
+                    reason: reason.clone(),
+                });
+            }
         }
         Ok(Allowlist { entries })
     }
 
-    fn allows(&self, mnemonic: &str, field: usize, diff: u32) -> Option<&AllowEntry> {
-        self.entries.iter().find(|e| e.mnemonic == mnemonic && e.field == field && diff & !e.mask == 0)
+    /// The entry about `field` after instruction `mnemonic`, if any.
+    fn entry(&self, mnemonic: &str, field: usize) -> Option<&AllowEntry> {
+        self.entries.iter().find(|e| e.mnemonic == mnemonic && e.field == field)
     }
 }
 
@@ -116,13 +133,16 @@ fn exceptions(events: &[Event]) -> Vec<(u8, Option<u32>)> {
         .collect()
 }
 
-fn events_agree(a: &[Event], b: &[Event]) -> bool {
+/// Whether the exceptions agree; `pf_mask` are the bits a page fault's error
+/// code may differ in (by the allowlist).
+fn events_agree(a: &[Event], b: &[Event], pf_mask: u32) -> bool {
     let (a, b) = (exceptions(a), exceptions(b));
     a.len() == b.len()
         && a.iter().zip(&b).all(|((va, ea), (vb, eb))| {
+            let mask = if *va == 14 { !pf_mask } else { u32::MAX };
             va == vb
                 && match (ea, eb) {
-                    (Some(x), Some(y)) => x == y,
+                    (Some(x), Some(y)) => (x ^ y) & mask == 0,
                     _ => true,
                 }
         })
@@ -149,11 +169,21 @@ pub fn compare(vemu: &[Step], qemu: &[Step], allow: &Allowlist) -> Comparison {
             return result;
         };
         let mut report = String::new();
-        if !events_agree(&a.events, &b.events) {
-            let show = |ev: &[Event]| ev.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(report, "  events: qemu [{}] vemu [{}]", show(&b.events), show(&a.events));
-        }
         let prev = k.checked_sub(1).and_then(|p| vemu[p].insn.as_ref());
+        if !events_agree(&a.events, &b.events, 0) {
+            let entry = prev
+                .and_then(|p| allow.entries.iter().find(|e| e.mnemonic == p.mnemonic && e.field == PF_ERROR));
+            match entry {
+                Some(e) if events_agree(&a.events, &b.events, e.mask) => {
+                    result.allowed.push((k, e.reason.clone()))
+                }
+                _ => {
+                    let show = |ev: &[Event]| ev.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+                    let _ =
+                        writeln!(report, "  events: qemu [{}] vemu [{}]", show(&b.events), show(&a.events));
+                }
+            }
+        }
         for f in 0..FIELDS.len() {
             let mut diff = a.state.0[f] ^ b.state.0[f];
             if f == EFL {
@@ -167,9 +197,14 @@ pub fn compare(vemu: &[Step], qemu: &[Step], allow: &Allowlist) -> Comparison {
             if diff == 0 {
                 continue;
             }
-            if let Some(entry) = prev.and_then(|p| allow.allows(&p.mnemonic, f, diff)) {
-                excused[f] |= entry.mask;
-                let (va, vb) = (a.state.0[f], b.state.0[f]);
+            let (va, vb) = (a.state.0[f], b.state.0[f]);
+            // An allowlist entry for the instruction just run explains its bits;
+            // what remains must be equal or a pair of values excused before.
+            let entry = prev.and_then(|p| allow.entry(&p.mnemonic, f));
+            let m = entry.map_or(0, |e| e.mask);
+            let (ra, rb) = (va & !m, vb & !m);
+            if let Some(entry) = entry.filter(|_| ra == rb || excused_values.contains(&(ra, rb))) {
+                excused[f] |= entry.mask | (ra ^ rb);
                 excused_values.insert((va, vb));
                 // The low word too, when it is where they differ (16-bit moves).
                 if (va ^ vb) & 0xffff != 0 {
@@ -178,7 +213,6 @@ pub fn compare(vemu: &[Step], qemu: &[Step], allow: &Allowlist) -> Comparison {
                 result.allowed.push((k, entry.reason.clone()));
                 continue;
             }
-            let (va, vb) = (a.state.0[f], b.state.0[f]);
             let low_word_excused =
                 (va ^ vb) & 0xffff_0000 == 0 && excused_values.contains(&(va & 0xffff, vb & 0xffff));
             if excused_values.contains(&(va, vb)) || low_word_excused {

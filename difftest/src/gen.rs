@@ -103,8 +103,12 @@ const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
 
 /// Bytes of random data behind the data segment.
 const DATA_BYTES: u32 = 0x2000;
-/// EBX, ESI and EDI stay below this; displacements below 0x100 and scales up to
-/// 4 keep every address below DATA_BYTES.
+/// EBX, ESI and EDI stay in ADDR_REG_MIN..ADDR_REG_LIMIT: displacements below
+/// 0x100 and scales up to 4 keep every address below DATA_BYTES, and a negative
+/// bit offset of BTx (down to -0x300 bits) never reaches below 0.
+const ADDR_REG_MIN: u32 = 0x100;
+/// Page-table entries protected mode maps: the first MiB and the data above it.
+const PT_ENTRIES: u32 = 0x100 + DATA_BYTES / 0x1000;
 const ADDR_REG_LIMIT: u32 = 0x600;
 
 const R8: [&str; 6] = ["al", "ah", "cl", "ch", "dl", "dh"];
@@ -758,6 +762,13 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
         family.name(),
         mode.name()
     );
+    // Protected mode's page table: identity, present, writable.
+    if mode == Mode::Protected {
+        let _ = writeln!(head, "section .rodata\nalign 4\npage_table:");
+        for i in 0..PT_ENTRIES {
+            let _ = writeln!(head, "    dd {:#x}", (i << 12) | 3);
+        }
+    }
     // The random data, copied into RAM at start.
     let _ = writeln!(head, "section .rodata\nalign 4\nrandom_data:");
     let mut data_rng = Rng::new(seed ^ 0xdada);
@@ -770,7 +781,7 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
         regs.push((r, g.rng.interesting()));
     }
     for r in ["ebx", "esi", "edi"] {
-        regs.push((r, g.rng.below(ADDR_REG_LIMIT)));
+        regs.push((r, ADDR_REG_MIN + g.rng.below(ADDR_REG_LIMIT - ADDR_REG_MIN)));
     }
     let flags = (g.rng.u32() & ARITH) | 2;
     match mode {
@@ -791,9 +802,8 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
                  \x20   ; data segment at 1 MiB (0x40): limit 0xfffff bytes, read/write\n\
                  \x20   mov dword [GDT_BASE + 0x40], 0x0000ffff\n\
                  \x20   mov dword [GDT_BASE + 0x44], 0x004f9310\n\
-                 \x20   ; identity-map the first 4 MiB: directory 0x20000, table 0x21000\n\
-                 \x20   mov edi, 0x21000\n    mov eax, 0x003\n    mov ecx, 1024\n\
-                 .map:\n    mov [edi], eax\n    add eax, 0x1000\n    add edi, 4\n    loop .map\n\
+                 \x20   ; identity-map the first 1 MiB and the data: directory 0x20000, table 0x21000\n\
+                 \x20   mov esi, page_table + 0xF0000\n    mov edi, 0x21000\n    mov ecx, {PT_ENTRIES}\n    rep movsd\n\
                  \x20   mov dword [0x20000], 0x21003\n\
                  \x20   ; the #PF handler maps the page and restarts the access\n\
                  \x20   mov eax, page_fault\n    mov [IDT_BASE + 14*8], ax\n    shr eax, 16\n    mov [IDT_BASE + 14*8 + 6], ax\n\
