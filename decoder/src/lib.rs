@@ -92,8 +92,9 @@ impl Block {
 }
 
 /// Whether `ins` must be the last instruction of a block: control transfers,
-/// instructions that change the CPU mode, the memory map (port I/O can flip the A20
-/// gate), the interrupt flag or the stack size, and privileged ones.
+/// instructions that change the CPU mode, a segment register (translations may
+/// assume the segments stay as they were when the block began), the memory map
+/// (port I/O can flip the A20 gate) or the interrupt flag, and privileged ones.
 pub fn ends_block(ins: &Instruction) -> bool {
     if ins.flow_control() != FlowControl::Next {
         return true;
@@ -102,11 +103,15 @@ pub fn ends_block(ins: &Instruction) -> bool {
         Mnemonic::Mov => {
             matches!(
                 ins.op0_kind(),
-                OpKind::Register if is_control_or_debug(ins.op0_register()) || ins.op0_register() == Register::SS
+                OpKind::Register if is_control_or_debug(ins.op0_register()) || ins.op0_register().is_segment_register()
             ) || (ins.op0_kind() == OpKind::Register && is_control_or_debug(ins.op1_register()))
         }
-        Mnemonic::Pop => ins.op0_kind() == OpKind::Register && ins.op0_register() == Register::SS,
-        Mnemonic::Lss
+        Mnemonic::Pop => ins.op0_kind() == OpKind::Register && ins.op0_register().is_segment_register(),
+        Mnemonic::Lds
+        | Mnemonic::Les
+        | Mnemonic::Lfs
+        | Mnemonic::Lgs
+        | Mnemonic::Lss
         | Mnemonic::Lmsw
         | Mnemonic::Clts
         | Mnemonic::Lgdt

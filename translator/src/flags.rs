@@ -26,6 +26,12 @@ pub mod op {
     pub const INC: u32 = 6 << 2;
     /// SUB 1 keeping CF (which must already be in `bits`).
     pub const DEC: u32 = 7 << 2;
+    /// SHL, SHR, SAR by a non-zero count: `src1` holds the value before the last
+    /// one-bit step (CF comes out of it, and OF as QEMU computes it for every
+    /// count: SHL MSB(res)^CF, SHR MSB(src1), SAR 0); AF is cleared.
+    pub const SHL: u32 = 8 << 2;
+    pub const SHR: u32 = 9 << 2;
+    pub const SAR: u32 = 10 << 2;
 
     pub const SIZE8: u32 = 0;
     pub const SIZE16: u32 = 1;
@@ -155,6 +161,12 @@ impl Flags {
             op::SBB => (a <= b, (a ^ b) & (a ^ r) & sign != 0, (a ^ b ^ r) & 0x10 != 0),
             op::INC => (self.bits & fl::CF != 0, r == sign, r & 0xf == 0),
             op::DEC => (self.bits & fl::CF != 0, r == sign - 1, r & 0xf == 0xf),
+            op::SHL => {
+                let cf = a & sign != 0;
+                (cf, (r & sign != 0) != cf, false)
+            }
+            op::SHR => (a & 1 != 0, a & sign != 0, false),
+            op::SAR => (a & 1 != 0, false, false),
             _ => (false, false, false),
         };
         flag_if(cf, fl::CF)
@@ -173,6 +185,8 @@ impl Flags {
             op::ADC => self.res <= self.src1,
             op::SUB => self.src1 < self.src2,
             op::SBB => self.src1 <= self.src2,
+            op::SHL => self.src1 & size_mask(self.op & 3).1 != 0,
+            op::SHR | op::SAR => self.src1 & 1 != 0,
             _ => false,
         }
     }
@@ -306,6 +320,20 @@ mod tests {
                 assert_eq!(f.condition(cc), m.condition(cc), "cc {cc:x} for {a:#x}-{b:#x}");
             }
         }
+    }
+
+    #[test]
+    fn shifts() {
+        // shl al, 1 with al = 0xc0: before-last 0xc0, result 0x80: CF=1, OF=0, SF
+        let f = lazy(op::SHL | op::SIZE8, 0x80, 0xc0, 0);
+        assert_eq!(f.arith(), fl::CF | fl::SF);
+        // shr ax, 2 with ax = 0x8003: before-last 0x4001, result 0x2000: CF=1, OF=0
+        let f = lazy(op::SHR | op::SIZE16, 0x2000, 0x4001, 0);
+        assert_eq!(f.arith(), fl::CF | fl::PF);
+        // sar eax, 1 with eax = 0x80000001: CF=1, OF=0, SF
+        let f = lazy(op::SAR | op::SIZE32, 0xc000_0000, 0x8000_0001, 0);
+        assert_eq!(f.arith(), fl::CF | fl::SF | fl::PF);
+        assert!(f.cf());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use iced_x86::{Instruction, Mnemonic};
 
 use crate::cpu::Cpu;
 use crate::exception::Fault;
-use crate::flags::flag_if;
+use crate::flags::{flag_if, op};
 use crate::interp::{mask, sign_bit};
 use crate::state::fl;
 
@@ -49,26 +49,25 @@ impl Cpu {
         let msb = sign_bit(size);
         let cf_in = self.state.flags.cf();
         let (r, flags, affected) = match ins.mnemonic() {
-            Mnemonic::Shl | Mnemonic::Sal => {
-                let wide = (a as u64) << count;
-                let r = wide as u32 & m;
-                let cf = (wide >> bits) & 1 != 0;
-                let of = (r & msb != 0) != cf;
-                (r, szp(r, size) | flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::ARITH)
-            }
-            Mnemonic::Shr => {
-                let r = if count >= bits { 0 } else { a >> count };
-                let cf = count <= bits && (a >> (count - 1)) & 1 != 0;
-                // OF: the sign before the last one-bit step (MSB(dest) for a count of 1).
-                let before_last = if count > bits { 0 } else { a >> (count - 1) };
-                let of = before_last & msb != 0;
-                (r, szp(r, size) | flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::ARITH)
-            }
-            Mnemonic::Sar => {
-                let s = crate::interp::sext(a, size) as i32;
-                let r = (s >> count.min(31)) as u32 & m;
-                let cf = (s >> (count - 1).min(31)) & 1 != 0;
-                (r, szp(r, size) | flag_if(cf, fl::CF), fl::ARITH)
+            Mnemonic::Shl | Mnemonic::Sal | Mnemonic::Shr | Mnemonic::Sar => {
+                // The value before the last one-bit step carries CF and OF (see `op::SHL`).
+                let (kind, before_last, r) = match ins.mnemonic() {
+                    Mnemonic::Shr => {
+                        let v = a >> (count - 1);
+                        (op::SHR, v, v >> 1)
+                    }
+                    Mnemonic::Sar => {
+                        let v = ((crate::interp::sext(a, size) as i32) >> (count - 1)) as u32 & m;
+                        (op::SAR, v, ((v as i32) << (32 - bits) >> (32 - bits + 1)) as u32 & m)
+                    }
+                    _ => {
+                        let v = a.wrapping_shl(count - 1) & m;
+                        (op::SHL, v, (v << 1) & m)
+                    }
+                };
+                self.write_loc(dst, size, r)?;
+                self.state.flags.set_lazy(kind | op::size_code(bits), r, before_last, 0);
+                return Ok(());
             }
             Mnemonic::Rol => {
                 let n = count % bits;
