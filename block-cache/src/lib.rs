@@ -11,6 +11,12 @@
 //! What a block holds (decoded instructions, compiled code, counters) is the
 //! translator's business: the cache stores any `T` behind an `Rc`, so a block that
 //! is running keeps its translation alive even if the cache drops it meanwhile.
+//! [`Links`] are the chaining links between translations; the translator cuts the
+//! links into every block the cache gives back as removed.
+
+mod links;
+
+pub use links::Links;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -88,6 +94,11 @@ impl<T> BlockCache<T> {
                 None
             }
         }
+    }
+
+    /// The block for `key`, without counting it as used.
+    pub fn peek(&self, key: &BlockKey) -> Option<Rc<T>> {
+        self.blocks.peek(key).map(|e| e.value.clone())
     }
 
     /// Adds a block decoded from `pages` (page-aligned); replaces any block with

@@ -19,6 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 pub use compare::{Allowlist, Comparison};
+pub use vemu_translator::Engine;
 
 /// The reviewed allowlist shipped with the project.
 pub fn default_allowlist() -> Allowlist {
@@ -56,9 +57,10 @@ pub struct DiffRun {
     pub vemu_exit: i32,
 }
 
-/// Runs the BIOS image `rom` in vemu and in QEMU and compares the traces.
-pub fn diff_rom(rom: &Path, work: &Path, allow: &Allowlist) -> Result<DiffRun, String> {
-    let v = run::run_vemu(rom, 20_000_000)?;
+/// Runs the BIOS image `rom` in vemu (with `engine`) and in QEMU and compares
+/// the traces.
+pub fn diff_rom(rom: &Path, work: &Path, allow: &Allowlist, engine: Engine) -> Result<DiffRun, String> {
+    let v = run::run_vemu(rom, 20_000_000, engine)?;
     let vemu_steps = v.steps.len();
     let q = run::run_qemu(rom, work, Duration::from_secs(600))?;
     let comparison = compare::compare(&compare::normalise(v.steps), &compare::normalise(q), allow);

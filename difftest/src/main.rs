@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use vemu_difftest::gen::{generate, Family, Mode};
-use vemu_difftest::{assemble, default_allowlist, diff_rom, Allowlist};
+use vemu_difftest::{assemble, default_allowlist, diff_rom, Allowlist, Engine};
 
 #[derive(Parser)]
 #[command(name = "vemu-diff", about = "Differential testing of vemu against QEMU")]
@@ -64,12 +64,30 @@ struct Select {
 
 #[derive(Args)]
 struct Common {
+    /// vemu's engine: interp or jit (every block compiled, instrumented for the trace).
+    #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+    engine: EngineArg,
     /// The allowlist (default: the project's difftest/allowlist.txt).
     #[arg(long)]
     allowlist: Option<PathBuf>,
     /// Where to keep built ROMs and logs (default: a temporary directory).
     #[arg(long)]
     work: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, clap::ValueEnum)]
+enum EngineArg {
+    Interp,
+    Jit,
+}
+
+impl Common {
+    fn engine(&self) -> Engine {
+        match self.engine {
+            EngineArg::Interp => Engine::Interp,
+            EngineArg::Jit => Engine::Jit,
+        }
+    }
 }
 
 /// Largest stream in one ROM (it must fit the ROM's code sections).
@@ -125,9 +143,15 @@ fn allowlist(common: &Common) -> Result<Allowlist, String> {
 }
 
 /// Runs one ROM image; prints a line (and the divergence); true if it agreed.
-fn check(name: &str, rom: &Path, work: &Path, allow: &Allowlist) -> Result<(bool, usize), String> {
+fn check(
+    name: &str,
+    rom: &Path,
+    work: &Path,
+    allow: &Allowlist,
+    engine: Engine,
+) -> Result<(bool, usize), String> {
     let start = Instant::now();
-    let r = diff_rom(rom, work, allow)?;
+    let r = diff_rom(rom, work, allow, engine)?;
     let c = &r.comparison;
     match &c.divergence {
         None => {
@@ -162,7 +186,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 } else {
                     src.clone()
                 };
-                all &= check(&name, &bin, &work, &allow)?.0;
+                all &= check(&name, &bin, &work, &allow, common.engine())?.0;
             }
             Ok(all)
         }
@@ -187,7 +211,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                         std::fs::write(&src, &stream.source).map_err(|e| e.to_string())?;
                         let bin = work.join(format!("{name}.bin"));
                         assemble(&src, &bin)?;
-                        let (ok, steps) = check(&name, &bin, &work, &allow)?;
+                        let (ok, steps) = check(&name, &bin, &work, &allow, common.engine())?;
                         executed += steps;
                         if !ok {
                             println!("  (source kept: {})", src.display());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use iced_x86::{Formatter, Instruction, IntelFormatter, RflagsBits};
 use vemu::{Boot, Machine, MachineConfig};
-use vemu_translator::{CpuState, InterruptKind, Seg, Tracer};
+use vemu_translator::{CpuState, Engine, InterruptKind, Seg, Tracer};
 
 use crate::record::{Event, Insn, State, Step};
 
@@ -104,13 +104,14 @@ pub struct VemuRun {
     pub exit_status: i32,
 }
 
-/// Runs a BIOS image in vemu with the trace on.
-pub fn run_vemu(rom: &Path, max_insns: u64) -> Result<VemuRun, String> {
-    let config = MachineConfig {
+/// Runs a BIOS image in vemu with the trace on, with `engine`.
+pub fn run_vemu(rom: &Path, max_insns: u64, engine: Engine) -> Result<VemuRun, String> {
+    let mut config = MachineConfig {
         boot: Boot::Bios(rom.to_path_buf()),
         max_insns: Some(max_insns),
         ..MachineConfig::default()
     };
+    config.cpu.engine = engine;
     let sink = || Box::new(std::io::sink()) as Box<dyn std::io::Write>;
     let mut machine = Machine::with_outputs(config, sink(), sink()).map_err(|e| e.to_string())?;
     let collected = Rc::new(RefCell::new(Collected::default()));

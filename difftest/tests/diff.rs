@@ -1,12 +1,13 @@
 //! The differential runner in CI: every hand-written ROM of test-roms/ and a
 //! fixed set of generated streams (every family, both modes) run in vemu and in
 //! QEMU, single-stepped, and must agree at every instruction (undefined flags
-//! masked, reviewed allowlist applied). A missing nasm or QEMU fails the test.
+//! masked, reviewed allowlist applied), with the interpreter and with every
+//! block compiled by the JIT (lockstep). A missing nasm or QEMU fails the test.
 
 use std::path::{Path, PathBuf};
 
 use vemu_difftest::gen::{generate, Family, Mode};
-use vemu_difftest::{assemble, default_allowlist, diff_rom, rom_dir};
+use vemu_difftest::{assemble, default_allowlist, diff_rom, rom_dir, Engine};
 
 fn work() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("difftest");
@@ -14,12 +15,16 @@ fn work() -> PathBuf {
     d
 }
 
+/// Both tiers against QEMU: the interpreter, then every block compiled.
 fn check(name: &str, bin: &Path) {
-    let r = diff_rom(bin, &work(), &default_allowlist()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    if let Some(d) = &r.comparison.divergence {
-        panic!("{name}: vemu and QEMU diverge\n{}", d.text);
+    for engine in [Engine::Interp, Engine::Jit] {
+        let r = diff_rom(bin, &work(), &default_allowlist(), engine)
+            .unwrap_or_else(|e| panic!("{name} ({engine:?}): {e}"));
+        if let Some(d) = &r.comparison.divergence {
+            panic!("{name}: vemu ({engine:?}) and QEMU diverge\n{}", d.text);
+        }
+        assert!(r.comparison.steps > 100, "{name}: only {} steps compared", r.comparison.steps);
     }
-    assert!(r.comparison.steps > 100, "{name}: only {} steps compared", r.comparison.steps);
 }
 
 fn rom(name: &str) {
@@ -63,6 +68,7 @@ rom_tests!(
     seglimits,
     segments,
     shift,
+    smc,
     stack,
     string,
     sysenter,

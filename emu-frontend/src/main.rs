@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use vemu::{Boot, Machine, MachineConfig};
+use vemu_translator::Engine;
 
 #[derive(Parser)]
 #[command(name = "vemu", version, about = "An x86 PC emulator with a Cranelift JIT")]
@@ -43,6 +44,24 @@ struct RunArgs {
     /// Write one line per executed instruction to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// How guest code runs: interp (interpreter only), jit (compile every block),
+    /// auto (compile blocks that have run --jit-threshold times).
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
+    /// Runs of a block before --engine auto compiles it.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    jit_threshold: u32,
+    /// Most translated blocks kept at once (least recently used ones are dropped).
+    #[arg(long, value_name = "N", default_value_t = 16384,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    tb_cache_size: u32,
+}
+
+#[derive(Copy, Clone, clap::ValueEnum)]
+enum EngineArg {
+    Interp,
+    Jit,
+    Auto,
 }
 
 fn main() -> ExitCode {
@@ -60,7 +79,12 @@ fn main() -> ExitCode {
         (None, Some(path)) => Boot::Kernel { path, append: args.append },
         (None, None) => unreachable!("clap requires one of --bios and --kernel"),
     };
-    let config = MachineConfig {
+    let engine = match args.engine {
+        EngineArg::Interp => Engine::Interp,
+        EngineArg::Jit => Engine::Jit,
+        EngineArg::Auto => Engine::Auto,
+    };
+    let mut config = MachineConfig {
         boot,
         ram_mb: args.memory,
         no_reboot: args.no_reboot,
@@ -68,6 +92,9 @@ fn main() -> ExitCode {
         trace: args.trace,
         ..MachineConfig::default()
     };
+    config.cpu.engine = engine;
+    config.cpu.jit_threshold = args.jit_threshold;
+    config.cpu.block_cache_size = args.tb_cache_size as usize;
     let mut machine = match Machine::new(config) {
         Ok(m) => m,
         Err(e) => {

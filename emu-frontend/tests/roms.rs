@@ -1,4 +1,5 @@
-//! Every test ROM in test-roms/ passes in vemu and in QEMU (`-DQEMU` build: the
+//! Every test ROM in test-roms/ passes in vemu (interpreter, JIT, and the two
+//! together) and in QEMU (`-DQEMU` build: the
 //! checks QEMU 7.2 is known to get wrong are left out), and, when it holds such
 //! checks, in Bochs as well. A ROM passes when it prints "PASS" last and (vemu,
 //! QEMU) exits through isa-debug-exit with 0, i.e. exit status 1.
@@ -17,8 +18,16 @@ fn check_rom(name: &str) {
     assemble(&src, &rom, &[]);
     assemble(&src, &rom_qemu, &["QEMU"]);
 
-    let run = vemu(&["run", "--bios", rom.to_str().unwrap(), "--max-insns", "100000000"]);
-    assert!(run.status == Some(1) && run.last_line() == "PASS", "{name} fails in vemu: {}", run.describe());
+    // Both tiers, and the default (interpreted first, compiled when hot).
+    for engine in ["interp", "jit", "auto"] {
+        let args = ["run", "--bios", rom.to_str().unwrap(), "--max-insns", "100000000", "--engine", engine];
+        let run = vemu(&args);
+        assert!(
+            run.status == Some(1) && run.last_line() == "PASS",
+            "{name} fails in vemu (--engine {engine}): {}",
+            run.describe()
+        );
+    }
 
     let run = qemu_bios(&rom_qemu, &[]);
     assert!(run.status == Some(1) && run.last_line() == "PASS", "{name} fails in QEMU: {}", run.describe());
@@ -67,6 +76,7 @@ rom_tests!(
     seglimits,
     segments,
     shift,
+    smc,
     stack,
     string,
     sysenter,

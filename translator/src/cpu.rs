@@ -8,16 +8,18 @@
 //! code invalidate their blocks (invariant 5), and a block that was invalidated
 //! under its own feet stops there.
 
-use std::collections::HashSet;
-use std::rc::Rc;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::rc::{Rc, Weak};
 
 use iced_x86::Code;
-use vemu_block_cache::{BlockCache, BlockKey};
+use vemu_block_cache::{BlockCache, BlockKey, Links};
 use vemu_decoder::{decode_block, Block, CodeSource, DecodeRequest, FetchError};
 use vemu_softmmu::{Memory, PhysAddr};
 
 use crate::bus::{Bus, BusRequest};
 use crate::exception::{vector, Exception, Fault};
+use crate::jit::{self, status, Engine, Jit, JitCode, JitEnv};
 use crate::state::{dr, fl, CpuState, Seg};
 use crate::trace::Tracer;
 
@@ -28,13 +30,20 @@ pub struct CpuConfig {
     pub max_block_insns: usize,
     /// Most blocks in the block cache.
     pub block_cache_size: usize,
+    /// Interpreter, JIT, or both.
+    pub engine: Engine,
+    /// Under `Engine::Auto`, runs of a block before it is compiled.
+    pub jit_threshold: u32,
 }
 
 impl Default for CpuConfig {
     fn default() -> Self {
-        CpuConfig { max_block_insns: 128, block_cache_size: 16384 }
+        CpuConfig { max_block_insns: 128, block_cache_size: 16384, engine: Engine::Auto, jit_threshold: 50 }
     }
 }
+
+/// Guest instructions compiled code may run before control returns to the run loop.
+const CHAIN_BUDGET: u64 = 4096;
 
 /// Why [`Cpu::run`] returned.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -52,6 +61,30 @@ pub enum Exit {
 /// A block as the cache holds it.
 pub struct CachedBlock {
     pub block: Block,
+    /// Times it has run (for the JIT threshold).
+    runs: Cell<u32>,
+    /// Its translation, once compiled.
+    code: Cell<Option<JitCode>>,
+    /// Compiling it failed: it stays with the interpreter.
+    jit_failed: Cell<bool>,
+    /// The link slots of its translation's exits.
+    links: Rc<Links>,
+    /// Physical page of its first byte (links stay within a page).
+    page: u32,
+}
+
+impl CachedBlock {
+    fn new(block: Block) -> CachedBlock {
+        let page = block.phys.0 & !0xfff;
+        CachedBlock {
+            block,
+            runs: Cell::new(0),
+            code: Cell::new(None),
+            jit_failed: Cell::new(false),
+            links: Links::new(jit::EXITS),
+            page,
+        }
+    }
 }
 
 /// A CPU with its memory and the machine around it.
@@ -88,6 +121,16 @@ pub struct Cpu {
     unimplemented: HashSet<Code>,
     /// Per-instruction trace sink (`--trace`), if any.
     pub tracer: Option<Box<dyn Tracer>>,
+    /// The compiler, once needed (None with `Engine::Interp`, or if the host
+    /// cannot run it).
+    jit: Option<Jit>,
+    /// What generated code reads and leaves (see [`JitEnv`]).
+    pub(crate) jit_env: JitEnv,
+    /// The exception compiled code stopped on.
+    pub(crate) jit_fault: Option<Exception>,
+    /// Every link slot of a compiled block, by address: its links, exit number
+    /// and the block's page (to link the exit a block left through).
+    link_slots: HashMap<usize, (Weak<Links>, usize, u32)>,
 }
 
 impl Cpu {
@@ -106,6 +149,10 @@ impl Cpu {
             pending_debug_trap: false,
             breakpoints_armed: false,
             data_breakpoint_hits: 0,
+            jit: None,
+            jit_env: JitEnv::default(),
+            jit_fault: None,
+            link_slots: HashMap::new(),
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -145,6 +192,9 @@ impl Cpu {
             if self.icount >= end {
                 return Exit::Budget;
             }
+            if self.jit.as_ref().is_some_and(|j| j.needs_flush) {
+                self.flush_translations();
+            }
             if self.pending_debug_trap {
                 self.pending_debug_trap = false;
                 self.raise(Exception::new(vector::DB, None));
@@ -170,7 +220,193 @@ impl Cpu {
                     continue;
                 }
             };
-            self.exec_block(&block, end);
+            match self.translation(&block) {
+                Some(code) => self.exec_jit(code, end),
+                None => self.exec_block(&block, end),
+            }
+        }
+    }
+
+    /// Whether compiled code may run now: it does not single-step, watch
+    /// breakpoints, honour an interrupt shadow or RF, or check alignment.
+    fn jit_allowed(&self) -> bool {
+        let s = &self.state;
+        let single_step =
+            s.flags.bits & (fl::TF | fl::RF) != 0 || s.inhibit_interrupts || self.breakpoints_armed;
+        let alignment_checks = s.cpl == 3 && s.cr0 & crate::state::cr0::AM != 0 && s.flags.bits & fl::AC != 0;
+        !single_step && !alignment_checks
+    }
+
+    /// The block's translation, compiling it if the engine says it is time.
+    fn translation(&mut self, cached: &Rc<CachedBlock>) -> Option<JitCode> {
+        let engine = self.config.engine;
+        if engine == Engine::Interp || !self.jit_allowed() {
+            return None;
+        }
+        let runs = cached.runs.get().saturating_add(1);
+        cached.runs.set(runs);
+        if self.jit.is_none() {
+            match Jit::new() {
+                Ok(j) => self.jit = Some(j),
+                Err(e) => {
+                    eprintln!("vemu: the JIT cannot run here ({}); interpreting", e.0);
+                    self.config.engine = Engine::Interp;
+                    return None;
+                }
+            }
+        }
+        let jit = self.jit.as_mut()?;
+        if let Some(code) = cached.code.get().filter(|c| c.generation == jit.generation()) {
+            return Some(code);
+        }
+        if cached.jit_failed.get() || (engine == Engine::Auto && runs < self.config.jit_threshold) {
+            return None;
+        }
+        let s = &self.state;
+        let mode = jit::Mode {
+            bitness: s.code_bitness(),
+            stack32: s.stack32(),
+            user: s.cpl == 3,
+            traced: self.tracer.is_some(),
+        };
+        cached.links.unlink_outgoing();
+        match jit.compile(&cached.block, mode, &cached.links) {
+            Ok(code) => {
+                cached.code.set(Some(code));
+                for exit in 0..cached.links.exits() {
+                    let slot = cached.links.slot_address(exit);
+                    self.link_slots.insert(slot, (Rc::downgrade(&cached.links), exit, cached.page));
+                }
+                Some(code)
+            }
+            Err(e) => {
+                eprintln!(
+                    "vemu: cannot compile the block at {:#x}: {}; interpreting it",
+                    cached.block.eip, e.0
+                );
+                cached.jit_failed.set(true);
+                None
+            }
+        }
+    }
+
+    /// Fills the environment compiled code reads.
+    fn prepare_jit_env(&mut self, end: u64) {
+        use crate::state::attr;
+        let s = &self.state;
+        let pm = s.protected_mode() && !s.v86_mode();
+        let env = &mut self.jit_env;
+        env.icount = self.icount;
+        env.budget = end.saturating_sub(self.icount).min(CHAIN_BUDGET) as i64;
+        env.exit_slot = 0;
+        let set = if s.cpl == 3 { 1 } else { 0 };
+        env.tlb = self.mem.tlb.sets[set].entries.as_ptr();
+        for (i, seg) in s.segs.iter().enumerate() {
+            env.seg_base[i] = seg.base;
+            let ty = seg.attr & attr::TYPE_MASK;
+            let code = ty & attr::CODE != 0;
+            let rw = ty & attr::WRITABLE_READABLE != 0;
+            let expand_down = !code && ty & attr::EXPAND_DOWN_CONFORMING != 0;
+            let plain = !seg.unusable() && !expand_down;
+            let read_ok = plain && (!pm || !code || rw);
+            let write_ok = plain && (!pm || (!code && rw));
+            env.seg_read_limit[i] = if read_ok { seg.limit as i64 } else { -1 };
+            env.seg_write_limit[i] = if write_ok { seg.limit as i64 } else { -1 };
+        }
+    }
+
+    /// Runs compiled code from `code` until it leaves, then links the exit it
+    /// left through when its target is compiled too.
+    fn exec_jit(&mut self, code: JitCode, end: u64) {
+        self.prepare_jit_env(end);
+        let Some(jit) = self.jit.as_ref() else { return };
+        let trampoline = jit.trampoline();
+        let cpu: *mut Cpu = self;
+        // SAFETY: `code` is a translation of the current generation (checked by
+        // `translation`); `cpu`, the state and the environment are this live CPU,
+        // which nothing else uses until the call returns (helpers get `cpu`).
+        let st = unsafe {
+            let state = std::ptr::addr_of_mut!((*cpu).state) as *mut u8;
+            let env = std::ptr::addr_of_mut!((*cpu).jit_env);
+            trampoline(cpu as *mut u8, state, env, code.entry)
+        };
+        self.icount = self.jit_env.icount;
+        if st == status::FAULT {
+            if let Some(e) = self.jit_fault.take() {
+                self.raise(e);
+            }
+        } else if self.jit_env.exit_slot != 0 {
+            self.link_exit(self.jit_env.exit_slot);
+        }
+        if self.mem.has_dirty_code() {
+            self.invalidate_dirty_code(None);
+        }
+    }
+
+    /// Links the exit whose slot is at `slot` to the translation of the block at
+    /// CS:EIP, if that is compiled and on the same physical page.
+    fn link_exit(&mut self, slot: usize) {
+        let Some((owner, exit, page)) =
+            self.link_slots.get(&slot).and_then(|(w, e, p)| Some((w.upgrade()?, *e, *p)))
+        else {
+            return;
+        };
+        let cs = *self.state.seg(Seg::CS);
+        let Ok(phys) = self.fetch_translate(cs.base.wrapping_add(self.state.eip)) else { return };
+        if phys.0 & !0xfff != page {
+            return;
+        }
+        let key = BlockKey { phys, eip: self.state.eip, mode: self.mode_bits() };
+        let Some(target) = self.cache.peek(&key) else { return };
+        let generation = self.jit.as_ref().map_or(0, |j| j.generation());
+        if let Some(code) = target.code.get().filter(|c| c.generation == generation) {
+            Links::link(&owner, exit, &target.links, code.entry);
+        }
+    }
+
+    /// Drops every translation (the code module is full): the block cache starts
+    /// empty and blocks are decoded and compiled again as they run.
+    fn flush_translations(&mut self) {
+        self.cache.clear();
+        self.link_slots.clear();
+        if let Some(jit) = self.jit.as_mut() {
+            if let Err(e) = jit.flush() {
+                eprintln!("vemu: the JIT cannot start afresh ({}); interpreting", e.0);
+                self.jit = None;
+                self.config.engine = Engine::Interp;
+            }
+        }
+    }
+
+    /// Executes one instruction for compiled code (see `jit::helpers`): returns
+    /// whether the block may go on, must be left, or faulted.
+    pub(crate) fn interpret_for_jit(&mut self, ins: &iced_x86::Instruction) -> u32 {
+        use crate::jit::helpers::interp_status;
+        let mask = if self.state.code_bitness() == 16 { 0xffff } else { u32::MAX };
+        let sequential = (ins.next_ip() as u32) & mask;
+        self.next_eip = sequential;
+        self.delivered = false;
+        self.ss_loaded = false;
+        match self.execute(ins) {
+            Err(e) => {
+                self.jit_fault = Some(e);
+                interp_status::FAULT
+            }
+            Ok(()) => {
+                self.state.eip = self.next_eip;
+                let leave = self.next_eip != sequential
+                    || self.request.is_some()
+                    || self.triple_fault
+                    || self.state.halted
+                    || self.pending_debug_trap
+                    || self.mem.has_dirty_code()
+                    || vemu_decoder::ends_block(ins);
+                if leave {
+                    interp_status::EXIT
+                } else {
+                    interp_status::CONTINUE
+                }
+            }
         }
     }
 
@@ -183,6 +419,7 @@ impl Cpu {
             | (s.protected_mode() as u32) << 4
             | (s.v86_mode() as u32) << 5
             | (s.paging() as u32) << 6
+            | (self.tracer.is_some() as u32) << 7
     }
 
     /// The block at CS:EIP, from the cache or freshly decoded.
@@ -205,7 +442,9 @@ impl Cpu {
             if valid {
                 return Ok(b);
             }
-            self.cache.remove(&key);
+            if let Some(old) = self.cache.remove(&key) {
+                self.forget_block(&old);
+            }
         }
         let req = DecodeRequest {
             cs_base: cs.base,
@@ -222,8 +461,10 @@ impl Cpu {
         for p in &pages {
             self.mem.mark_code(*p);
         }
-        let cached = Rc::new(CachedBlock { block });
-        self.cache.insert(key, &pages, cached.clone());
+        let cached = Rc::new(CachedBlock::new(block));
+        if let Some(evicted) = self.cache.insert(key, &pages, cached.clone()) {
+            self.forget_block(&evicted);
+        }
         Ok(cached)
     }
 
@@ -284,7 +525,7 @@ impl Cpu {
             if (tf || data_hits != 0) && !self.delivered && !self.ss_loaded {
                 self.debug_trap(tf, data_hits);
             }
-            if self.mem.has_dirty_code() && self.invalidate_dirty_code(cached) {
+            if self.mem.has_dirty_code() && self.invalidate_dirty_code(Some(cached)) {
                 return;
             }
             if self.request.is_some() || self.triple_fault {
@@ -307,14 +548,23 @@ impl Cpu {
 
     /// Drops the blocks on code pages written since the last call. Returns whether
     /// `running` was among them.
-    fn invalidate_dirty_code(&mut self, running: &Rc<CachedBlock>) -> bool {
+    fn invalidate_dirty_code(&mut self, running: Option<&Rc<CachedBlock>>) -> bool {
         let mut hit = false;
         for page in self.mem.take_dirty_code() {
             for b in self.cache.invalidate_page(PhysAddr(page)) {
-                hit |= Rc::ptr_eq(&b, running);
+                hit |= running.is_some_and(|r| Rc::ptr_eq(&b, r));
+                self.forget_block(&b);
             }
         }
         hit
+    }
+
+    /// A block left the cache: nothing may jump into its translation any more.
+    fn forget_block(&mut self, b: &Rc<CachedBlock>) {
+        b.links.unlink_incoming();
+        for exit in 0..b.links.exits() {
+            self.link_slots.remove(&b.links.slot_address(exit));
+        }
     }
 
     /// Reports an opcode vemu does not implement, once per opcode, and raises #UD.

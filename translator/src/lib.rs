@@ -9,6 +9,7 @@ mod cpu;
 mod exception;
 mod flags;
 pub(crate) mod interp;
+mod jit;
 mod mem;
 mod state;
 mod trace;
@@ -20,6 +21,7 @@ pub use exception::{vector, Exception, ExceptionClass, Fault};
 pub use flags::Flags;
 pub use iced_x86::Instruction;
 pub use interp::misc::{cpuid_leaf, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX};
+pub use jit::Engine;
 pub use state::{
     attr, cr0, cr4, dr, fl, msr, reg, CpuState, Msrs, Seg, Segment, Selector, TableReg, CPU_SIGNATURE,
 };

@@ -16,7 +16,7 @@ mod arith;
 mod bcd;
 mod bit;
 mod control;
-mod data;
+pub(crate) mod data;
 mod logic;
 pub(crate) mod misc;
 mod muldiv;

@@ -1,0 +1,149 @@
+//! Functions generated code calls: the slow paths of memory accesses, the
+//! interpreter for every instruction the JIT does not emit inline, condition
+//! evaluation when a block does not know who set the flags, and tracing.
+//!
+//! Each takes the `Cpu` as a raw pointer: generated code only runs inside
+//! [`super::Jit::enter`], whose caller hands over exclusive use of the CPU for
+//! the duration, so each helper may turn it into a unique reference.
+
+use cranelift_codegen::ir::{types, AbiParam};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module};
+use iced_x86::Instruction;
+
+use super::JitError;
+use crate::cpu::Cpu;
+use crate::state::Seg;
+
+/// What `vemu_jit_interp` tells the generated code.
+pub(crate) mod interp_status {
+    /// Go on with the next instruction of the block (reload the state first).
+    pub const CONTINUE: u32 = 0;
+    /// The instruction raised an exception (in `Cpu::jit_fault`).
+    pub const FAULT: u32 = 1;
+    /// Leave the block: the state (EIP included) is in `CpuState`.
+    pub const EXIT: u32 = 2;
+}
+
+/// What a write's slow path tells the generated code.
+pub(crate) mod write_status {
+    pub const OK: u32 = 0;
+    pub const FAULT: u32 = 1;
+    /// Done, but a page holding translated code was written: leave after this
+    /// instruction so that the stale translations are dropped.
+    pub const CODE_WRITTEN: u32 = 2;
+}
+
+/// The segment register numbered `n` (ES CS SS DS FS GS).
+fn seg(n: u32) -> Seg {
+    Seg::ALL[(n as usize).min(5)]
+}
+
+/// Reads `size` bytes at `seg:offset` (checked as a write when `rmw` is set).
+/// Returns the value, or u64::MAX after storing the fault in `Cpu::jit_fault`.
+extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32) -> u64 {
+    // SAFETY: see the module documentation.
+    let cpu = unsafe { &mut *cpu };
+    let s = seg(segment);
+    let r = if rmw != 0 { cpu.read_rmw(s, offset, size) } else { cpu.read(s, offset, size) };
+    match r {
+        Ok(v) => v as u64,
+        Err(e) => {
+            cpu.jit_fault = Some(e);
+            u64::MAX
+        }
+    }
+}
+
+/// Writes `size` bytes at `seg:offset`; returns a [`write_status`].
+extern "C" fn write(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, value: u32) -> u32 {
+    // SAFETY: see the module documentation.
+    let cpu = unsafe { &mut *cpu };
+    match cpu.write(seg(segment), offset, size, value) {
+        Ok(()) if cpu.mem.has_dirty_code() => write_status::CODE_WRITTEN,
+        Ok(()) => write_status::OK,
+        Err(e) => {
+            cpu.jit_fault = Some(e);
+            write_status::FAULT
+        }
+    }
+}
+
+/// Executes one instruction with the interpreter; returns an [`interp_status`].
+/// The generated code has stored the state (EIP at the instruction, the clock
+/// counting it) before the call.
+extern "C" fn interp(cpu: *mut Cpu, ins: *const Instruction) -> u32 {
+    // SAFETY: see the module documentation; `ins` points into the block being
+    // executed, which the run loop keeps alive.
+    let (cpu, ins) = unsafe { (&mut *cpu, &*ins) };
+    cpu.icount = cpu.jit_env.icount;
+    let status = cpu.interpret_for_jit(ins);
+    cpu.jit_env.icount = cpu.icount;
+    status
+}
+
+/// Evaluates condition `cc` from the flags in `CpuState` (stored by the caller).
+extern "C" fn condition(cpu: *mut Cpu, cc: u32) -> u32 {
+    // SAFETY: see the module documentation.
+    let cpu = unsafe { &*cpu };
+    cpu.state.flags.condition(cc as u8) as u32
+}
+
+/// Tells the tracer about the instruction about to run (state stored by the caller).
+extern "C" fn trace(cpu: *mut Cpu, ins: *const Instruction) {
+    // SAFETY: as for `interp`.
+    let (cpu, ins) = unsafe { (&mut *cpu, &*ins) };
+    if let Some(t) = cpu.tracer.as_mut() {
+        t.before_instruction(&cpu.state, ins);
+    }
+}
+
+/// The helpers' ids in a module.
+pub(crate) struct HelperIds {
+    pub read: FuncId,
+    pub write: FuncId,
+    pub interp: FuncId,
+    pub condition: FuncId,
+    pub trace: FuncId,
+}
+
+const READ: &str = "vemu_jit_read";
+const WRITE: &str = "vemu_jit_write";
+const INTERP: &str = "vemu_jit_interp";
+const CONDITION: &str = "vemu_jit_condition";
+const TRACE: &str = "vemu_jit_trace";
+
+/// Makes the helpers known to the JIT's linker.
+pub(crate) fn register(builder: &mut JITBuilder) {
+    builder.symbol(READ, read as *const u8);
+    builder.symbol(WRITE, write as *const u8);
+    builder.symbol(INTERP, interp as *const u8);
+    builder.symbol(CONDITION, condition as *const u8);
+    builder.symbol(TRACE, trace as *const u8);
+}
+
+/// Declares the helpers in `module`.
+pub(crate) fn declare(module: &mut JITModule) -> Result<HelperIds, JitError> {
+    let ptr = module.target_config().pointer_type();
+    let mut decl = |name: &str, params: &[types::Type], ret: Option<types::Type>| {
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(ptr));
+        for p in params {
+            sig.params.push(AbiParam::new(*p));
+        }
+        if let Some(r) = ret {
+            sig.returns.push(AbiParam::new(r));
+        }
+        module
+            .declare_function(name, Linkage::Import, &sig)
+            .map_err(|e| JitError(format!("declaring {name}: {e}")))
+    };
+    let i32t = types::I32;
+    Ok(HelperIds {
+        read: decl(READ, &[i32t, i32t, i32t, i32t], Some(types::I64))?,
+        write: decl(WRITE, &[i32t, i32t, i32t, i32t], Some(i32t))?,
+        interp: decl(INTERP, &[ptr], Some(i32t))?,
+        condition: decl(CONDITION, &[i32t], Some(i32t))?,
+        trace: decl(TRACE, &[ptr], None)?,
+    })
+}

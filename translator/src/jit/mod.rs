@@ -1,0 +1,262 @@
+//! The Cranelift tier: a decoded block becomes one host function.
+//!
+//! Moves, ALU operations with their (lazily kept) flags, shifts, compares with
+//! conditional branches, pushes and pops, near calls and returns, and loads and
+//! stores are emitted inline; loads and stores probe the software TLB inline and
+//! call a helper only on a miss, an MMIO or ROM page, a page holding code, or a
+//! segment access that is not a plain in-limit one. Every other instruction (all
+//! of the VMM layer, string instructions, rare instructions) becomes a call to the
+//! interpreter's own implementation, so both tiers share one definition of it.
+//!
+//! Guest registers and flags live in Cranelift variables inside a block and go
+//! back to [`CpuState`] at every exit and before every helper call; a fault exits
+//! with the state exactly as after the last completed instruction (invariant 2).
+//!
+//! Blocks use Cranelift's `tail` calling convention, so a block whose exit is
+//! linked to its target's translation ([`vemu_block_cache::Links`]) jumps straight
+//! into it; an instruction budget in [`JitEnv`] returns control to the run loop
+//! every few thousand guest instructions. Generated code is never freed one block
+//! at a time: when enough has been compiled, the whole module is dropped at a safe
+//! point in the run loop and every translation is compiled again on demand.
+
+mod emit;
+pub(crate) mod helpers;
+
+use std::mem::offset_of;
+
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use vemu_block_cache::Links;
+use vemu_decoder::Block;
+use vemu_softmmu::TlbEntry;
+
+pub(crate) use emit::{Mode, EXITS};
+
+/// How blocks are executed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The interpreter only.
+    Interp,
+    /// Every block is compiled before it first runs.
+    Jit,
+    /// A block is interpreted until it has run `jit_threshold` times, then compiled.
+    Auto,
+}
+
+/// What generated code reads besides the CPU state: per-entry facts the run loop
+/// prepares, and the results a block leaves for it. `#[repr(C)]`: generated code
+/// addresses the fields by offset.
+#[repr(C)]
+#[derive(Debug)]
+pub struct JitEnv {
+    /// The deterministic clock while generated code runs.
+    pub icount: u64,
+    /// Instructions left before control must return to the run loop.
+    pub budget: i64,
+    /// The TLB set for the current privilege level.
+    pub tlb: *const TlbEntry,
+    /// Address of the link slot of the exit a block left through (0: none).
+    pub exit_slot: usize,
+    /// Segment bases (ES CS SS DS FS GS).
+    pub seg_base: [u32; 6],
+    /// Highest offset of the last byte a plain read may touch, per segment, or -1
+    /// when reads must go through the helper (expand-down, unusable, execute-only).
+    pub seg_read_limit: [i64; 6],
+    /// The same for writes (-1 also for read-only data and code).
+    pub seg_write_limit: [i64; 6],
+}
+
+impl Default for JitEnv {
+    fn default() -> Self {
+        JitEnv {
+            icount: 0,
+            budget: 0,
+            tlb: std::ptr::null(),
+            exit_slot: 0,
+            seg_base: [0; 6],
+            seg_read_limit: [-1; 6],
+            seg_write_limit: [-1; 6],
+        }
+    }
+}
+
+/// Offsets into [`JitEnv`] for generated code.
+pub(crate) mod env_offset {
+    use super::*;
+    pub const ICOUNT: i32 = offset_of!(JitEnv, icount) as i32;
+    pub const BUDGET: i32 = offset_of!(JitEnv, budget) as i32;
+    pub const TLB: i32 = offset_of!(JitEnv, tlb) as i32;
+    pub const EXIT_SLOT: i32 = offset_of!(JitEnv, exit_slot) as i32;
+    pub const SEG_BASE: i32 = offset_of!(JitEnv, seg_base) as i32;
+    pub const SEG_READ_LIMIT: i32 = offset_of!(JitEnv, seg_read_limit) as i32;
+    pub const SEG_WRITE_LIMIT: i32 = offset_of!(JitEnv, seg_write_limit) as i32;
+}
+
+/// A compiled block.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct JitCode {
+    /// Entry point (tail calling convention).
+    pub entry: usize,
+    /// The module generation it belongs to.
+    pub generation: u64,
+}
+
+/// Why a block could not be compiled.
+#[derive(Debug)]
+pub struct JitError(pub String);
+
+/// Signature of the entry trampoline: (cpu, state, env, code) -> status.
+pub(crate) type Trampoline = unsafe extern "C" fn(*mut u8, *mut u8, *mut JitEnv, usize) -> u32;
+
+/// Status a block returns.
+pub(crate) mod status {
+    /// Left normally (its exit set EIP; the state is in `CpuState`).
+    pub const OK: u32 = 0;
+    /// An exception is waiting in `Cpu::jit_fault`.
+    pub const FAULT: u32 = 1;
+}
+
+/// Blocks compiled into one module before it is thrown away and started afresh.
+const MODULE_BLOCKS: usize = 8192;
+
+/// The compiler and the generated code.
+pub struct Jit {
+    module: JITModule,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    helpers: helpers::HelperIds,
+    trampoline: Trampoline,
+    generation: u64,
+    compiled: usize,
+    /// Set when the module is full: the run loop flushes at its next safe point.
+    pub(crate) needs_flush: bool,
+}
+
+fn make_isa() -> Result<OwnedTargetIsa, JitError> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v).map_err(|e| JitError(format!("cranelift setting {k}={v}: {e}")))
+    };
+    set(&mut flags, "opt_level", "speed")?;
+    // Tail calls between blocks need frame pointers on x86-64.
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    set(&mut flags, "is_pic", "false")?;
+    let isa = cranelift_native::builder().map_err(|e| JitError(format!("host not supported: {e}")))?;
+    isa.finish(settings::Flags::new(flags)).map_err(|e| JitError(format!("cranelift: {e}")))
+}
+
+/// The signature of a block: (cpu, state, env) -> status, tail calling convention.
+pub(crate) fn block_signature(ptr: types::Type) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+impl Jit {
+    pub fn new() -> Result<Jit, JitError> {
+        Self::with_generation(1)
+    }
+
+    fn with_generation(generation: u64) -> Result<Jit, JitError> {
+        let mut builder = JITBuilder::with_isa(make_isa()?, default_libcall_names());
+        helpers::register(&mut builder);
+        let mut module = JITModule::new(builder);
+        let helpers = helpers::declare(&mut module)?;
+        let mut ctx = module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let trampoline = build_trampoline(&mut module, &mut ctx, &mut fctx)?;
+        Ok(Jit { module, ctx, fctx, helpers, trampoline, generation, compiled: 0, needs_flush: false })
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Throws every translation away (the caller has dropped all references to
+    /// them) and starts a fresh module.
+    pub fn flush(&mut self) -> Result<(), JitError> {
+        let fresh = Jit::with_generation(self.generation + 1)?;
+        let old = std::mem::replace(self, fresh);
+        // SAFETY: the run loop flushes only between blocks, after the block cache
+        // dropped every translation of this generation: no code of the old module
+        // runs or can be entered any more.
+        unsafe { old.module.free_memory() };
+        Ok(())
+    }
+
+    /// Compiles `block` for `mode`, with its exits' link slots in `links`.
+    pub(crate) fn compile(&mut self, block: &Block, mode: Mode, links: &Links) -> Result<JitCode, JitError> {
+        let ptr = self.module.target_config().pointer_type();
+        let sig = block_signature(ptr);
+        let id = self
+            .module
+            .declare_anonymous_function(&sig)
+            .map_err(|e| JitError(format!("declaring a block: {e}")))?;
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        emit::emit_block(&mut self.module, &mut self.ctx, &mut self.fctx, &self.helpers, block, mode, links)?;
+        let defined = self.module.define_function(id, &mut self.ctx);
+        self.module.clear_context(&mut self.ctx);
+        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", block.eip)))?;
+        self.module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
+        self.compiled += 1;
+        if self.compiled >= MODULE_BLOCKS {
+            self.needs_flush = true;
+        }
+        Ok(JitCode { entry: self.module.get_finalized_function(id) as usize, generation: self.generation })
+    }
+
+    /// The entry into compiled code: `trampoline(cpu, state, env, code)` runs the
+    /// block at `code` (a translation of the current generation) with `cpu`, its
+    /// `CpuState` and its `JitEnv`, which nothing else may use until it returns.
+    pub(crate) fn trampoline(&self) -> Trampoline {
+        self.trampoline
+    }
+}
+
+/// The system-calling-convention entry that calls a block (tail convention).
+fn build_trampoline(
+    module: &mut JITModule,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Trampoline, JitError> {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    let id: FuncId = module
+        .declare_function("vemu_enter", Linkage::Local, &sig)
+        .map_err(|e| JitError(format!("declaring the trampoline: {e}")))?;
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let p = b.block_params(entry).to_vec();
+        let block_sig = b.import_signature(block_signature(ptr));
+        let call = b.ins().call_indirect(block_sig, p[3], &[p[0], p[1], p[2]]);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        b.seal_all_blocks();
+        b.finalize(module.target_config());
+    }
+    module.define_function(id, ctx).map_err(|e| JitError(format!("compiling the trampoline: {e:?}")))?;
+    module.clear_context(ctx);
+    module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
+    let code = module.get_finalized_function(id);
+    // SAFETY: `code` was just compiled with exactly the `Trampoline` signature
+    // (four pointer arguments, a 32-bit result, the host's C calling convention).
+    Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
+}
