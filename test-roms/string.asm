@@ -20,6 +20,8 @@
 ;     destination (MOVS STOS SCAS CMPS INS) is not overridable; ES base honoured.
 ;   - INS reads an unused port (0x260): only pointer/count updates are checked, not
 ;     the data (undefined bus value). OUTS writes to port 0x80 (POST port, ignored).
+;   - long runs over several pages, overlapping MOVS (element by element: a
+;     pattern repeats), up and down.
 ; Not covered: faults in the middle of a REP string (restart semantics), interrupts
 ; during REP, I/O permission checks (IOPL/bitmap) - those belong to protection tests.
 %include "rom.inc"
@@ -639,6 +641,54 @@ pm_main:
     cld
     CHECK32 esi, 0x600fa, "pm std rep outsw esi"
     CHECK32 ecx, 0, "pm std rep outsw ecx"
+
+    ; ---- long runs: several pages, overlapping copies, both directions ----
+    ; (element by element semantics even where an emulator works in bulk)
+    mov dword [0x75030], 0x5e5e5e5e
+    mov edi, 0x70ff0
+    mov ecx, 0x1010             ; 0x4040 bytes: four page boundaries crossed
+    mov eax, 0xa1b2c3d4
+    rep stosd
+    CHECK32 [0x70ff0], 0xa1b2c3d4, "long rep stosd first"
+    CHECK32 [0x72000], 0xa1b2c3d4, "long rep stosd middle"
+    CHECK32 [0x7502c], 0xa1b2c3d4, "long rep stosd last"
+    CHECK32 [0x75030], 0x5e5e5e5e, "long rep stosd stops"
+    CHECK32 edi, 0x75030, "long rep stosd edi"
+    CHECK32 ecx, 0, "long rep stosd ecx"
+    mov word [0x72ffe], 0x2211
+    mov esi, 0x72ffe
+    mov edi, 0x73000
+    mov ecx, 0x1800
+    rep movsb                   ; DI = SI + 2: the pair repeats
+    CHECK16 [0x73000], 0x2211, "overlapping rep movsb first"
+    CHECK16 [0x74000], 0x2211, "overlapping rep movsb next page"
+    CHECK16 [0x747fe], 0x2211, "overlapping rep movsb last"
+    CHECK32 [0x74800], 0xa1b2c3d4, "overlapping rep movsb stops"
+    CHECK32 esi, 0x747fe, "overlapping rep movsb esi"
+    CHECK32 edi, 0x74800, "overlapping rep movsb edi"
+    mov word [0x76000], 0x3344
+    mov esi, 0x76001
+    mov edi, 0x75fff
+    mov ecx, 0x1000
+    std
+    rep movsb                   ; downwards, DI = SI - 2: the pair repeats down
+    cld
+    CHECK16 [0x75ffe], 0x3344, "std overlapping rep movsb first"
+    CHECK16 [0x75000], 0x3344, "std overlapping rep movsb last"
+    CHECK32 [0x74ffc], 0xa1b2c3d4, "std overlapping rep movsb stops"
+    CHECK32 esi, 0x75001, "std overlapping rep movsb esi"
+    CHECK32 edi, 0x74fff, "std overlapping rep movsb edi"
+    mov dword [0x76ffc], 0x7e7e7e7e
+    mov edi, 0x78002
+    mov ecx, 0x802
+    mov ax, 0x5566
+    std
+    rep stosw                   ; downwards across a page boundary
+    cld
+    CHECK16 [0x78002], 0x5566, "std long rep stosw first"
+    CHECK16 [0x77000], 0x5566, "std long rep stosw last"
+    CHECK32 [0x76ffc], 0x7e7e7e7e, "std long rep stosw stops"
+    CHECK32 edi, 0x76ffe, "std long rep stosw edi"
     PASS
 
 [section .rodata]

@@ -121,6 +121,63 @@ impl Memory {
         }
     }
 
+    /// REP STOS in bulk: writes `count` elements of `size` bytes holding
+    /// `value` (little-endian) from `low` up. Does it only if the run lies in one
+    /// page of RAM that holds no translated code; returns whether it did.
+    pub fn fill_ram(&mut self, low: PhysAddr, size: u32, count: u32, value: u32) -> bool {
+        let Some(bytes) = run_bytes(low, size, count) else { return false };
+        let Some(p) = self.ram_run(low, true) else { return false };
+        let pattern = value.to_le_bytes();
+        // SAFETY: `ram_run` gave the host address of `low` in guest RAM, and
+        // `run_bytes` keeps the run within that page.
+        unsafe {
+            if size == 1 {
+                std::ptr::write_bytes(p, pattern[0], bytes as usize);
+            } else {
+                for i in 0..count as usize {
+                    std::ptr::copy_nonoverlapping(pattern.as_ptr(), p.add(i * size as usize), size as usize);
+                }
+            }
+        }
+        true
+    }
+
+    /// REP MOVS in bulk: copies `count` elements of `size` bytes from the run at
+    /// `src` to the run at `dst` (both given by their lowest byte), one element
+    /// after the other as the instruction does (overlapping runs repeat a
+    /// pattern), from the lowest element up or, when `down`, from the highest
+    /// down. Does it only if the source lies in one page of RAM or ROM and the
+    /// destination in one page of RAM that holds no translated code; returns
+    /// whether it did.
+    pub fn copy_ram(&mut self, src: PhysAddr, dst: PhysAddr, size: u32, count: u32, down: bool) -> bool {
+        if run_bytes(src, size, count).is_none() || run_bytes(dst, size, count).is_none() {
+            return false;
+        }
+        let (Some(from), Some(to)) = (self.ram_run(src, false), self.ram_run(dst, true)) else {
+            return false;
+        };
+        let size = size as usize;
+        // SAFETY: as in `fill_ram`, for both runs; raw pointers, no references,
+        // so the two may overlap.
+        unsafe {
+            for i in 0..count as usize {
+                let k = if down { count as usize - 1 - i } else { i };
+                std::ptr::copy(from.add(k * size), to.add(k * size), size);
+            }
+        }
+        true
+    }
+
+    /// The host address of `addr` if it is RAM (or, for reading, ROM), and for
+    /// writing not on a page holding code.
+    fn ram_run(&self, addr: PhysAddr, write: bool) -> Option<*mut u8> {
+        match self.phys.backing(addr) {
+            Backing::Ram if !(write && self.is_code(addr)) => self.phys.host_ptr(addr),
+            Backing::Rom { .. } if !write => self.phys.host_ptr(addr),
+            _ => None,
+        }
+    }
+
     /// Opens or closes the A20 gate; every cached translation is dropped.
     pub fn set_a20(&mut self, enabled: bool) {
         if enabled != self.phys.a20_enabled() {
@@ -128,6 +185,13 @@ impl Memory {
             self.tlb.flush_all();
         }
     }
+}
+
+/// The length of a run of `count` elements of `size` bytes from `low`, if it
+/// is not empty and stays within the page of `low`.
+fn run_bytes(low: PhysAddr, size: u32, count: u32) -> Option<u32> {
+    let bytes = count.checked_mul(size).filter(|b| *b > 0)?;
+    ((low.0 & 0xfff) + bytes <= 0x1000).then_some(bytes)
 }
 
 #[cfg(test)]
@@ -165,5 +229,54 @@ mod tests {
         m.set_a20(false);
         assert!(m.tlb.read_host(TlbMode::Supervisor, 0x10_0000, 1).is_none());
         assert_eq!(m.translate(&mode, 0x10_0000, Access::Read, false), Ok(PhysAddr(0)));
+    }
+
+    fn bytes(m: &Memory, at: u32, n: u32) -> Vec<u8> {
+        (at..at + n).map(|a| m.phys.read_u8(PhysAddr(a))).collect()
+    }
+
+    fn ram() -> Memory {
+        Memory::new(PhysMemory::new(2 << 20).unwrap())
+    }
+
+    #[test]
+    fn fill_ram_writes_elements() {
+        let mut m = ram();
+        assert!(m.fill_ram(PhysAddr(0x3010), 2, 3, 0xbeef));
+        assert_eq!(bytes(&m, 0x3010, 8), [0xef, 0xbe, 0xef, 0xbe, 0xef, 0xbe, 0, 0]);
+        assert!(m.fill_ram(PhysAddr(0x3100), 4, 2, 0x1122_3344));
+        assert_eq!(bytes(&m, 0x3100, 8), [0x44, 0x33, 0x22, 0x11, 0x44, 0x33, 0x22, 0x11]);
+    }
+
+    #[test]
+    fn bulk_runs_stay_in_one_page_of_plain_ram() {
+        let mut m = ram();
+        assert!(!m.fill_ram(PhysAddr(0x3ffe), 1, 4, 1), "crosses into the next page");
+        assert!(!m.fill_ram(PhysAddr(0x30_0000), 1, 1, 1), "beyond RAM");
+        m.mark_code(PhysAddr(0x5000));
+        assert!(!m.fill_ram(PhysAddr(0x5000), 1, 1, 1), "a page holding code");
+        assert!(!m.copy_ram(PhysAddr(0x3000), PhysAddr(0x5000), 1, 1, false));
+        assert!(m.copy_ram(PhysAddr(0x5000), PhysAddr(0x3000), 1, 1, false), "code may be read");
+        assert!(!m.has_dirty_code());
+        assert_eq!(bytes(&m, 0x3ffe, 2), [0, 0], "a refused run writes nothing");
+    }
+
+    #[test]
+    fn copy_ram_is_element_by_element() {
+        let mut m = ram();
+        m.phys.write_u8(PhysAddr(0x3000), 7);
+        m.phys.write_u8(PhysAddr(0x3001), 9);
+        // REP MOVSB with DI = SI + 1 repeats the first byte.
+        assert!(m.copy_ram(PhysAddr(0x3000), PhysAddr(0x3001), 1, 4, false));
+        assert_eq!(bytes(&m, 0x3000, 5), [7; 5]);
+        // Down, DI = SI - 1: the highest byte (0x3104) repeats downwards.
+        m.phys.write_u8(PhysAddr(0x3104), 5);
+        assert!(m.copy_ram(PhysAddr(0x3102), PhysAddr(0x3101), 1, 3, true));
+        assert_eq!(bytes(&m, 0x3101, 4), [5; 4]);
+        for (i, b) in [1u8, 2, 3, 4, 5, 6, 7, 8].iter().enumerate() {
+            m.phys.write_u8(PhysAddr(0x3200 + i as u32), *b);
+        }
+        assert!(m.copy_ram(PhysAddr(0x3200), PhysAddr(0x3300), 4, 2, false));
+        assert_eq!(bytes(&m, 0x3300, 8), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
 }

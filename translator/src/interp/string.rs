@@ -14,7 +14,8 @@ use crate::cpu::Cpu;
 use crate::exception::Fault;
 use crate::flags::op;
 use crate::interp::{mask, seg_of};
-use crate::state::{fl, reg, Seg};
+use crate::state::{attr, cr0, fl, reg, Seg};
+use vemu_softmmu::Access;
 
 /// Iterations of a REP instruction between returns to the run loop.
 pub(crate) const REP_CHUNK: u32 = 1024;
@@ -79,16 +80,24 @@ impl Cpu {
             if count == 0 {
                 break Ok(());
             }
-            if let Err(e) = self.string_step(kind, size, src_seg, amask) {
-                break Err(e);
-            }
-            let count = count.wrapping_sub(1) & amask;
+            // As many iterations at once as the chunk leaves room for and plain
+            // RAM allows; else one.
+            let room = (chunk - executions + 1).min(u32::MAX as u64) as u32;
+            let steps = match self.string_bulk(kind, size, src_seg, amask, count.min(room)) {
+                0 => match self.string_step(kind, size, src_seg, amask) {
+                    Ok(()) => 1,
+                    Err(e) => break Err(e),
+                },
+                n => n,
+            };
+            executions += steps as u64 - 1;
+            let count = count.wrapping_sub(steps) & amask;
             let ecx = &mut self.state.regs[reg::ECX];
             *ecx = (*ecx & !amask) | count;
             if compare && self.state.flags.zf() == until_equal {
                 break Ok(());
             }
-            if executions == chunk && count != 0 {
+            if executions >= chunk && count != 0 {
                 // Come back to this instruction after the run loop has had a look.
                 self.next_eip = self.state.eip;
                 break Ok(());
@@ -96,6 +105,94 @@ impl Cpu {
         };
         self.icount += executions - 1;
         result
+    }
+
+    /// REP STOS and REP MOVS over plain RAM: up to `max` iterations at once, as
+    /// many as stay in the segment limits, within the address size and on one
+    /// page on each side, when those pages are RAM (the source may be ROM)
+    /// holding no translated code and translate without a fault. Returns how
+    /// many it did (0: none, the caller goes one at a time and meets any fault
+    /// exactly where the instruction would).
+    fn string_bulk(&mut self, kind: Kind, size: u32, src_seg: Seg, amask: u32, max: u32) -> u32 {
+        let s = &self.state;
+        let alignment_checks = s.cpl == 3 && s.cr0 & cr0::AM != 0 && s.flags.bits & fl::AC != 0;
+        if max < 2 || !matches!(kind, Kind::Stos | Kind::Movs) || self.breakpoints_armed || alignment_checks {
+            return 0;
+        }
+        let down = s.flags.bits & fl::DF != 0;
+        let si = s.regs[reg::ESI] & amask;
+        let di = s.regs[reg::EDI] & amask;
+        let value = s.regs[reg::EAX] & mask(size);
+        let Some((dst_lin, room)) = self.bulk_run(Seg::ES, di, size, down, amask, true) else { return 0 };
+        let mut n = max.min(room);
+        let src_lin = if kind == Kind::Movs {
+            let Some((lin, room)) = self.bulk_run(src_seg, si, size, down, amask, false) else { return 0 };
+            n = n.min(room);
+            Some(lin)
+        } else {
+            None
+        };
+        // The lowest element of a run (the first one, or the last when going down).
+        let low = |lin: u32| if down { lin.wrapping_sub((n - 1) * size) } else { lin };
+        let user = self.user();
+        let src = match src_lin {
+            Some(lin) => match self.translate(low(lin), Access::Read, user) {
+                Ok(p) => Some(p),
+                Err(_) => return 0,
+            },
+            None => None,
+        };
+        let Ok(dst) = self.translate(low(dst_lin), Access::Write, user) else { return 0 };
+        let done = match src {
+            Some(src) => self.mem.copy_ram(src, dst, size, n, down),
+            None => self.mem.fill_ram(dst, size, n, value),
+        };
+        if !done {
+            return 0;
+        }
+        if src.is_some() {
+            self.advance(reg::ESI, n * size, down, amask);
+        }
+        self.advance(reg::EDI, n * size, down, amask);
+        n
+    }
+
+    /// Moves SI/DI (or ESI/EDI) by `bytes` in the direction DF gives.
+    fn advance(&mut self, r: usize, bytes: u32, down: bool, amask: u32) {
+        let v = self.state.regs[r];
+        let moved = if down { v.wrapping_sub(bytes) } else { v.wrapping_add(bytes) };
+        self.state.regs[r] = (v & !amask) | (moved & amask);
+    }
+
+    /// The linear address of the element at `seg:offset` and how many elements
+    /// from it on (downwards when `down`) pass the segment checks as plain
+    /// in-limit accesses, stay within the address size, and lie on its page.
+    fn bulk_run(
+        &self,
+        seg: Seg,
+        offset: u32,
+        size: u32,
+        down: bool,
+        amask: u32,
+        write: bool,
+    ) -> Option<(u32, u32)> {
+        let linear = self.check_seg(seg, offset, size, write).ok()?;
+        let sg = self.state.seg(seg);
+        let ty = sg.attr & attr::TYPE_MASK;
+        if ty & (attr::CODE | attr::EXPAND_DOWN_CONFORMING) == attr::EXPAND_DOWN_CONFORMING {
+            return None;
+        }
+        let in_page = linear & 0xfff;
+        if in_page + size > 0x1000 {
+            return None;
+        }
+        let (by_limit, by_page) = if down {
+            (offset / size + 1, in_page / size + 1)
+        } else {
+            let top = (sg.limit as u64).min(amask as u64);
+            (((top + 1 - offset as u64) / size as u64).min(u32::MAX as u64) as u32, (0x1000 - in_page) / size)
+        };
+        Some((linear, by_limit.min(by_page)))
     }
 
     /// One iteration: the access, then the pointer updates.
