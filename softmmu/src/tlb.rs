@@ -13,7 +13,7 @@
 //! last byte (a page-crossing access therefore misses), add `addend`.
 
 /// Entries per set.
-pub const TLB_ENTRIES: usize = 256;
+pub const TLB_ENTRIES: usize = 1024;
 /// Tag of an empty entry: never equal to a page-aligned address.
 pub const TLB_INVALID: u32 = 1;
 /// Tag flag: the page is mapped but accesses must take the slow path.
@@ -22,8 +22,9 @@ pub const TLB_SLOW: u32 = 2;
 const FLAG_GLOBAL: u32 = 1;
 const FLAG_LARGE: u32 = 2;
 
-/// One cached translation.
-#[repr(C)]
+/// One cached translation. 32 bytes (aligned so), so that generated code finds
+/// an entry with a shift rather than a multiplication.
+#[repr(C, align(32))]
 #[derive(Copy, Clone, Debug)]
 pub struct TlbEntry {
     /// Linear page for reads (and fetches), or [`TLB_INVALID`], maybe with [`TLB_SLOW`].
@@ -87,6 +88,9 @@ pub struct TlbFill {
 pub struct Tlb {
     pub sets: [TlbSet; 2],
     large_entries: usize,
+    /// Flushes so far (of any kind): whoever caches what linear addresses map
+    /// to can tell when to forget it.
+    pub flushes: u64,
 }
 
 impl Default for Tlb {
@@ -103,6 +107,7 @@ impl Tlb {
                 TlbSet { entries: [TlbEntry::EMPTY; TLB_ENTRIES] },
             ],
             large_entries: 0,
+            flushes: 0,
         }
     }
 
@@ -158,6 +163,7 @@ impl Tlb {
 
     /// Forgets everything (CR0.PG/WP, CR4.PSE/PGE, A20, memory map changes).
     pub fn flush_all(&mut self) {
+        self.flushes += 1;
         for set in &mut self.sets {
             set.entries.fill(TlbEntry::EMPTY);
         }
@@ -166,6 +172,7 @@ impl Tlb {
 
     /// Forgets all but global pages (a CR3 load with CR4.PGE set).
     pub fn flush_non_global(&mut self) {
+        self.flushes += 1;
         let mut large = 0;
         for set in &mut self.sets {
             for e in set.entries.iter_mut() {
@@ -182,6 +189,7 @@ impl Tlb {
     /// INVLPG: forgets the page of `linear`, and every entry that came from a
     /// 4 MiB page containing it.
     pub fn flush_page(&mut self, linear: u32) {
+        self.flushes += 1;
         let idx = Self::index(linear);
         let page = linear & !0xfff;
         let large_region = linear & !0x3f_ffff;

@@ -8,7 +8,7 @@
 //! code invalidate their blocks (invariant 5), and a block that was invalidated
 //! under its own feet stops there.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
@@ -19,7 +19,7 @@ use vemu_softmmu::{Memory, PhysAddr};
 
 use crate::bus::{Bus, BusRequest};
 use crate::exception::{vector, Exception, Fault};
-use crate::jit::{self, status, Engine, Jit, JitCode, JitEnv};
+use crate::jit::{self, status, Engine, Jit, JitCode, JitEnv, JmpEntry, JMP_CACHE_ENTRIES};
 use crate::state::{dr, fl, CpuState, Seg};
 use crate::trace::Tracer;
 
@@ -61,6 +61,11 @@ pub enum Exit {
 /// A block as the cache holds it.
 pub struct CachedBlock {
     pub block: Block,
+    /// The other blocks its translation covers (`jit::region`); generated code
+    /// points into them.
+    region: RefCell<Vec<Block>>,
+    /// The highest CS offset of any byte of the block or its region.
+    extent: Cell<u32>,
     /// Times it has run (for the JIT threshold).
     runs: Cell<u32>,
     /// Its translation, once compiled.
@@ -76,8 +81,11 @@ pub struct CachedBlock {
 impl CachedBlock {
     fn new(block: Block) -> CachedBlock {
         let page = block.phys.0 & !0xfff;
+        let extent = block.last_offset();
         CachedBlock {
             block,
+            region: RefCell::new(Vec::new()),
+            extent: Cell::new(extent),
             runs: Cell::new(0),
             code: Cell::new(None),
             jit_failed: Cell::new(false),
@@ -131,6 +139,13 @@ pub struct Cpu {
     /// Every link slot of a compiled block, by address: its links, exit number
     /// and the block's page (to link the exit a block left through).
     link_slots: HashMap<usize, (Weak<Links>, usize, u32)>,
+    /// The jump cache generated code reads (see [`JmpEntry`]).
+    jmp_cache: Box<[JmpEntry]>,
+    /// The TLB's flush count when the jump cache was last checked.
+    jmp_cache_tlb_flushes: u64,
+    /// The largest CS limit under which a current link or jump-cache entry was
+    /// made: under a smaller one they could reach code beyond the limit.
+    chained_cs_limit: u32,
 }
 
 impl Cpu {
@@ -153,6 +168,9 @@ impl Cpu {
             jit_env: JitEnv::default(),
             jit_fault: None,
             link_slots: HashMap::new(),
+            jmp_cache: vec![JmpEntry::default(); JMP_CACHE_ENTRIES].into_boxed_slice(),
+            jmp_cache_tlb_flushes: 0,
+            chained_cs_limit: 0,
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -166,6 +184,8 @@ impl Cpu {
         // The time-stamp counter restarts from zero.
         self.state.tsc_offset = 0u64.wrapping_sub(self.icount);
         self.cache.clear();
+        self.link_slots.clear();
+        self.clear_jmp_cache();
         self.mem.tlb.flush_all();
         self.mem.set_a20(true);
         self.request = None;
@@ -221,7 +241,11 @@ impl Cpu {
                 }
             };
             match self.translation(&block) {
-                Some(code) => self.exec_jit(code, end),
+                Some(code) => {
+                    self.check_chains();
+                    self.remember_jump(&block, code);
+                    self.exec_jit(code, end)
+                }
                 None => self.exec_block(&block, end),
             }
         }
@@ -255,8 +279,8 @@ impl Cpu {
                 }
             }
         }
-        let jit = self.jit.as_mut()?;
-        if let Some(code) = cached.code.get().filter(|c| c.generation == jit.generation()) {
+        let generation = self.jit.as_ref()?.generation();
+        if let Some(code) = cached.code.get().filter(|c| c.generation == generation) {
             return Some(code);
         }
         if cached.jit_failed.get() || (engine == Engine::Auto && runs < self.config.jit_threshold) {
@@ -268,9 +292,28 @@ impl Cpu {
             stack32: s.stack32(),
             user: s.cpl == 3,
             traced: self.tracer.is_some(),
+            flat: self.flat_data(),
+            cs_limit: s.seg(Seg::CS).limit,
+            key: self.mode_bits(),
         };
         cached.links.unlink_outgoing();
-        match jit.compile(&cached.block, mode, &cached.links) {
+        let members = self.region(&cached.block);
+        // The extent covers the code and the direct targets within the limit,
+        // which the translation jumps to without checking the limit.
+        let limit = mode.cs_limit;
+        let extent = std::iter::once(&cached.block)
+            .chain(members.iter())
+            .flat_map(|b| {
+                jit::region::successors(b).into_iter().filter(|t| *t <= limit).chain([b.last_offset()])
+            })
+            .max()
+            .unwrap_or(0);
+        cached.extent.set(extent);
+        *cached.region.borrow_mut() = members;
+        let region = cached.region.borrow();
+        let blocks: Vec<&Block> = std::iter::once(&cached.block).chain(region.iter()).collect();
+        let jit = self.jit.as_mut()?;
+        match jit.compile(&blocks, mode, &cached.links) {
             Ok(code) => {
                 cached.code.set(Some(code));
                 for exit in 0..cached.links.exits() {
@@ -290,29 +333,92 @@ impl Cpu {
         }
     }
 
+    /// The blocks a translation of `root` also covers (see `jit::region`).
+    fn region(&mut self, root: &Block) -> Vec<Block> {
+        let cs = *self.state.seg(Seg::CS);
+        let bitness = self.state.code_bitness();
+        let max_insns = self.config.max_block_insns;
+        jit::region::grow(root, cs.base, |eip| {
+            let req = DecodeRequest { cs_base: cs.base, eip, cs_limit: cs.limit, bitness, max_insns };
+            decode_block(&mut Fetcher(self), &req).ok()
+        })
+    }
+
+    /// Puts the translation `code` of the block at CS:EIP in the jump cache.
+    fn remember_jump(&mut self, cached: &CachedBlock, code: JitCode) {
+        if cached.block.second_page.is_some() {
+            // Its second page may be remapped without a flush of the first.
+            return;
+        }
+        let cs = *self.state.seg(Seg::CS);
+        let linear = cs.base.wrapping_add(self.state.eip);
+        self.jmp_cache[JmpEntry::index(linear)] =
+            JmpEntry { key: JmpEntry::key(linear, self.mode_bits()), code: code.entry };
+        self.chained_cs_limit = self.chained_cs_limit.max(cs.limit);
+    }
+
+    fn clear_jmp_cache(&mut self) {
+        self.jmp_cache.fill(JmpEntry::default());
+    }
+
+    /// Before generated code runs: forgets jump-cache entries once the TLB was
+    /// flushed (a linear address may lead elsewhere now), and every link and
+    /// entry once CS has a smaller limit than they were made under.
+    fn check_chains(&mut self) {
+        let limit = self.state.seg(Seg::CS).limit;
+        if limit < self.chained_cs_limit {
+            for (links, _, _) in self.link_slots.values() {
+                if let Some(l) = links.upgrade() {
+                    l.unlink_outgoing();
+                }
+            }
+            self.clear_jmp_cache();
+            self.chained_cs_limit = 0;
+        }
+        let flushes = self.mem.tlb.flushes;
+        if flushes != self.jmp_cache_tlb_flushes {
+            self.jmp_cache_tlb_flushes = flushes;
+            self.clear_jmp_cache();
+        }
+    }
+
     /// Fills the environment compiled code reads.
     fn prepare_jit_env(&mut self, end: u64) {
+        let budget = end.saturating_sub(self.icount).min(CHAIN_BUDGET);
+        let set = if self.state.cpl == 3 { 1 } else { 0 };
+        let mut seg_base = [0; 6];
+        let mut seg_read_limit = [-1; 6];
+        let mut seg_write_limit = [-1; 6];
+        for (i, seg) in self.state.segs.iter().enumerate() {
+            seg_base[i] = seg.base;
+            let (read_ok, write_ok) = self.plain_access(seg);
+            seg_read_limit[i] = if read_ok { seg.limit as i64 } else { -1 };
+            seg_write_limit[i] = if write_ok { seg.limit as i64 } else { -1 };
+        }
+        self.jit_env = JitEnv {
+            budget: budget as i64,
+            icount_base: self.icount + budget,
+            tlb: self.mem.tlb.sets[set].entries.as_ptr(),
+            jmp_cache: self.jmp_cache.as_ptr(),
+            exit_slot: 0,
+            seg_base,
+            seg_read_limit,
+            seg_write_limit,
+        };
+    }
+
+    /// Whether reads and writes through `seg` need only the plain limit check
+    /// (usable, expand-up, and in protected mode readable resp. writable data).
+    fn plain_access(&self, seg: &crate::state::Segment) -> (bool, bool) {
         use crate::state::attr;
         let s = &self.state;
         let pm = s.protected_mode() && !s.v86_mode();
-        let env = &mut self.jit_env;
-        env.icount = self.icount;
-        env.budget = end.saturating_sub(self.icount).min(CHAIN_BUDGET) as i64;
-        env.exit_slot = 0;
-        let set = if s.cpl == 3 { 1 } else { 0 };
-        env.tlb = self.mem.tlb.sets[set].entries.as_ptr();
-        for (i, seg) in s.segs.iter().enumerate() {
-            env.seg_base[i] = seg.base;
-            let ty = seg.attr & attr::TYPE_MASK;
-            let code = ty & attr::CODE != 0;
-            let rw = ty & attr::WRITABLE_READABLE != 0;
-            let expand_down = !code && ty & attr::EXPAND_DOWN_CONFORMING != 0;
-            let plain = !seg.unusable() && !expand_down;
-            let read_ok = plain && (!pm || !code || rw);
-            let write_ok = plain && (!pm || (!code && rw));
-            env.seg_read_limit[i] = if read_ok { seg.limit as i64 } else { -1 };
-            env.seg_write_limit[i] = if write_ok { seg.limit as i64 } else { -1 };
-        }
+        let ty = seg.attr & attr::TYPE_MASK;
+        let code = ty & attr::CODE != 0;
+        let rw = ty & attr::WRITABLE_READABLE != 0;
+        let expand_down = !code && ty & attr::EXPAND_DOWN_CONFORMING != 0;
+        let plain = !seg.unusable() && !expand_down;
+        (plain && (!pm || !code || rw), plain && (!pm || (!code && rw)))
     }
 
     /// Runs compiled code from `code` until it leaves, then links the exit it
@@ -323,14 +429,11 @@ impl Cpu {
         let trampoline = jit.trampoline();
         let cpu: *mut Cpu = self;
         // SAFETY: `code` is a translation of the current generation (checked by
-        // `translation`); `cpu`, the state and the environment are this live CPU,
-        // which nothing else uses until the call returns (helpers get `cpu`).
-        let st = unsafe {
-            let state = std::ptr::addr_of_mut!((*cpu).state) as *mut u8;
-            let env = std::ptr::addr_of_mut!((*cpu).jit_env);
-            trampoline(cpu as *mut u8, state, env, code.entry)
-        };
-        self.icount = self.jit_env.icount;
+        // `translation`); `cpu` is this live CPU, which nothing else uses until
+        // the call returns (generated code and its helpers reach it only through
+        // this pointer).
+        let st = unsafe { trampoline(cpu as *mut u8, code.entry) };
+        self.icount = self.jit_env.icount_base.wrapping_sub(self.jit_env.budget as u64);
         if st == status::FAULT {
             if let Some(e) = self.jit_fault.take() {
                 self.raise(e);
@@ -358,9 +461,14 @@ impl Cpu {
         }
         let key = BlockKey { phys, eip: self.state.eip, mode: self.mode_bits() };
         let Some(target) = self.cache.peek(&key) else { return };
+        if target.block.second_page.is_some() || target.extent.get() > cs.limit {
+            // Its second page may be remapped without a flush of the first.
+            return;
+        }
         let generation = self.jit.as_ref().map_or(0, |j| j.generation());
         if let Some(code) = target.code.get().filter(|c| c.generation == generation) {
             Links::link(&owner, exit, &target.links, code.entry);
+            self.chained_cs_limit = self.chained_cs_limit.max(cs.limit);
         }
     }
 
@@ -369,6 +477,7 @@ impl Cpu {
     fn flush_translations(&mut self) {
         self.cache.clear();
         self.link_slots.clear();
+        self.clear_jmp_cache();
         if let Some(jit) = self.jit.as_mut() {
             if let Err(e) = jit.flush() {
                 eprintln!("vemu: the JIT cannot start afresh ({}); interpreting", e.0);
@@ -420,6 +529,17 @@ impl Cpu {
             | (s.v86_mode() as u32) << 5
             | (s.paging() as u32) << 6
             | (self.tracer.is_some() as u32) << 7
+            | (self.flat_data() as u32) << 8
+    }
+
+    /// Whether ES, SS and DS all have base 0 and a 4 GiB limit, and can be read
+    /// and written (compiled code then skips their segment arithmetic).
+    fn flat_data(&self) -> bool {
+        let s = &self.state;
+        [Seg::ES, Seg::SS, Seg::DS].iter().all(|&r| {
+            let seg = s.seg(r);
+            seg.base == 0 && seg.limit == u32::MAX && self.plain_access(seg).1
+        })
     }
 
     /// The block at CS:EIP, from the cache or freshly decoded.
@@ -432,7 +552,7 @@ impl Cpu {
         let phys = self.fetch_translate(cs.base.wrapping_add(eip))?;
         let key = BlockKey { phys, eip, mode: self.mode_bits() };
         if let Some(b) = self.cache.get(&key) {
-            let valid = b.block.last_offset() <= cs.limit
+            let valid = b.extent.get() <= cs.limit
                 && match b.block.second_page {
                     None => true,
                     Some((linear, page)) => {
@@ -562,6 +682,9 @@ impl Cpu {
     /// A block left the cache: nothing may jump into its translation any more.
     fn forget_block(&mut self, b: &Rc<CachedBlock>) {
         b.links.unlink_incoming();
+        if b.code.get().is_some() {
+            self.clear_jmp_cache();
+        }
         for exit in 0..b.links.exits() {
             self.link_slots.remove(&b.links.slot_address(exit));
         }

@@ -1,14 +1,18 @@
-//! Cranelift IR for one block of guest code.
+//! Cranelift IR for one region of guest code.
 //!
-//! The emitter walks the block's instructions. The general registers, EFLAGS (in
-//! the lazy form of `crate::flags`) and the clock are Cranelift variables, loaded
-//! from the state at entry and stored back at every exit, before every helper
+//! The emitter walks the region's blocks and their instructions. The general
+//! registers a region uses, EFLAGS (in the lazy form of `crate::flags`) and the
+//! instruction budget are Cranelift variables, loaded from the state at entry;
+//! the ones the region may change go back at every exit, before every helper
 //! call and on every fault path. An instruction only changes variables after all
 //! of its memory accesses succeeded, so a fault path stores exactly the state
-//! after the previous instruction. Within a block the emitter also remembers
-//! which operation set the flags (`Known`), so conditions and carries are
-//! computed straight from its operands without materializing EFLAGS.
+//! after the previous instruction. A branch to a block of the region is a jump
+//! inside the function, so loops keep the guest registers in host registers.
+//! Within a block the emitter also remembers which operation set the flags
+//! (`Known`), so conditions and carries are computed straight from its operands
+//! without materializing EFLAGS.
 
+use std::collections::HashMap;
 use std::mem::offset_of;
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -19,12 +23,13 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::Module;
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, Register};
 use vemu_block_cache::Links;
 use vemu_decoder::{ends_block, Block};
 
 use super::helpers::{interp_status, write_status, HelperIds};
-use super::{block_signature, env_offset, status, JitError};
+use super::{block_signature, env_offset, status, JitError, JmpEntry, JMP_CACHE_ENTRIES};
+use crate::cpu::Cpu;
 use crate::flags::{op, Flags};
 use crate::interp::{addr16, data::cc_nibble, mask, reg_size, seg_of};
 use crate::state::{fl, reg, CpuState, Seg, Segment};
@@ -40,24 +45,43 @@ pub(crate) struct Mode {
     pub user: bool,
     /// Call the tracer before every instruction.
     pub traced: bool,
+    /// ES, SS and DS are flat (base 0, limit 4 GiB, readable and writable):
+    /// accesses through them need no segment arithmetic nor limit check.
+    pub flat: bool,
+    /// The CS limit: direct transfers to targets within it need no check at
+    /// run time (the translation only runs under a limit covering its extent).
+    pub cs_limit: u32,
+    /// The block key's mode bits (for the jump cache).
+    pub key: u32,
 }
 
 const TLB_ENTRY_SIZE: i64 = std::mem::size_of::<vemu_softmmu::TlbEntry>() as i64;
+const _: () = assert!(TLB_ENTRY_SIZE.count_ones() == 1, "TLB entries are a power of two in size");
 const TLB_READ_TAG: i32 = offset_of!(vemu_softmmu::TlbEntry, read_tag) as i32;
 const TLB_WRITE_TAG: i32 = offset_of!(vemu_softmmu::TlbEntry, write_tag) as i32;
 const TLB_ADDEND: i32 = offset_of!(vemu_softmmu::TlbEntry, addend) as i32;
+const JMP_ENTRY_SIZE: i64 = std::mem::size_of::<JmpEntry>() as i64;
+const _: () = assert!(JMP_ENTRY_SIZE.count_ones() == 1, "jump cache entries are a power of two in size");
+const JMP_KEY: i32 = offset_of!(JmpEntry, key) as i32;
+const JMP_CODE: i32 = offset_of!(JmpEntry, code) as i32;
 
-const ST_REGS: i32 = offset_of!(CpuState, regs) as i32;
-const ST_EIP: i32 = offset_of!(CpuState, eip) as i32;
-const ST_FLAGS: i32 = offset_of!(CpuState, flags) as i32;
+/// Generated code reaches the CPU state and the JIT environment through the one
+/// `Cpu` pointer it gets: at these offsets.
+const STATE: i32 = offset_of!(Cpu, state) as i32;
+const ENV: i32 = offset_of!(Cpu, jit_env) as i32;
+
+const ST_REGS: i32 = STATE + offset_of!(CpuState, regs) as i32;
+const ST_EIP: i32 = STATE + offset_of!(CpuState, eip) as i32;
+const ST_FLAGS: i32 = STATE + offset_of!(CpuState, flags) as i32;
 const FL_BITS: i32 = ST_FLAGS + offset_of!(Flags, bits) as i32;
 const FL_OP: i32 = ST_FLAGS + offset_of!(Flags, op) as i32;
 const FL_RES: i32 = ST_FLAGS + offset_of!(Flags, res) as i32;
 const FL_SRC1: i32 = ST_FLAGS + offset_of!(Flags, src1) as i32;
 const FL_SRC2: i32 = ST_FLAGS + offset_of!(Flags, src2) as i32;
-const ST_CS_LIMIT: i32 = (offset_of!(CpuState, segs)
-    + Seg::CS as usize * std::mem::size_of::<Segment>()
-    + offset_of!(Segment, limit)) as i32;
+const ST_CS_LIMIT: i32 = STATE
+    + (offset_of!(CpuState, segs)
+        + Seg::CS as usize * std::mem::size_of::<Segment>()
+        + offset_of!(Segment, limit)) as i32;
 
 fn mf() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -79,20 +103,68 @@ struct Addr {
     offset: Value,
 }
 
+/// The general registers a region touches. Only these live in variables:
+/// `used` ones are loaded at entry and after every helper that may change the
+/// state, `written` ones are stored back at exits and before helpers. Whatever
+/// else the state holds, the region never reads nor writes.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+struct Usage {
+    /// Bit i: general register i (EAX..EDI) is read or written.
+    regs_used: u8,
+    /// Bit i: general register i may be written.
+    regs_written: u8,
+}
+
+/// Flags set in this block and not yet written to the state's lazy record:
+/// its fields as values; `bits` only if INC/DEC changed its CF.
+#[derive(Copy, Clone)]
+struct Pending {
+    op: Value,
+    res: Value,
+    src1: Value,
+    src2: Value,
+    bits: Option<Value>,
+}
+
+impl Usage {
+    /// What the instructions of `blocks` touch, from iced-x86's instruction info
+    /// (explicit and implicit operands, the stack pointer of PUSH/POP/CALL/RET).
+    fn of(blocks: &[&Block]) -> Usage {
+        let mut info = InstructionInfoFactory::new();
+        let mut u = Usage::default();
+        for ins in blocks.iter().flat_map(|b| b.insns.iter()) {
+            for used in info.info(ins).used_registers() {
+                let Some(i) = gpr_index(used.register()) else { continue };
+                u.regs_used |= 1 << i;
+                if !matches!(used.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess) {
+                    u.regs_written |= 1 << i;
+                }
+            }
+        }
+        u
+    }
+}
+
+/// Index (EAX=0 .. EDI=7) of the 32-bit register holding general register `r`.
+fn gpr_index(r: Register) -> Option<usize> {
+    if !r.is_gpr() {
+        return None;
+    }
+    let i = (r.full_register32() as usize).wrapping_sub(Register::EAX as usize);
+    (i < 8).then_some(i)
+}
+
 struct Emitter<'a, 'b> {
     b: FunctionBuilder<'a>,
     ptr: Type,
     cpu: Value,
-    state: Value,
-    env: Value,
     regs: [Variable; 8],
-    f_bits: Variable,
-    f_op: Variable,
-    f_res: Variable,
-    f_src1: Variable,
-    f_src2: Variable,
-    icount: Variable,
+    budget: Variable,
+    usage: Usage,
     known: Option<Known>,
+    /// Flags to write to the state at the next exit, helper call or jump to
+    /// another block (within a block, EFLAGS stay in values, not in memory).
+    pending: Option<Pending>,
     h_read: FuncRef,
     h_write: FuncRef,
     h_interp: FuncRef,
@@ -102,19 +174,22 @@ struct Emitter<'a, 'b> {
     mode: Mode,
     links: &'b Links,
     next_slot: usize,
+    /// The first Cranelift block of each guest block of the region, by EIP.
+    heads: HashMap<u32, IrBlock>,
     /// The instruction being emitted.
     ins: &'b Instruction,
 }
 
-/// Emits `block` into `ctx.func` (whose signature and name the caller set).
-pub(crate) fn emit_block(
+/// Emits the region `blocks` (entry block first; every other block starts on
+/// the entry's page) into `ctx.func`, whose signature and name the caller set.
+pub(crate) fn emit_region<'b>(
     module: &mut JITModule,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     helpers: &HelperIds,
-    block: &Block,
+    blocks: &[&'b Block],
     mode: Mode,
-    links: &Links,
+    links: &'b Links,
 ) -> Result<(), JitError> {
     let ptr = module.target_config().pointer_type();
     let h_read = module.declare_func_in_func(helpers.read, &mut ctx.func);
@@ -128,46 +203,23 @@ pub(crate) fn emit_block(
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let params = b.block_params(entry).to_vec();
-    let (cpu, state, env) = (params[0], params[1], params[2]);
-
-    // The budget: leave at once, state untouched, when it is spent.
-    let budget = b.ins().load(types::I64, mf(), env, env_offset::BUDGET);
-    let spent = b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, budget, 0);
-    let budget = b.ins().iadd_imm_s(budget, -(block.insns.len() as i64));
-    b.ins().store(mf(), budget, env, env_offset::BUDGET);
-    let out = b.create_block();
-    let body = b.create_block();
-    b.ins().brif(spent, out, &[], body, &[]);
-    b.switch_to_block(out);
-    b.set_cold_block(out);
-    let zero = b.ins().iconst(ptr, 0);
-    b.ins().store(mf(), zero, env, env_offset::EXIT_SLOT);
-    let ok = b.ins().iconst(types::I32, status::OK as i64);
-    b.ins().return_(&[ok]);
-    b.switch_to_block(body);
+    let cpu = params[0];
 
     let regs = std::array::from_fn(|_| b.declare_var(types::I32));
-    let f_bits = b.declare_var(types::I32);
-    let f_op = b.declare_var(types::I32);
-    let f_res = b.declare_var(types::I32);
-    let f_src1 = b.declare_var(types::I32);
-    let f_src2 = b.declare_var(types::I32);
-    let icount = b.declare_var(types::I64);
-    let first = &block.insns[0];
+    let budget = b.declare_var(types::I64);
+    let mut heads = HashMap::new();
+    for blk in blocks {
+        heads.entry(blk.eip).or_insert_with(|| b.create_block());
+    }
     let mut e = Emitter {
         b,
         ptr,
         cpu,
-        state,
-        env,
         regs,
-        f_bits,
-        f_op,
-        f_res,
-        f_src1,
-        f_src2,
-        icount,
+        budget,
+        usage: Usage::of(blocks),
         known: None,
+        pending: None,
         h_read,
         h_write,
         h_interp,
@@ -177,87 +229,139 @@ pub(crate) fn emit_block(
         mode,
         links,
         next_slot: 0,
-        ins: first,
+        heads,
+        ins: &blocks[0].insns[0],
     };
+    let bud = e.b.ins().load(types::I64, mf(), cpu, ENV + env_offset::BUDGET);
+    e.b.def_var(budget, bud);
     e.load_state();
-    let last = block.insns.len() - 1;
-    for (i, ins) in block.insns.iter().enumerate() {
-        e.ins = ins;
-        let ic = e.b.use_var(e.icount);
-        let ic = e.b.ins().iadd_imm_s(ic, 1);
-        e.b.def_var(e.icount, ic);
-        if mode.traced {
-            e.store_state_eip(ins.ip32());
-            let p = e.insn_ptr();
-            e.b.ins().call(e.h_trace, &[e.cpu, p]);
+    e.b.ins().jump(e.heads[&blocks[0].eip], &[]);
+    for (n, blk) in blocks.iter().enumerate() {
+        if blocks[..n].iter().any(|o| o.eip == blk.eip) {
+            continue;
         }
-        let ended = e.instruction();
-        if ended {
-            break;
-        }
-        if i == last {
-            // The block stops before its next instruction (page, cap, fetch):
-            // go on there.
-            let next = e.next_eip();
-            e.exit_direct(next);
-        }
+        e.block(blk);
     }
     e.b.seal_all_blocks();
     e.b.finalize(module.target_config());
     Ok(())
 }
 
-impl Emitter<'_, '_> {
+impl<'b> Emitter<'_, 'b> {
+    /// Emits one guest block from its head: the budget check, then its instructions.
+    fn block(&mut self, blk: &'b Block) {
+        let insns: &'b [Instruction] = &blk.insns;
+        let head = self.heads[&blk.eip];
+        self.b.switch_to_block(head);
+        self.known = None;
+        self.pending = None;
+        // The budget is spent: back to the run loop, before this block.
+        let left = self.b.use_var(self.budget);
+        let spent = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, left, 0);
+        let out = self.b.create_block();
+        let body = self.b.create_block();
+        self.b.ins().brif(spent, out, &[], body, &[]);
+        self.b.switch_to_block(out);
+        self.b.set_cold_block(out);
+        self.store_state_eip(blk.eip);
+        self.ret(status::OK);
+        self.b.switch_to_block(body);
+        let last = insns.len() - 1;
+        for (i, ins) in insns.iter().enumerate() {
+            self.ins = ins;
+            let left = self.b.use_var(self.budget);
+            let left = self.b.ins().iadd_imm_s(left, -1);
+            self.b.def_var(self.budget, left);
+            if self.mode.traced {
+                self.store_state_eip(ins.ip32());
+                let p = self.insn_ptr();
+                self.b.ins().call(self.h_trace, &[self.cpu, p]);
+            }
+            if self.instruction() {
+                return;
+            }
+            if i == last {
+                // The block stops before its next instruction (page, cap, fetch):
+                // go on there.
+                let next = self.next_eip();
+                self.exit_direct(next);
+            }
+        }
+    }
+
     // ---- state ----------------------------------------------------------------------
 
+    /// Loads the registers the region uses (at entry, and after a helper that
+    /// may have changed them); the flags are in the state from then on.
     fn load_state(&mut self) {
-        for (i, v) in self.regs.iter().enumerate() {
-            let x = self.b.ins().load(types::I32, mf(), self.state, ST_REGS + 4 * i as i32);
-            self.b.def_var(*v, x);
+        for i in 0..8 {
+            if self.usage.regs_used & (1 << i) != 0 {
+                let x = self.b.ins().load(types::I32, mf(), self.cpu, ST_REGS + 4 * i as i32);
+                self.b.def_var(self.regs[i], x);
+            }
         }
-        for (var, off) in [
-            (self.f_bits, FL_BITS),
-            (self.f_op, FL_OP),
-            (self.f_res, FL_RES),
-            (self.f_src1, FL_SRC1),
-            (self.f_src2, FL_SRC2),
-        ] {
-            let x = self.b.ins().load(types::I32, mf(), self.state, off);
-            self.b.def_var(var, x);
-        }
-        let ic = self.b.ins().load(types::I64, mf(), self.env, env_offset::ICOUNT);
-        self.b.def_var(self.icount, ic);
         self.known = None;
+        self.pending = None;
     }
 
+    /// Writes the pending flags to the state (on the current path; they stay
+    /// pending for the code emitted after it).
     fn store_flags(&mut self) {
-        for (var, off) in [
-            (self.f_bits, FL_BITS),
-            (self.f_op, FL_OP),
-            (self.f_res, FL_RES),
-            (self.f_src1, FL_SRC1),
-            (self.f_src2, FL_SRC2),
-        ] {
-            let x = self.b.use_var(var);
-            self.b.ins().store(mf(), x, self.state, off);
+        if let Some(p) = self.pending {
+            for (v, off) in [(p.op, FL_OP), (p.res, FL_RES), (p.src1, FL_SRC1), (p.src2, FL_SRC2)] {
+                self.b.ins().store(mf(), v, self.cpu, off);
+            }
+            if let Some(bits) = p.bits {
+                self.b.ins().store(mf(), bits, self.cpu, FL_BITS);
+            }
         }
     }
 
-    /// Stores registers, flags and the clock, and `eip`.
+    fn store_budget(&mut self) {
+        let left = self.b.use_var(self.budget);
+        self.b.ins().store(mf(), left, self.cpu, ENV + env_offset::BUDGET);
+    }
+
+    /// Stores what the region may have changed (registers, flags, the budget)
+    /// and `eip`.
     fn store_state(&mut self, eip: Value) {
-        for (i, v) in self.regs.iter().enumerate() {
-            let x = self.b.use_var(*v);
-            self.b.ins().store(mf(), x, self.state, ST_REGS + 4 * i as i32);
+        self.store_regs_and_flags();
+        self.b.ins().store(mf(), eip, self.cpu, ST_EIP);
+        self.store_budget();
+    }
+
+    /// Stores the registers the region may have changed and the pending flags.
+    fn store_regs_and_flags(&mut self) {
+        for i in 0..8 {
+            if self.usage.regs_written & (1 << i) != 0 {
+                let x = self.b.use_var(self.regs[i]);
+                self.b.ins().store(mf(), x, self.cpu, ST_REGS + 4 * i as i32);
+            }
         }
         self.store_flags();
-        self.b.ins().store(mf(), eip, self.state, ST_EIP);
-        let ic = self.b.use_var(self.icount);
-        self.b.ins().store(mf(), ic, self.env, env_offset::ICOUNT);
+    }
+
+    /// After a helper call that left the registers as they were (the state
+    /// holds them): takes them from the state again, so that no register value
+    /// lives across the call and the hot path keeps its host registers.
+    fn reload_after_call(&mut self) {
+        for i in 0..8 {
+            if self.usage.regs_used & (1 << i) != 0 {
+                let x = self.b.ins().load(types::I32, mf(), self.cpu, ST_REGS + 4 * i as i32);
+                self.b.def_var(self.regs[i], x);
+            }
+        }
     }
 
     fn store_state_eip(&mut self, eip: u32) {
         let e = self.b.ins().iconst(types::I32, eip as i64);
         self.store_state(e);
+    }
+
+    /// Reloads the budget after a helper that may have run instructions.
+    fn load_budget(&mut self) {
+        let x = self.b.ins().load(types::I64, mf(), self.cpu, ENV + env_offset::BUDGET);
+        self.b.def_var(self.budget, x);
     }
 
     fn next_eip(&self) -> u32 {
@@ -278,35 +382,75 @@ impl Emitter<'_, '_> {
     /// Leaves with the state stored and status `s` (no link).
     fn ret(&mut self, s: u32) {
         let zero = self.b.ins().iconst(self.ptr, 0);
-        self.b.ins().store(mf(), zero, self.env, env_offset::EXIT_SLOT);
+        self.b.ins().store(mf(), zero, self.cpu, ENV + env_offset::EXIT_SLOT);
         let st = self.b.ins().iconst(types::I32, s as i64);
         self.b.ins().return_(&[st]);
     }
 
-    /// Leaves for `eip` through the next link slot: jumps straight into the
-    /// target's translation when the slot is linked.
+    /// Goes on at `eip`: a jump when it starts a block of the region, else out
+    /// through the next link slot, which jumps straight into the target's
+    /// translation once linked; without a link, through the jump cache.
     fn exit_direct(&mut self, eip: u32) {
-        let slot = self.next_slot;
-        self.next_slot += 1;
+        if let Some(&head) = self.heads.get(&eip) {
+            self.store_flags();
+            self.b.ins().jump(head, &[]);
+            return;
+        }
         self.store_state_eip(eip);
+        let slot = self.next_slot;
+        if slot >= self.links.exits() {
+            let ev = self.iconst(eip);
+            let none = self.b.ins().iconst(self.ptr, 0);
+            self.through_jump_cache(ev, none);
+            return;
+        }
+        self.next_slot += 1;
         let addr = self.links.slot_address(slot);
         let slot_ptr = self.b.ins().iconst(self.ptr, addr as i64);
-        self.b.ins().store(mf(), slot_ptr, self.env, env_offset::EXIT_SLOT);
         let target = self.b.ins().load(self.ptr, mf(), slot_ptr, 0);
         let linked = self.b.create_block();
         let unlinked = self.b.create_block();
         self.b.ins().brif(target, linked, &[], unlinked, &[]);
         self.b.switch_to_block(linked);
-        self.b.ins().return_call_indirect(self.block_sig, target, &[self.cpu, self.state, self.env]);
+        self.b.ins().return_call_indirect(self.block_sig, target, &[self.cpu]);
         self.b.switch_to_block(unlinked);
-        let st = self.b.ins().iconst(types::I32, status::OK as i64);
-        self.b.ins().return_(&[st]);
+        let ev = self.iconst(eip);
+        self.through_jump_cache(ev, slot_ptr);
     }
 
     /// Leaves for a computed EIP (returns, indirect jumps).
     fn exit_indirect(&mut self, eip: Value) {
         self.store_state(eip);
-        self.ret(status::OK);
+        let none = self.b.ins().iconst(self.ptr, 0);
+        self.through_jump_cache(eip, none);
+    }
+
+    /// With the state stored for `eip`: jumps into the translation the jump
+    /// cache holds for it, or returns to the run loop with `slot` as the exit
+    /// taken (0: none) so that it can link it.
+    fn through_jump_cache(&mut self, eip: Value, slot: Value) {
+        let cs_base =
+            self.b.ins().load(types::I32, mf(), self.cpu, ENV + env_offset::SEG_BASE + 4 * Seg::CS as i32);
+        let lin = self.b.ins().iadd(cs_base, eip);
+        let idx = self.b.ins().band_imm_s(lin, (JMP_CACHE_ENTRIES - 1) as i64);
+        let idx = self.b.ins().uextend(self.ptr, idx);
+        let off = self.b.ins().ishl_imm_s(idx, JMP_ENTRY_SIZE.trailing_zeros() as i64);
+        let table = self.b.ins().load(self.ptr, mf(), self.cpu, ENV + env_offset::JMP_CACHE);
+        let entry = self.b.ins().iadd(table, off);
+        let key = self.b.ins().load(types::I64, mf(), entry, JMP_KEY);
+        let lin64 = self.b.ins().uextend(types::I64, lin);
+        let want = self.b.ins().bor_imm_s(lin64, (self.mode.key as i64) << 32);
+        let hit = self.b.ins().icmp(IntCC::Equal, key, want);
+        let go = self.b.create_block();
+        let back = self.b.create_block();
+        self.b.ins().brif(hit, go, &[], back, &[]);
+        self.b.switch_to_block(go);
+        let code = self.b.ins().load(self.ptr, mf(), entry, JMP_CODE);
+        self.b.ins().return_call_indirect(self.block_sig, code, &[self.cpu]);
+        self.b.switch_to_block(back);
+        self.b.ins().store(mf(), slot, self.cpu, ENV + env_offset::EXIT_SLOT);
+        let st = self.b.ins().iconst(types::I32, status::OK as i64);
+        self.b.ins().return_(&[st]);
     }
 
     /// Continues in a fresh Cranelift block (after a conditional exit).
@@ -316,12 +460,31 @@ impl Emitter<'_, '_> {
 
     // ---- registers ------------------------------------------------------------------------
 
+    /// The variable of general register `i` (which the region's usage lists).
+    fn use_reg(&mut self, i: usize) -> Value {
+        debug_assert!(
+            self.usage.regs_used & (1 << i) != 0,
+            "register {i} missing from the usage of {:?}",
+            self.ins
+        );
+        self.b.use_var(self.regs[i])
+    }
+
+    fn def_reg(&mut self, i: usize, v: Value) {
+        debug_assert!(
+            self.usage.regs_written & (1 << i) != 0,
+            "register {i} missing from the writes of {:?}",
+            self.ins
+        );
+        self.b.def_var(self.regs[i], v);
+    }
+
     fn get_reg(&mut self, r: Register) -> Value {
         let n = r as usize;
         match n {
             1..=8 => {
                 let idx = (n - 1) & 3;
-                let v = self.b.use_var(self.regs[idx]);
+                let v = self.use_reg(idx);
                 if n >= 5 {
                     let s = self.b.ins().ushr_imm_s(v, 8);
                     self.b.ins().band_imm_s(s, 0xff)
@@ -330,10 +493,10 @@ impl Emitter<'_, '_> {
                 }
             }
             21..=28 => {
-                let v = self.b.use_var(self.regs[n - 21]);
+                let v = self.use_reg(n - 21);
                 self.b.ins().band_imm_s(v, 0xffff)
             }
-            _ => self.b.use_var(self.regs[n - 37]),
+            _ => self.use_reg(n - 37),
         }
     }
 
@@ -342,7 +505,7 @@ impl Emitter<'_, '_> {
         match n {
             1..=8 => {
                 let idx = (n - 1) & 3;
-                let old = self.b.use_var(self.regs[idx]);
+                let old = self.use_reg(idx);
                 let byte = self.b.ins().band_imm_s(v, 0xff);
                 let new = if n >= 5 {
                     let keep = self.b.ins().band_imm_s(old, !0xff00);
@@ -352,21 +515,21 @@ impl Emitter<'_, '_> {
                     let keep = self.b.ins().band_imm_s(old, !0xff);
                     self.b.ins().bor(keep, byte)
                 };
-                self.b.def_var(self.regs[idx], new);
+                self.def_reg(idx, new);
             }
             21..=28 => {
-                let old = self.b.use_var(self.regs[n - 21]);
+                let old = self.use_reg(n - 21);
                 let keep = self.b.ins().band_imm_s(old, !0xffff);
                 let w = self.b.ins().band_imm_s(v, 0xffff);
                 let new = self.b.ins().bor(keep, w);
-                self.b.def_var(self.regs[n - 21], new);
+                self.def_reg(n - 21, new);
             }
-            _ => self.b.def_var(self.regs[n - 37], v),
+            _ => self.def_reg(n - 37, v),
         }
     }
 
     fn reg32(&mut self, i: usize) -> Value {
-        self.b.use_var(self.regs[i])
+        self.use_reg(i)
     }
 
     // ---- memory -----------------------------------------------------------------------------
@@ -381,7 +544,7 @@ impl Emitter<'_, '_> {
         }
         if ins.memory_index() != Register::None {
             let idx = self.get_reg(ins.memory_index());
-            let scaled = self.b.ins().imul_imm_s(idx, ins.memory_index_scale() as i64);
+            let scaled = self.b.ins().ishl_imm_s(idx, ins.memory_index_scale().trailing_zeros() as i64);
             a = self.b.ins().iadd(a, scaled);
         }
         if addr16(ins) {
@@ -394,25 +557,35 @@ impl Emitter<'_, '_> {
     /// hit; returns (ok, host address if ok).
     fn probe(&mut self, a: &Addr, size: u32, write: bool) -> (Value, Value) {
         let seg = a.seg as i32;
-        let base = self.b.ins().load(types::I32, mf(), self.env, env_offset::SEG_BASE + 4 * seg);
-        let lim_off = if write { env_offset::SEG_WRITE_LIMIT } else { env_offset::SEG_READ_LIMIT };
-        let limit = self.b.ins().load(types::I64, mf(), self.env, lim_off + 8 * seg);
-        let off64 = self.b.ins().uextend(types::I64, a.offset);
-        let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
-        let seg_ok = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, limit);
-        let lin = self.b.ins().iadd(base, a.offset);
+        let flat = self.mode.flat && [Seg::ES, Seg::SS, Seg::DS].iter().any(|s| *s as i32 == seg);
+        let (lin, seg_ok) = if flat {
+            // An access past 4 GiB wraps to another page: the TLB tag check
+            // fails and the helper raises the fault.
+            (a.offset, None)
+        } else {
+            let base = self.b.ins().load(types::I32, mf(), self.cpu, ENV + env_offset::SEG_BASE + 4 * seg);
+            let lim_off = ENV + if write { env_offset::SEG_WRITE_LIMIT } else { env_offset::SEG_READ_LIMIT };
+            let limit = self.b.ins().load(types::I64, mf(), self.cpu, lim_off + 8 * seg);
+            let off64 = self.b.ins().uextend(types::I64, a.offset);
+            let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
+            let seg_ok = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, limit);
+            (self.b.ins().iadd(base, a.offset), Some(seg_ok))
+        };
         let lin_last = self.b.ins().iadd_imm_s(lin, size as i64 - 1);
         let page = self.b.ins().band_imm_s(lin_last, !0xfff);
         let idx = self.b.ins().ushr_imm_s(lin, 12);
         let idx = self.b.ins().band_imm_s(idx, (vemu_softmmu::TLB_ENTRIES - 1) as i64);
         let idx = self.b.ins().uextend(self.ptr, idx);
-        let off = self.b.ins().imul_imm_s(idx, TLB_ENTRY_SIZE);
-        let tlb = self.b.ins().load(self.ptr, mf(), self.env, env_offset::TLB);
+        let off = self.b.ins().ishl_imm_s(idx, TLB_ENTRY_SIZE.trailing_zeros() as i64);
+        let tlb = self.b.ins().load(self.ptr, mf(), self.cpu, ENV + env_offset::TLB);
         let entry = self.b.ins().iadd(tlb, off);
         let tag =
             self.b.ins().load(types::I32, mf(), entry, if write { TLB_WRITE_TAG } else { TLB_READ_TAG });
         let tlb_ok = self.b.ins().icmp(IntCC::Equal, tag, page);
-        let ok = self.b.ins().band(seg_ok, tlb_ok);
+        let ok = match seg_ok {
+            Some(seg_ok) => self.b.ins().band(seg_ok, tlb_ok),
+            None => tlb_ok,
+        };
         let addend = self.b.ins().load(self.ptr, mf(), entry, TLB_ADDEND);
         let lin64 = self.b.ins().uextend(self.ptr, lin);
         let host = self.b.ins().iadd(addend, lin64);
@@ -450,6 +623,7 @@ impl Emitter<'_, '_> {
         self.b.set_cold_block(fail);
         self.ret(status::FAULT);
         self.b.switch_to_block(good);
+        self.reload_after_call();
         let r32 = self.b.ins().ireduce(types::I32, r);
         self.b.ins().jump(done, &[r32.into()]);
         self.b.switch_to_block(done);
@@ -488,6 +662,7 @@ impl Emitter<'_, '_> {
         self.b.set_cold_block(fail);
         self.ret(status::FAULT);
         self.b.switch_to_block(good);
+        self.reload_after_call();
         let code = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::CODE_WRITTEN as i64);
         let code = self.b.ins().uextend(types::I32, code);
         self.b.ins().jump(done, &[code.into()]);
@@ -558,23 +733,29 @@ impl Emitter<'_, '_> {
 
     // ---- flags -------------------------------------------------------------------------------
 
+    /// Records a flag-setting operation known at translation time.
     fn set_flags_lazy(&mut self, kind: u32, size: u32, res: Value, src1: Value, src2: Value) {
         let opv = kind | op::size_code(size * 8);
-        if kind == op::INC || kind == op::DEC {
-            // CF survives: keep it in `bits`.
+        let o = self.iconst(opv);
+        self.def_flags(o, res, src1, src2, kind == op::INC || kind == op::DEC);
+        self.known = Some(Known { op: opv, res, src1, src2 });
+    }
+
+    /// Makes the lazy record (operation `opv`, result and operands) pending.
+    /// `keeps_cf` (INC, DEC): CF stays as it was, so it goes into `bits`.
+    fn def_flags(&mut self, opv: Value, res: Value, src1: Value, src2: Value, keeps_cf: bool) {
+        let mut bits = self.pending.and_then(|p| p.bits);
+        if keeps_cf {
             let cf = self.cf();
             let cf = self.b.ins().uextend(types::I32, cf);
-            let bits = self.b.use_var(self.f_bits);
-            let bits = self.b.ins().band_imm_s(bits, !(fl::CF as i64));
-            let bits = self.b.ins().bor(bits, cf);
-            self.b.def_var(self.f_bits, bits);
+            let old = match bits {
+                Some(b) => b,
+                None => self.b.ins().load(types::I32, mf(), self.cpu, FL_BITS),
+            };
+            let old = self.b.ins().band_imm_s(old, !(fl::CF as i64));
+            bits = Some(self.b.ins().bor(old, cf));
         }
-        let o = self.iconst(opv);
-        self.b.def_var(self.f_op, o);
-        self.b.def_var(self.f_res, res);
-        self.b.def_var(self.f_src1, src1);
-        self.b.def_var(self.f_src2, src2);
-        self.known = Some(Known { op: opv, res, src1, src2 });
+        self.pending = Some(Pending { op: opv, res, src1, src2, bits });
     }
 
     /// CF, as an i8 boolean.
@@ -598,10 +779,11 @@ impl Emitter<'_, '_> {
                 return v;
             }
         }
-        self.store_flags();
+        self.store_regs_and_flags();
         let c = self.iconst(cc as u32);
         let call = self.b.ins().call(self.h_cond, &[self.cpu, c]);
         let r = self.b.inst_results(call)[0];
+        self.reload_after_call();
         self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
     }
 
@@ -640,6 +822,23 @@ impl Emitter<'_, '_> {
                 self.b.ins().bor(sf, zf)
             }
             (op::ADD, 1) => self.b.ins().icmp(IntCC::UnsignedLessThan, r, a),
+            (op::ADD, 3) => {
+                let cf = self.b.ins().icmp(IntCC::UnsignedLessThan, r, a);
+                let zf = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                self.b.ins().bor(cf, zf)
+            }
+            (op::INC, 1) | (op::DEC, 1) | (op::INC, 3) | (op::DEC, 3) => {
+                // CF is in the pending `bits` (INC and DEC put it there).
+                let bits = self.pending.and_then(|p| p.bits)?;
+                let cf = self.b.ins().band_imm_s(bits, fl::CF as i64);
+                let cf = self.b.ins().icmp_imm_s(IntCC::NotEqual, cf, 0);
+                if cc >> 1 == 1 {
+                    cf
+                } else {
+                    let zf = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                    self.b.ins().bor(cf, zf)
+                }
+            }
             (op::SHL, 1) => {
                 let s = self.b.ins().band_imm_s(a, sign);
                 self.b.ins().icmp_imm_s(IntCC::NotEqual, s, 0)
@@ -711,6 +910,7 @@ impl Emitter<'_, '_> {
         self.ret(status::OK);
         self.b.switch_to_block(go_on);
         self.load_state();
+        self.load_budget();
         false
     }
 
@@ -819,10 +1019,7 @@ impl Emitter<'_, '_> {
                 let without_c = self.iconst(without | sc);
                 let opv = self.b.ins().select(cf, with_c, without_c);
                 let smc = if is_cmp { None } else { self.write_dest(at, size, r) };
-                self.b.def_var(self.f_op, opv);
-                self.b.def_var(self.f_res, r);
-                self.b.def_var(self.f_src1, a);
-                self.b.def_var(self.f_src2, b);
+                self.def_flags(opv, r, a, b, false);
                 self.known = None;
                 self.finish(smc);
                 return true;
@@ -977,7 +1174,7 @@ impl Emitter<'_, '_> {
         let v = self.read_src(0);
         let v = self.b.ins().band_imm_s(v, mask(size) as i64);
         let (esp, smc) = self.push_value(v, size);
-        self.b.def_var(self.regs[reg::ESP], esp);
+        self.def_reg(reg::ESP, esp);
         self.finish(Some(smc));
         true
     }
@@ -1001,7 +1198,7 @@ impl Emitter<'_, '_> {
         }
         let size = crate::cpu::Cpu::code_osize(self.ins);
         let (v, esp) = self.pop_value(size);
-        self.b.def_var(self.regs[reg::ESP], esp);
+        self.def_reg(reg::ESP, esp);
         let r = self.ins.op0_register();
         self.set_reg(r, v);
         true
@@ -1017,8 +1214,17 @@ impl Emitter<'_, '_> {
 
     /// Whether `target` is beyond the CS limit: then the interpreter raises #GP.
     fn beyond_cs_limit(&mut self, target: Value) -> Value {
-        let limit = self.b.ins().load(types::I32, mf(), self.state, ST_CS_LIMIT);
+        let limit = self.b.ins().load(types::I32, mf(), self.cpu, ST_CS_LIMIT);
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, target, limit)
+    }
+
+    /// `guard_limit` for a direct target: nothing to check at run time when it is
+    /// within the CS limit the region was compiled under (its extent covers it).
+    fn guard_direct(&mut self, target: u32) {
+        if target > self.mode.cs_limit {
+            let tv = self.iconst(target);
+            self.guard_limit(tv);
+        }
     }
 
     /// For a transfer to `target` beyond the CS limit: the interpreter runs the
@@ -1043,7 +1249,7 @@ impl Emitter<'_, '_> {
         let is_fault = self.b.ins().icmp_imm_s(IntCC::Equal, r, interp_status::FAULT as i64);
         let st = self.b.ins().uextend(types::I32, is_fault);
         let zero = self.b.ins().iconst(self.ptr, 0);
-        self.b.ins().store(mf(), zero, self.env, env_offset::EXIT_SLOT);
+        self.b.ins().store(mf(), zero, self.cpu, ENV + env_offset::EXIT_SLOT);
         self.b.ins().return_(&[st]);
     }
 
@@ -1051,8 +1257,7 @@ impl Emitter<'_, '_> {
         match self.ins.op0_kind() {
             OpKind::NearBranch16 | OpKind::NearBranch32 => {
                 let t = self.rel_target();
-                let tv = self.iconst(t);
-                self.guard_limit(tv);
+                self.guard_direct(t);
                 self.exit_direct(t);
             }
             OpKind::Register | OpKind::Memory if !self.ins.is_jmp_far_indirect() => {
@@ -1074,12 +1279,11 @@ impl Emitter<'_, '_> {
             OpKind::NearBranch16 | OpKind::NearBranch32 => {
                 let size = if self.ins.op0_kind() == OpKind::NearBranch16 { 2 } else { 4 };
                 let t = self.rel_target();
-                let tv = self.iconst(t);
-                self.guard_limit(tv);
+                self.guard_direct(t);
                 let ret = self.next_eip() & mask(size);
                 let rv = self.iconst(ret);
                 let (esp, smc) = self.push_value(rv, size);
-                self.b.def_var(self.regs[reg::ESP], esp);
+                self.def_reg(reg::ESP, esp);
                 // A return address pushed onto a page of code: back to the run
                 // loop (at the target) instead of chaining into stale code.
                 let leave = self.b.create_block();
@@ -1110,7 +1314,7 @@ impl Emitter<'_, '_> {
         let up = self.b.ins().band_imm_s(up, sm);
         let keep = self.b.ins().band_imm_s(esp, !sm);
         let esp_new = self.b.ins().bor(keep, up);
-        self.b.def_var(self.regs[reg::ESP], esp_new);
+        self.def_reg(reg::ESP, esp_new);
         self.exit_indirect(t);
         true
     }
@@ -1119,6 +1323,22 @@ impl Emitter<'_, '_> {
     /// `commit` holds register updates the instruction makes on both ways (not
     /// made when it is handed to the interpreter for a target beyond the limit).
     fn branch(&mut self, cond: Value, taken: u32, commit: &[(usize, Value)]) {
+        if taken <= self.mode.cs_limit {
+            // Within the limit it was compiled under, which the translation is
+            // only ever run under (its extent covers the target).
+            for (r, v) in commit {
+                self.def_reg(*r, *v);
+            }
+            let yes = self.b.create_block();
+            let no = self.b.create_block();
+            self.b.ins().brif(cond, yes, &[], no, &[]);
+            self.b.switch_to_block(yes);
+            self.exit_direct(taken);
+            self.continue_in(no);
+            let next = self.next_eip();
+            self.exit_direct(next);
+            return;
+        }
         let tv = self.iconst(taken);
         let bad = self.beyond_cs_limit(tv);
         let ok = self.b.ins().bxor_imm_s(bad, 1);
@@ -1134,7 +1354,7 @@ impl Emitter<'_, '_> {
         self.fallback_terminal();
         self.b.switch_to_block(rest);
         for (r, v) in commit {
-            self.b.def_var(self.regs[*r], *v);
+            self.def_reg(*r, *v);
         }
         self.b.ins().brif(take, yes, &[], no, &[]);
         self.b.switch_to_block(yes);
@@ -1177,6 +1397,6 @@ impl Emitter<'_, '_> {
     }
 }
 
-/// Link slots a block's translation uses: at most two direct exits (a
-/// conditional branch, or a jump and the fall-through never both).
-pub(crate) const EXITS: usize = 2;
+/// Link slots of a region's translation; further direct exits leave through
+/// the jump cache only.
+pub(crate) const EXITS: usize = 8;

@@ -70,15 +70,16 @@ extern "C" fn write(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, value: 
 }
 
 /// Executes one instruction with the interpreter; returns an [`interp_status`].
-/// The generated code has stored the state (EIP at the instruction, the clock
+/// The generated code has stored the state (EIP at the instruction, the budget
 /// counting it) before the call.
 extern "C" fn interp(cpu: *mut Cpu, ins: *const Instruction) -> u32 {
     // SAFETY: see the module documentation; `ins` points into the block being
     // executed, which the run loop keeps alive.
     let (cpu, ins) = unsafe { (&mut *cpu, &*ins) };
-    cpu.icount = cpu.jit_env.icount;
+    let env = &cpu.jit_env;
+    cpu.icount = env.icount_base.wrapping_sub(env.budget as u64);
     let status = cpu.interpret_for_jit(ins);
-    cpu.jit_env.icount = cpu.icount;
+    cpu.jit_env.budget = cpu.jit_env.icount_base.wrapping_sub(cpu.icount) as i64;
     status
 }
 

@@ -1,27 +1,33 @@
-//! The Cranelift tier: a decoded block becomes one host function.
+//! The Cranelift tier: a region of guest code becomes one host function.
 //!
-//! Moves, ALU operations with their (lazily kept) flags, shifts, compares with
-//! conditional branches, pushes and pops, near calls and returns, and loads and
-//! stores are emitted inline; loads and stores probe the software TLB inline and
-//! call a helper only on a miss, an MMIO or ROM page, a page holding code, or a
-//! segment access that is not a plain in-limit one. Every other instruction (all
-//! of the VMM layer, string instructions, rare instructions) becomes a call to the
-//! interpreter's own implementation, so both tiers share one definition of it.
+//! A region is a decoded block plus the blocks on the same page it branches to
+//! directly (`Cpu::region`), so a loop runs inside one function with the guest
+//! registers in host registers. Moves, ALU operations with their (lazily kept)
+//! flags, shifts, compares with conditional branches, pushes and pops, near calls
+//! and returns, and loads and stores are emitted inline; loads and stores probe
+//! the software TLB inline and call a helper only on a miss, an MMIO or ROM page,
+//! a page holding code, or a segment access that is not a plain in-limit one.
+//! Every other instruction (all of the VMM layer, string instructions, rare
+//! instructions) becomes a call to the interpreter's own implementation, so both
+//! tiers share one definition of it.
 //!
-//! Guest registers and flags live in Cranelift variables inside a block and go
+//! Guest registers and flags live in Cranelift variables inside a region and go
 //! back to [`CpuState`] at every exit and before every helper call; a fault exits
 //! with the state exactly as after the last completed instruction (invariant 2).
 //!
-//! Blocks use Cranelift's `tail` calling convention, so a block whose exit is
-//! linked to its target's translation ([`vemu_block_cache::Links`]) jumps straight
-//! into it; an instruction budget in [`JitEnv`] returns control to the run loop
-//! every few thousand guest instructions. Generated code is never freed one block
-//! at a time: when enough has been compiled, the whole module is dropped at a safe
-//! point in the run loop and every translation is compiled again on demand.
+//! Translations use Cranelift's `tail` calling convention, so an exit that is
+//! linked to its target's translation ([`vemu_block_cache::Links`]), or whose
+//! target is in the jump cache ([`JmpEntry`]), jumps straight into it; an
+//! instruction budget in [`JitEnv`] returns control to the run loop every few
+//! thousand guest instructions. Generated code is never freed one translation at
+//! a time: when enough has been compiled, the whole module is dropped at a safe
+//! point in the run loop and everything is compiled again on demand.
 
 mod emit;
 pub(crate) mod helpers;
+pub(crate) mod region;
 
+use std::io::Write;
 use std::mem::offset_of;
 
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
@@ -54,12 +60,16 @@ pub enum Engine {
 #[repr(C)]
 #[derive(Debug)]
 pub struct JitEnv {
-    /// The deterministic clock while generated code runs.
-    pub icount: u64,
-    /// Instructions left before control must return to the run loop.
+    /// Instructions left before control must return to the run loop; generated
+    /// code counts it down by one per instruction it starts.
     pub budget: i64,
+    /// The clock's value once the whole budget is spent: the clock reads
+    /// `icount_base - budget` while generated code runs.
+    pub icount_base: u64,
     /// The TLB set for the current privilege level.
     pub tlb: *const TlbEntry,
+    /// The jump cache ([`JmpEntry`], [`JMP_CACHE_ENTRIES`] of them).
+    pub jmp_cache: *const JmpEntry,
     /// Address of the link slot of the exit a block left through (0: none).
     pub exit_slot: usize,
     /// Segment bases (ES CS SS DS FS GS).
@@ -74,9 +84,10 @@ pub struct JitEnv {
 impl Default for JitEnv {
     fn default() -> Self {
         JitEnv {
-            icount: 0,
             budget: 0,
+            icount_base: 0,
             tlb: std::ptr::null(),
+            jmp_cache: std::ptr::null(),
             exit_slot: 0,
             seg_base: [0; 6],
             seg_read_limit: [-1; 6],
@@ -85,12 +96,40 @@ impl Default for JitEnv {
     }
 }
 
+/// One entry of the jump cache, which lets a block whose exit is computed
+/// (RET, indirect JMP) or not linked (another page) go straight on into the
+/// translation of its target: `key` is the target's linear address with the
+/// translation's mode bits above it, `code` the translation's entry point.
+/// The run loop fills it and empties it whenever one of its entries could have
+/// gone stale (a translation dropped, a TLB flush, a smaller CS limit).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct JmpEntry {
+    pub key: u64,
+    pub code: usize,
+}
+
+/// Entries of the jump cache (a power of two).
+pub const JMP_CACHE_ENTRIES: usize = 1024;
+
+impl JmpEntry {
+    /// The key of the code at `linear` translated in mode `mode`.
+    pub fn key(linear: u32, mode: u32) -> u64 {
+        linear as u64 | (mode as u64) << 32
+    }
+
+    /// The entry `linear` is cached in.
+    pub fn index(linear: u32) -> usize {
+        linear as usize & (JMP_CACHE_ENTRIES - 1)
+    }
+}
+
 /// Offsets into [`JitEnv`] for generated code.
 pub(crate) mod env_offset {
     use super::*;
-    pub const ICOUNT: i32 = offset_of!(JitEnv, icount) as i32;
     pub const BUDGET: i32 = offset_of!(JitEnv, budget) as i32;
     pub const TLB: i32 = offset_of!(JitEnv, tlb) as i32;
+    pub const JMP_CACHE: i32 = offset_of!(JitEnv, jmp_cache) as i32;
     pub const EXIT_SLOT: i32 = offset_of!(JitEnv, exit_slot) as i32;
     pub const SEG_BASE: i32 = offset_of!(JitEnv, seg_base) as i32;
     pub const SEG_READ_LIMIT: i32 = offset_of!(JitEnv, seg_read_limit) as i32;
@@ -110,8 +149,8 @@ pub struct JitCode {
 #[derive(Debug)]
 pub struct JitError(pub String);
 
-/// Signature of the entry trampoline: (cpu, state, env, code) -> status.
-pub(crate) type Trampoline = unsafe extern "C" fn(*mut u8, *mut u8, *mut JitEnv, usize) -> u32;
+/// Signature of the entry trampoline: (cpu, code) -> status.
+pub(crate) type Trampoline = unsafe extern "C" fn(*mut u8, usize) -> u32;
 
 /// Status a block returns.
 pub(crate) mod status {
@@ -135,6 +174,33 @@ pub struct Jit {
     compiled: usize,
     /// Set when the module is full: the run loop flushes at its next safe point.
     pub(crate) needs_flush: bool,
+    debug: JitDebug,
+}
+
+/// Developer aids, set from the environment: `VEMU_JIT_DUMP=1` prints every
+/// region's Cranelift IR and host code on stderr (as QEMU's `-d op,out_asm`);
+/// `VEMU_PERF_MAP=1` writes `/tmp/perf-PID.map`, which lets `perf report` name
+/// generated code by guest address.
+struct JitDebug {
+    dump: bool,
+    perf_map: Option<std::io::LineWriter<std::fs::File>>,
+}
+
+impl JitDebug {
+    fn from_env() -> JitDebug {
+        let perf_map = std::env::var_os("VEMU_PERF_MAP").and_then(|_| {
+            let path = format!("/tmp/perf-{}.map", std::process::id());
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+            match file {
+                Ok(f) => Some(std::io::LineWriter::new(f)),
+                Err(e) => {
+                    eprintln!("vemu: cannot write {path}: {e}");
+                    None
+                }
+            }
+        });
+        JitDebug { dump: std::env::var_os("VEMU_JIT_DUMP").is_some(), perf_map }
+    }
 }
 
 fn make_isa() -> Result<OwnedTargetIsa, JitError> {
@@ -150,12 +216,11 @@ fn make_isa() -> Result<OwnedTargetIsa, JitError> {
     isa.finish(settings::Flags::new(flags)).map_err(|e| JitError(format!("cranelift: {e}")))
 }
 
-/// The signature of a block: (cpu, state, env) -> status, tail calling convention.
+/// The signature of a translation: (cpu) -> status, tail calling convention.
+/// Generated code finds the CPU state and its [`JitEnv`] inside the `Cpu`.
 pub(crate) fn block_signature(ptr: types::Type) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    for _ in 0..3 {
-        sig.params.push(AbiParam::new(ptr));
-    }
+    sig.params.push(AbiParam::new(ptr));
     sig.returns.push(AbiParam::new(types::I32));
     sig
 }
@@ -173,7 +238,17 @@ impl Jit {
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let trampoline = build_trampoline(&mut module, &mut ctx, &mut fctx)?;
-        Ok(Jit { module, ctx, fctx, helpers, trampoline, generation, compiled: 0, needs_flush: false })
+        Ok(Jit {
+            module,
+            ctx,
+            fctx,
+            helpers,
+            trampoline,
+            generation,
+            compiled: 0,
+            needs_flush: false,
+            debug: JitDebug::from_env(),
+        })
     }
 
     pub fn generation(&self) -> u64 {
@@ -192,8 +267,14 @@ impl Jit {
         Ok(())
     }
 
-    /// Compiles `block` for `mode`, with its exits' link slots in `links`.
-    pub(crate) fn compile(&mut self, block: &Block, mode: Mode, links: &Links) -> Result<JitCode, JitError> {
+    /// Compiles the region `blocks` (its entry block first, then blocks on the
+    /// same page it branches to) for `mode`, with its exits' link slots in `links`.
+    pub(crate) fn compile(
+        &mut self,
+        blocks: &[&Block],
+        mode: Mode,
+        links: &Links,
+    ) -> Result<JitCode, JitError> {
         let ptr = self.module.target_config().pointer_type();
         let sig = block_signature(ptr);
         let id = self
@@ -202,21 +283,44 @@ impl Jit {
             .map_err(|e| JitError(format!("declaring a block: {e}")))?;
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
-        emit::emit_block(&mut self.module, &mut self.ctx, &mut self.fctx, &self.helpers, block, mode, links)?;
+        emit::emit_region(
+            &mut self.module,
+            &mut self.ctx,
+            &mut self.fctx,
+            &self.helpers,
+            blocks,
+            mode,
+            links,
+        )?;
+        if self.debug.dump {
+            self.ctx.set_disasm(true);
+            eprintln!("=== region at {:#x}\n{}", blocks[0].eip, self.ctx.func.display());
+        }
         let defined = self.module.define_function(id, &mut self.ctx);
+        let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        if self.debug.dump {
+            if let Some(c) = self.ctx.compiled_code() {
+                eprintln!("--- host code\n{}", c.vcode.as_deref().unwrap_or(""));
+            }
+        }
         self.module.clear_context(&mut self.ctx);
-        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", block.eip)))?;
+        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", blocks[0].eip)))?;
         self.module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
+        let entry = self.module.get_finalized_function(id) as usize;
+        if let Some(map) = self.debug.perf_map.as_mut() {
+            // One line per translation: perf names samples in it after the guest EIP.
+            let _ = writeln!(map, "{entry:x} {size:x} guest_{:x}_g{}", blocks[0].eip, self.generation);
+        }
         self.compiled += 1;
         if self.compiled >= MODULE_BLOCKS {
             self.needs_flush = true;
         }
-        Ok(JitCode { entry: self.module.get_finalized_function(id) as usize, generation: self.generation })
+        Ok(JitCode { entry, generation: self.generation })
     }
 
-    /// The entry into compiled code: `trampoline(cpu, state, env, code)` runs the
-    /// block at `code` (a translation of the current generation) with `cpu`, its
-    /// `CpuState` and its `JitEnv`, which nothing else may use until it returns.
+    /// The entry into compiled code: `trampoline(cpu, code)` runs the translation
+    /// at `code` (of the current generation) on `cpu`, which nothing else may use
+    /// until it returns.
     pub(crate) fn trampoline(&self) -> Trampoline {
         self.trampoline
     }
@@ -230,7 +334,7 @@ fn build_trampoline(
 ) -> Result<Trampoline, JitError> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
-    for _ in 0..4 {
+    for _ in 0..2 {
         sig.params.push(AbiParam::new(ptr));
     }
     sig.returns.push(AbiParam::new(types::I32));
@@ -246,7 +350,7 @@ fn build_trampoline(
         b.switch_to_block(entry);
         let p = b.block_params(entry).to_vec();
         let block_sig = b.import_signature(block_signature(ptr));
-        let call = b.ins().call_indirect(block_sig, p[3], &[p[0], p[1], p[2]]);
+        let call = b.ins().call_indirect(block_sig, p[1], &[p[0]]);
         let status = b.inst_results(call)[0];
         b.ins().return_(&[status]);
         b.seal_all_blocks();
@@ -257,6 +361,6 @@ fn build_trampoline(
     module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
     let code = module.get_finalized_function(id);
     // SAFETY: `code` was just compiled with exactly the `Trampoline` signature
-    // (four pointer arguments, a 32-bit result, the host's C calling convention).
+    // (two pointer-sized arguments, a 32-bit result, the host's C calling convention).
     Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
 }
