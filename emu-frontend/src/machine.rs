@@ -191,6 +191,11 @@ impl Machine {
         }
     }
 
+    /// Changes where `run` stops: after this many instructions in all (None: no limit).
+    pub fn set_max_insns(&mut self, max: Option<u64>) {
+        self.config.max_insns = max;
+    }
+
     /// The devices.
     pub fn bus(&mut self) -> &mut PcBus {
         self.cpu.bus.as_any_mut().downcast_mut::<PcBus>().expect("the machine's bus is a PcBus")
