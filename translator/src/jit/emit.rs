@@ -17,7 +17,7 @@ use std::mem::offset_of;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block as IrBlock, FuncRef, InstBuilder, MemFlagsData, SigRef, Type, Value,
+    types, Block as IrBlock, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Type, Value,
 };
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -157,7 +157,6 @@ fn gpr_index(r: Register) -> Option<usize> {
 struct Emitter<'a, 'b> {
     b: FunctionBuilder<'a>,
     ptr: Type,
-    cpu: Value,
     regs: [Variable; 8],
     budget: Variable,
     usage: Usage,
@@ -176,6 +175,15 @@ struct Emitter<'a, 'b> {
     next_slot: usize,
     /// The first Cranelift block of each guest block of the region, by EIP.
     heads: HashMap<u32, IrBlock>,
+    /// How many ways lead into each head (the entry counts for the first).
+    preds: HashMap<u32, usize>,
+    /// The flags a head with one way in starts with: those of the jump to it,
+    /// which dominates it, so they need not go through memory.
+    carried: HashMap<u32, (Option<Known>, Option<Pending>)>,
+    /// Jumps emitted to each head (checked against `preds`).
+    jumps: HashMap<u32, usize>,
+    /// Heads emitted so far.
+    emitted: std::collections::HashSet<u32>,
     /// The instruction being emitted.
     ins: &'b Instruction,
 }
@@ -198,12 +206,10 @@ pub(crate) fn emit_region<'b>(
     let h_cond = module.declare_func_in_func(helpers.condition, &mut ctx.func);
     let h_trace = module.declare_func_in_func(helpers.trace, &mut ctx.func);
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
-    let block_sig = b.import_signature(block_signature(ptr));
+    let block_sig = b.import_signature(block_signature());
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
-    let params = b.block_params(entry).to_vec();
-    let cpu = params[0];
 
     let regs = std::array::from_fn(|_| b.declare_var(types::I32));
     let budget = b.declare_var(types::I64);
@@ -211,10 +217,16 @@ pub(crate) fn emit_region<'b>(
     for blk in blocks {
         heads.entry(blk.eip).or_insert_with(|| b.create_block());
     }
+    let mut preds = HashMap::from([(blocks[0].eip, 1)]);
+    let mut seen = std::collections::HashSet::new();
+    for blk in blocks.iter().filter(|b| seen.insert(b.eip)) {
+        for t in super::region::successors(blk).into_iter().filter(|t| heads.contains_key(t)) {
+            *preds.entry(t).or_insert(0) += 1;
+        }
+    }
     let mut e = Emitter {
         b,
         ptr,
-        cpu,
         regs,
         budget,
         usage: Usage::of(blocks),
@@ -230,9 +242,13 @@ pub(crate) fn emit_region<'b>(
         links,
         next_slot: 0,
         heads,
+        preds,
+        carried: HashMap::new(),
+        jumps: HashMap::new(),
+        emitted: std::collections::HashSet::new(),
         ins: &blocks[0].insns[0],
     };
-    let bud = e.b.ins().load(types::I64, mf(), cpu, ENV + env_offset::BUDGET);
+    let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
     e.load_state();
     e.b.ins().jump(e.heads[&blocks[0].eip], &[]);
@@ -242,6 +258,10 @@ pub(crate) fn emit_region<'b>(
         }
         e.block(blk);
     }
+    debug_assert!(
+        e.jumps.iter().all(|(eip, n)| e.preds.get(eip).copied().unwrap_or(0) >= *n),
+        "jumps between blocks the region did not count"
+    );
     e.b.seal_all_blocks();
     e.b.finalize(module.target_config());
     Ok(())
@@ -253,8 +273,8 @@ impl<'b> Emitter<'_, 'b> {
         let insns: &'b [Instruction] = &blk.insns;
         let head = self.heads[&blk.eip];
         self.b.switch_to_block(head);
-        self.known = None;
-        self.pending = None;
+        (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
+        self.emitted.insert(blk.eip);
         // The budget is spent: back to the run loop, before this block.
         let left = self.b.use_var(self.budget);
         let spent = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, left, 0);
@@ -275,7 +295,8 @@ impl<'b> Emitter<'_, 'b> {
             if self.mode.traced {
                 self.store_state_eip(ins.ip32());
                 let p = self.insn_ptr();
-                self.b.ins().call(self.h_trace, &[self.cpu, p]);
+                let c = self.cpu();
+                self.b.ins().call(self.h_trace, &[c, p]);
             }
             if self.instruction() {
                 return;
@@ -291,12 +312,30 @@ impl<'b> Emitter<'_, 'b> {
 
     // ---- state ----------------------------------------------------------------------
 
+    /// The `Cpu`, which generated code keeps in the pinned register (see
+    /// `Jit::trampoline`): never spilled, kept across helper calls.
+    fn cpu(&mut self) -> Value {
+        self.b.ins().get_pinned_reg(self.ptr)
+    }
+
+    /// Loads a `ty` at offset `off` in the `Cpu`.
+    fn ld(&mut self, ty: Type, off: i32) -> Value {
+        let cpu = self.cpu();
+        self.b.ins().load(ty, mf(), cpu, off)
+    }
+
+    /// Stores `v` at offset `off` in the `Cpu`.
+    fn st(&mut self, v: Value, off: i32) {
+        let cpu = self.cpu();
+        self.b.ins().store(mf(), v, cpu, off);
+    }
+
     /// Loads the registers the region uses (at entry, and after a helper that
     /// may have changed them); the flags are in the state from then on.
     fn load_state(&mut self) {
         for i in 0..8 {
             if self.usage.regs_used & (1 << i) != 0 {
-                let x = self.b.ins().load(types::I32, mf(), self.cpu, ST_REGS + 4 * i as i32);
+                let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
                 self.b.def_var(self.regs[i], x);
             }
         }
@@ -309,24 +348,24 @@ impl<'b> Emitter<'_, 'b> {
     fn store_flags(&mut self) {
         if let Some(p) = self.pending {
             for (v, off) in [(p.op, FL_OP), (p.res, FL_RES), (p.src1, FL_SRC1), (p.src2, FL_SRC2)] {
-                self.b.ins().store(mf(), v, self.cpu, off);
+                self.st(v, off);
             }
             if let Some(bits) = p.bits {
-                self.b.ins().store(mf(), bits, self.cpu, FL_BITS);
+                self.st(bits, FL_BITS);
             }
         }
     }
 
     fn store_budget(&mut self) {
         let left = self.b.use_var(self.budget);
-        self.b.ins().store(mf(), left, self.cpu, ENV + env_offset::BUDGET);
+        self.st(left, ENV + env_offset::BUDGET);
     }
 
     /// Stores what the region may have changed (registers, flags, the budget)
     /// and `eip`.
     fn store_state(&mut self, eip: Value) {
         self.store_regs_and_flags();
-        self.b.ins().store(mf(), eip, self.cpu, ST_EIP);
+        self.st(eip, ST_EIP);
         self.store_budget();
     }
 
@@ -335,7 +374,7 @@ impl<'b> Emitter<'_, 'b> {
         for i in 0..8 {
             if self.usage.regs_written & (1 << i) != 0 {
                 let x = self.b.use_var(self.regs[i]);
-                self.b.ins().store(mf(), x, self.cpu, ST_REGS + 4 * i as i32);
+                self.st(x, ST_REGS + 4 * i as i32);
             }
         }
         self.store_flags();
@@ -347,7 +386,7 @@ impl<'b> Emitter<'_, 'b> {
     fn reload_after_call(&mut self) {
         for i in 0..8 {
             if self.usage.regs_used & (1 << i) != 0 {
-                let x = self.b.ins().load(types::I32, mf(), self.cpu, ST_REGS + 4 * i as i32);
+                let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
                 self.b.def_var(self.regs[i], x);
             }
         }
@@ -360,7 +399,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Reloads the budget after a helper that may have run instructions.
     fn load_budget(&mut self) {
-        let x = self.b.ins().load(types::I64, mf(), self.cpu, ENV + env_offset::BUDGET);
+        let x = self.ld(types::I64, ENV + env_offset::BUDGET);
         self.b.def_var(self.budget, x);
     }
 
@@ -382,7 +421,7 @@ impl<'b> Emitter<'_, 'b> {
     /// Leaves with the state stored and status `s` (no link).
     fn ret(&mut self, s: u32) {
         let zero = self.b.ins().iconst(self.ptr, 0);
-        self.b.ins().store(mf(), zero, self.cpu, ENV + env_offset::EXIT_SLOT);
+        self.st(zero, ENV + env_offset::EXIT_SLOT);
         let st = self.b.ins().iconst(types::I32, s as i64);
         self.b.ins().return_(&[st]);
     }
@@ -392,7 +431,17 @@ impl<'b> Emitter<'_, 'b> {
     /// translation once linked; without a link, through the jump cache.
     fn exit_direct(&mut self, eip: u32) {
         if let Some(&head) = self.heads.get(&eip) {
-            self.store_flags();
+            *self.jumps.entry(eip).or_insert(0) += 1;
+            // (Only while the head is still to be emitted: it then starts from
+            // what is carried, not from the state.)
+            if self.preds.get(&eip) == Some(&1)
+                && !self.emitted.contains(&eip)
+                && !self.carried.contains_key(&eip)
+            {
+                self.carried.insert(eip, (self.known, self.pending));
+            } else {
+                self.store_flags();
+            }
             self.b.ins().jump(head, &[]);
             return;
         }
@@ -412,7 +461,7 @@ impl<'b> Emitter<'_, 'b> {
         let unlinked = self.b.create_block();
         self.b.ins().brif(target, linked, &[], unlinked, &[]);
         self.b.switch_to_block(linked);
-        self.b.ins().return_call_indirect(self.block_sig, target, &[self.cpu]);
+        self.b.ins().return_call_indirect(self.block_sig, target, &[]);
         self.b.switch_to_block(unlinked);
         let ev = self.iconst(eip);
         self.through_jump_cache(ev, slot_ptr);
@@ -429,13 +478,12 @@ impl<'b> Emitter<'_, 'b> {
     /// cache holds for it, or returns to the run loop with `slot` as the exit
     /// taken (0: none) so that it can link it.
     fn through_jump_cache(&mut self, eip: Value, slot: Value) {
-        let cs_base =
-            self.b.ins().load(types::I32, mf(), self.cpu, ENV + env_offset::SEG_BASE + 4 * Seg::CS as i32);
+        let cs_base = self.ld(types::I32, ENV + env_offset::SEG_BASE + 4 * Seg::CS as i32);
         let lin = self.b.ins().iadd(cs_base, eip);
         let idx = self.b.ins().band_imm_s(lin, (JMP_CACHE_ENTRIES - 1) as i64);
         let idx = self.b.ins().uextend(self.ptr, idx);
         let off = self.b.ins().ishl_imm_s(idx, JMP_ENTRY_SIZE.trailing_zeros() as i64);
-        let table = self.b.ins().load(self.ptr, mf(), self.cpu, ENV + env_offset::JMP_CACHE);
+        let table = self.ld(self.ptr, ENV + env_offset::JMP_CACHE);
         let entry = self.b.ins().iadd(table, off);
         let key = self.b.ins().load(types::I64, mf(), entry, JMP_KEY);
         let lin64 = self.b.ins().uextend(types::I64, lin);
@@ -446,9 +494,9 @@ impl<'b> Emitter<'_, 'b> {
         self.b.ins().brif(hit, go, &[], back, &[]);
         self.b.switch_to_block(go);
         let code = self.b.ins().load(self.ptr, mf(), entry, JMP_CODE);
-        self.b.ins().return_call_indirect(self.block_sig, code, &[self.cpu]);
+        self.b.ins().return_call_indirect(self.block_sig, code, &[]);
         self.b.switch_to_block(back);
-        self.b.ins().store(mf(), slot, self.cpu, ENV + env_offset::EXIT_SLOT);
+        self.st(slot, ENV + env_offset::EXIT_SLOT);
         let st = self.b.ins().iconst(types::I32, status::OK as i64);
         self.b.ins().return_(&[st]);
     }
@@ -563,9 +611,9 @@ impl<'b> Emitter<'_, 'b> {
             // fails and the helper raises the fault.
             (a.offset, None)
         } else {
-            let base = self.b.ins().load(types::I32, mf(), self.cpu, ENV + env_offset::SEG_BASE + 4 * seg);
+            let base = self.ld(types::I32, ENV + env_offset::SEG_BASE + 4 * seg);
             let lim_off = ENV + if write { env_offset::SEG_WRITE_LIMIT } else { env_offset::SEG_READ_LIMIT };
-            let limit = self.b.ins().load(types::I64, mf(), self.cpu, lim_off + 8 * seg);
+            let limit = self.ld(types::I64, lim_off + 8 * seg);
             let off64 = self.b.ins().uextend(types::I64, a.offset);
             let last = self.b.ins().iadd_imm_s(off64, size as i64 - 1);
             let seg_ok = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, limit);
@@ -577,7 +625,7 @@ impl<'b> Emitter<'_, 'b> {
         let idx = self.b.ins().band_imm_s(idx, (vemu_softmmu::TLB_ENTRIES - 1) as i64);
         let idx = self.b.ins().uextend(self.ptr, idx);
         let off = self.b.ins().ishl_imm_s(idx, TLB_ENTRY_SIZE.trailing_zeros() as i64);
-        let tlb = self.b.ins().load(self.ptr, mf(), self.cpu, ENV + env_offset::TLB);
+        let tlb = self.ld(self.ptr, ENV + env_offset::TLB);
         let entry = self.b.ins().iadd(tlb, off);
         let tag =
             self.b.ins().load(types::I32, mf(), entry, if write { TLB_WRITE_TAG } else { TLB_READ_TAG });
@@ -613,7 +661,8 @@ impl<'b> Emitter<'_, 'b> {
         let seg = self.iconst(a.seg);
         let sz = self.iconst(size);
         let rmw_v = self.iconst(rmw as u32);
-        let call = self.b.ins().call(self.h_read, &[self.cpu, seg, a.offset, sz, rmw_v]);
+        let c = self.cpu();
+        let call = self.b.ins().call(self.h_read, &[c, seg, a.offset, sz, rmw_v]);
         let r = self.b.inst_results(call)[0];
         let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, -1);
         let fail = self.b.create_block();
@@ -652,7 +701,8 @@ impl<'b> Emitter<'_, 'b> {
         self.store_state_eip(self.ins.ip32());
         let seg = self.iconst(a.seg);
         let sz = self.iconst(size);
-        let call = self.b.ins().call(self.h_write, &[self.cpu, seg, a.offset, sz, v]);
+        let c = self.cpu();
+        let call = self.b.ins().call(self.h_write, &[c, seg, a.offset, sz, v]);
         let r = self.b.inst_results(call)[0];
         let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::FAULT as i64);
         let fail = self.b.create_block();
@@ -745,12 +795,14 @@ impl<'b> Emitter<'_, 'b> {
     /// `keeps_cf` (INC, DEC): CF stays as it was, so it goes into `bits`.
     fn def_flags(&mut self, opv: Value, res: Value, src1: Value, src2: Value, keeps_cf: bool) {
         let mut bits = self.pending.and_then(|p| p.bits);
-        if keeps_cf {
+        let after_inc_dec = self.known.is_some_and(|k| matches!(k.op & !3, op::INC | op::DEC));
+        if keeps_cf && !(after_inc_dec && bits.is_some()) {
+            // (After INC or DEC, `bits` already holds the CF to keep.)
             let cf = self.cf();
             let cf = self.b.ins().uextend(types::I32, cf);
             let old = match bits {
                 Some(b) => b,
-                None => self.b.ins().load(types::I32, mf(), self.cpu, FL_BITS),
+                None => self.ld(types::I32, FL_BITS),
             };
             let old = self.b.ins().band_imm_s(old, !(fl::CF as i64));
             bits = Some(self.b.ins().bor(old, cf));
@@ -779,12 +831,110 @@ impl<'b> Emitter<'_, 'b> {
                 return v;
             }
         }
+        if matches!(cc >> 1, 1..=3) {
+            // CF, ZF and CF|ZF from the lazy record, inline.
+            let r = self.record();
+            let base = match cc >> 1 {
+                1 => self.cf_of(r),
+                2 => self.zf_of(r),
+                _ => {
+                    let cf = self.cf_of(r);
+                    let zf = self.zf_of(r);
+                    self.b.ins().bor(cf, zf)
+                }
+            };
+            return if cc & 1 != 0 { self.negate(base) } else { base };
+        }
         self.store_regs_and_flags();
         let c = self.iconst(cc as u32);
-        let call = self.b.ins().call(self.h_cond, &[self.cpu, c]);
+        let cpu = self.cpu();
+        let call = self.b.ins().call(self.h_cond, &[cpu, c]);
         let r = self.b.inst_results(call)[0];
         self.reload_after_call();
         self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
+    }
+
+    /// The lazy record as values: the pending one, or the state's.
+    fn record(&mut self) -> Pending {
+        let load = |e: &mut Self, off: i32| e.ld(types::I32, off);
+        match self.pending {
+            Some(p) => Pending { bits: Some(p.bits.unwrap_or_else(|| load(self, FL_BITS))), ..p },
+            None => Pending {
+                op: load(self, FL_OP),
+                res: load(self, FL_RES),
+                src1: load(self, FL_SRC1),
+                src2: load(self, FL_SRC2),
+                bits: Some(load(self, FL_BITS)),
+            },
+        }
+    }
+
+    /// ZF of a record (`bits` is set): from the result, or from `bits` when the
+    /// record holds no operation.
+    fn zf_of(&mut self, r: Pending) -> Value {
+        let bits = r.bits.expect("record() fills bits");
+        let from_bits = self.b.ins().band_imm_s(bits, fl::ZF as i64);
+        let from_bits = self.b.ins().icmp_imm_s(IntCC::NotEqual, from_bits, 0);
+        let from_res = self.b.ins().icmp_imm_s(IntCC::Equal, r.res, 0);
+        let none = self.b.ins().icmp_imm_s(IntCC::Equal, r.op, op::NONE as i64);
+        self.b.ins().select(none, from_bits, from_res)
+    }
+
+    /// CF of a record (`bits` is set), as `Flags::cf` computes it: one case per
+    /// kind of operation, through a jump table.
+    fn cf_of(&mut self, r: Pending) -> Value {
+        let bits = r.bits.expect("record() fills bits");
+        let done = self.b.create_block();
+        let cf = self.b.append_block_param(done, types::I8);
+        let kinds = [
+            op::NONE,
+            op::ADD,
+            op::ADC,
+            op::SUB,
+            op::SBB,
+            op::LOGIC,
+            op::INC,
+            op::DEC,
+            op::SHL,
+            op::SHR,
+            op::SAR,
+        ];
+        let blocks: Vec<IrBlock> = kinds.iter().map(|_| self.b.create_block()).collect();
+        let calls: Vec<_> = blocks.iter().map(|blk| self.b.func.dfg.block_call(*blk, &[])).collect();
+        let table = self.b.create_jump_table(JumpTableData::new(calls[0], &calls));
+        let index = self.b.ins().ushr_imm_s(r.op, 2);
+        self.b.ins().br_table(index, table);
+        for (kind, blk) in kinds.iter().zip(&blocks) {
+            self.b.switch_to_block(*blk);
+            let v = match *kind {
+                op::ADD => self.b.ins().icmp(IntCC::UnsignedLessThan, r.res, r.src1),
+                op::ADC => self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, r.res, r.src1),
+                op::SUB => self.b.ins().icmp(IntCC::UnsignedLessThan, r.src1, r.src2),
+                op::SBB => self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, r.src1, r.src2),
+                op::LOGIC => self.b.ins().iconst(types::I8, 0),
+                op::SHL => {
+                    // The sign bit of the size: 1 << ((8 << size code) - 1).
+                    let size = self.b.ins().band_imm_s(r.op, 3);
+                    let eight = self.iconst(8);
+                    let width = self.b.ins().ishl(eight, size);
+                    let top = self.b.ins().iadd_imm_s(width, -1);
+                    let v = self.b.ins().ushr(r.src1, top);
+                    let v = self.b.ins().band_imm_s(v, 1);
+                    self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
+                }
+                op::SHR | op::SAR => {
+                    let v = self.b.ins().band_imm_s(r.src1, 1);
+                    self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
+                }
+                _ => {
+                    let v = self.b.ins().band_imm_s(bits, fl::CF as i64);
+                    self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
+                }
+            };
+            self.b.ins().jump(done, &[v.into()]);
+        }
+        self.b.switch_to_block(done);
+        cf
     }
 
     /// Conditions computed from the operation that set the flags in this block.
@@ -849,7 +999,21 @@ impl<'b> Emitter<'_, 'b> {
             }
             _ => return None,
         };
-        Some(if cc & 1 != 0 { self.b.ins().bxor_imm_s(base, 1) } else { base })
+        Some(if cc & 1 != 0 { self.negate(base) } else { base })
+    }
+
+    /// The negation of the boolean `v`: the complementary comparison when `v`
+    /// is a comparison (one instruction, and the branch can use its flags).
+    fn negate(&mut self, v: Value) -> Value {
+        use cranelift_codegen::ir::condcodes::CondCode;
+        use cranelift_codegen::ir::{InstructionData, ValueDef};
+        let dfg = &self.b.func.dfg;
+        if let ValueDef::Result(inst, 0) = dfg.value_def(v) {
+            if let InstructionData::IntCompare { cond, args, .. } = dfg.insts[inst] {
+                return self.b.ins().icmp(cond.complement(), args[0], args[1]);
+            }
+        }
+        self.b.ins().bxor_imm_s(v, 1)
     }
 
     // ---- instructions ---------------------------------------------------------------------------
@@ -888,7 +1052,8 @@ impl<'b> Emitter<'_, 'b> {
         let terminator = ends_block(self.ins);
         self.store_state_eip(self.ins.ip32());
         let p = self.insn_ptr();
-        let call = self.b.ins().call(self.h_interp, &[self.cpu, p]);
+        let c = self.cpu();
+        let call = self.b.ins().call(self.h_interp, &[c, p]);
         let r = self.b.inst_results(call)[0];
         let fault = self.b.create_block();
         let other = self.b.create_block();
@@ -1214,7 +1379,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Whether `target` is beyond the CS limit: then the interpreter raises #GP.
     fn beyond_cs_limit(&mut self, target: Value) -> Value {
-        let limit = self.b.ins().load(types::I32, mf(), self.cpu, ST_CS_LIMIT);
+        let limit = self.ld(types::I32, ST_CS_LIMIT);
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, target, limit)
     }
 
@@ -1244,12 +1409,13 @@ impl<'b> Emitter<'_, 'b> {
     fn fallback_terminal(&mut self) {
         self.store_state_eip(self.ins.ip32());
         let p = self.insn_ptr();
-        let call = self.b.ins().call(self.h_interp, &[self.cpu, p]);
+        let c = self.cpu();
+        let call = self.b.ins().call(self.h_interp, &[c, p]);
         let r = self.b.inst_results(call)[0];
         let is_fault = self.b.ins().icmp_imm_s(IntCC::Equal, r, interp_status::FAULT as i64);
         let st = self.b.ins().uextend(types::I32, is_fault);
         let zero = self.b.ins().iconst(self.ptr, 0);
-        self.b.ins().store(mf(), zero, self.cpu, ENV + env_offset::EXIT_SLOT);
+        self.st(zero, ENV + env_offset::EXIT_SLOT);
         self.b.ins().return_(&[st]);
     }
 

@@ -212,15 +212,18 @@ fn make_isa() -> Result<OwnedTargetIsa, JitError> {
     // Tail calls between blocks need frame pointers on x86-64.
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "is_pic", "false")?;
+    // The `Cpu` lives in the pinned register (r15 on x86-64) while generated
+    // code runs, so no translation ever spills or reloads it.
+    set(&mut flags, "enable_pinned_reg", "true")?;
     let isa = cranelift_native::builder().map_err(|e| JitError(format!("host not supported: {e}")))?;
     isa.finish(settings::Flags::new(flags)).map_err(|e| JitError(format!("cranelift: {e}")))
 }
 
-/// The signature of a translation: (cpu) -> status, tail calling convention.
-/// Generated code finds the CPU state and its [`JitEnv`] inside the `Cpu`.
-pub(crate) fn block_signature(ptr: types::Type) -> Signature {
+/// The signature of a translation: () -> status, tail calling convention.
+/// Generated code finds the `Cpu` in the pinned register, and the CPU state and
+/// its [`JitEnv`] inside it.
+pub(crate) fn block_signature() -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::new(ptr));
     sig.returns.push(AbiParam::new(types::I32));
     sig
 }
@@ -275,8 +278,7 @@ impl Jit {
         mode: Mode,
         links: &Links,
     ) -> Result<JitCode, JitError> {
-        let ptr = self.module.target_config().pointer_type();
-        let sig = block_signature(ptr);
+        let sig = block_signature();
         let id = self
             .module
             .declare_anonymous_function(&sig)
@@ -349,9 +351,14 @@ fn build_trampoline(
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let p = b.block_params(entry).to_vec();
-        let block_sig = b.import_signature(block_signature(ptr));
-        let call = b.ins().call_indirect(block_sig, p[1], &[p[0]]);
+        let block_sig = b.import_signature(block_signature());
+        // r15 belongs to our caller (callee-saved in the host's convention):
+        // keep its value aside while the `Cpu` is in it.
+        let saved = b.ins().get_pinned_reg(ptr);
+        b.ins().set_pinned_reg(p[0]);
+        let call = b.ins().call_indirect(block_sig, p[1], &[]);
         let status = b.inst_results(call)[0];
+        b.ins().set_pinned_reg(saved);
         b.ins().return_(&[status]);
         b.seal_all_blocks();
         b.finalize(module.target_config());

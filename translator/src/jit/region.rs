@@ -1,8 +1,12 @@
 //! Regions: which blocks one translation covers.
 //!
 //! A translation starts at a block found by the run loop and takes in the
-//! blocks it reaches by direct jumps, branches, calls and fall-through, as long
-//! as they start on the same linear page as the first and lie wholly on it.
+//! blocks it reaches by direct jumps, branches, calls and fall-through and that
+//! lead back to it the same way (the loops through its first block), plus the
+//! dead ends those branch to (a block ending in RET, say), as long as they
+//! start on the same linear page as the first and lie wholly on it. Code the
+//! loops only leave for is translated on its own and reached through links:
+//! keeping it out keeps the loops' register pressure low.
 //! The same linear page means the same physical page, so invalidating that page
 //! (self-modifying code) drops the whole region with its first block, and the
 //! page's translation cannot change under a running region without an exit.
@@ -47,7 +51,41 @@ pub(crate) fn successors(b: &Block) -> Vec<u32> {
 /// The blocks of the region that starts with `root` (not `root` itself), in
 /// breadth-first order. `decode(eip)` decodes the block at `eip` in the root's
 /// mode, or gives None if it cannot (a fault, the CS limit).
-pub(crate) fn grow(root: &Block, cs_base: u32, mut decode: impl FnMut(u32) -> Option<Block>) -> Vec<Block> {
+pub(crate) fn grow(root: &Block, cs_base: u32, decode: impl FnMut(u32) -> Option<Block>) -> Vec<Block> {
+    let reached = reachable(root, cs_base, decode);
+    // Keep the blocks from which the root can be reached again.
+    let mut back: HashSet<u32> = HashSet::from([root.eip]);
+    loop {
+        let before = back.len();
+        for b in &reached {
+            if !back.contains(&b.eip) && successors(b).iter().any(|t| back.contains(t)) {
+                back.insert(b.eip);
+            }
+        }
+        if back.len() == before {
+            break;
+        }
+    }
+    // And the dead ends the loops branch to (a RET, an indirect jump...): short
+    // tails that add no loop of their own and save a jump out and back.
+    let eips: HashSet<u32> = reached.iter().map(|b| b.eip).collect();
+    let tails: HashSet<u32> = reached
+        .iter()
+        .filter(|b| {
+            !back.contains(&b.eip) && successors(b).iter().all(|t| !eips.contains(t) && *t != root.eip)
+        })
+        .filter(|b| {
+            std::iter::once(root)
+                .chain(reached.iter().filter(|k| back.contains(&k.eip)))
+                .any(|k| successors(k).contains(&b.eip))
+        })
+        .map(|b| b.eip)
+        .collect();
+    reached.into_iter().filter(|b| back.contains(&b.eip) || tails.contains(&b.eip)).collect()
+}
+
+/// The blocks on the root's page reachable from it (bounded), breadth first.
+fn reachable(root: &Block, cs_base: u32, mut decode: impl FnMut(u32) -> Option<Block>) -> Vec<Block> {
     let page = cs_base.wrapping_add(root.eip) & !0xfff;
     let mut seen: HashSet<u32> = HashSet::from([root.eip]);
     let mut queue: VecDeque<u32> = successors(root).into();
@@ -97,15 +135,27 @@ mod tests {
     }
 
     #[test]
-    fn a_loop_and_its_exit_form_one_region() {
-        // 1000: dec ecx / jnz 1000 / inc eax / ret
-        let code = [0x49, 0x75, 0xfd, 0x40, 0xc3];
+    fn a_loop_takes_in_its_blocks_and_dead_ends() {
+        // 1000: dec ecx / jz 1006 / inc eax / jmp 1000 / 1006: inc ebx / ret
+        let code = [0x49, 0x74, 0x03, 0x40, 0xeb, 0xfa, 0x43, 0xc3];
         let root = decode(&code, 0x1000).unwrap();
-        assert_eq!(successors(&root), vec![0x1000, 0x1003]);
+        assert_eq!(successors(&root), vec![0x1006, 0x1003]);
         let members = grow(&root, 0, |eip| decode(&code, eip));
         let starts: Vec<u32> = members.iter().map(|b| b.eip).collect();
-        assert_eq!(starts, vec![0x1003], "the loop head is the root itself; the exit block joins");
-        assert!(successors(&members[0]).is_empty(), "RET is indirect");
+        assert_eq!(starts, vec![0x1006, 0x1003], "the loop's second block joins, and its dead end");
+        let exit = decode(&code, 0x1006).unwrap();
+        assert!(successors(&exit).is_empty(), "RET is indirect");
+    }
+
+    #[test]
+    fn code_after_a_loop_stays_out() {
+        // 1000: dec ecx / jz 1005 / jmp 1000 / 1005: inc ebx / jmp 1008 / 1008: ret
+        let code = [0x49, 0x74, 0x02, 0xeb, 0xfb, 0x43, 0xeb, 0x00, 0xc3];
+        let root = decode(&code, 0x1000).unwrap();
+        assert_eq!(successors(&root), vec![0x1005, 0x1003]);
+        let members = grow(&root, 0, |eip| decode(&code, eip));
+        let starts: Vec<u32> = members.iter().map(|b| b.eip).collect();
+        assert_eq!(starts, vec![0x1003], "the block after the loop goes on elsewhere: not a dead end");
     }
 
     #[test]
@@ -119,13 +169,19 @@ mod tests {
 
     #[test]
     fn the_region_is_bounded() {
-        // A chain of 40 blocks, each `inc eax / jmp next` (3 bytes).
+        // A chain of 40 blocks, each `inc eax / jmp next` (3 bytes), and a jump
+        // back to the first.
         let mut code = Vec::new();
         for _ in 0..40 {
             code.extend_from_slice(&[0x40, 0xeb, 0x00]);
         }
+        code.extend_from_slice(&[0xe9, 0x83, 0xff, 0xff, 0xff]); // jmp 0x1000
         let root = decode(&code, 0x1000).unwrap();
+        assert_eq!(reachable(&root, 0, |eip| decode(&code, eip)).len(), MAX_BLOCKS - 1);
+        // Cut short after four blocks, the loop closes: all of it joins.
+        code.truncate(3 * 4);
+        code.extend_from_slice(&[0xe9, 0xef, 0xff, 0xff, 0xff]); // jmp 0x1000
         let members = grow(&root, 0, |eip| decode(&code, eip));
-        assert_eq!(members.len(), MAX_BLOCKS - 1);
+        assert_eq!(members.len(), 4, "a loop of five blocks");
     }
 }
