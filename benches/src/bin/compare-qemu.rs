@@ -3,8 +3,8 @@
 //!
 //! Each workload is assembled twice, at a small and a large scale; both
 //! emulators run each image as a user would (`vemu run --bios`,
-//! `qemu-system-i386 -bios`), several times, alternating, and the median wall
-//! time of each counts. Guest MIPS are the extra instructions of the large
+//! `qemu-system-i386 -bios`), several times, alternating, and the shortest
+//! wall time of each counts (on a shared machine, noise only ever adds time). Guest MIPS are the extra instructions of the large
 //! image over the extra time it took, so process start-up, the ROM's set-up and
 //! most translation cancel out and what remains is the speed of the running
 //! guest. The instruction counts come from vemu (both emulators run the same
@@ -24,7 +24,7 @@ use vemu_translator::Engine;
 struct Args {
     /// Workloads to run (default: all).
     workloads: Vec<String>,
-    /// Timed runs of each image in each emulator; the median counts.
+    /// Timed runs of each image in each emulator; the shortest counts.
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// The vemu binary (default: the `vemu` beside this program).
@@ -73,14 +73,8 @@ fn timed(cmd: &mut Command) -> Result<f64, String> {
     Ok(secs)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+fn shortest(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 struct Emulators {
@@ -105,17 +99,20 @@ impl Emulators {
     }
 }
 
-/// Median seconds of vemu and of QEMU on `rom`, runs alternating.
+/// Shortest seconds of vemu and of QEMU on `rom`, runs alternating.
 fn measure(emu: &Emulators, rom: &Path, runs: usize) -> Result<(f64, f64), String> {
     let (mut v, mut q) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         v.push(timed(&mut emu.vemu(rom))?);
         q.push(timed(&mut emu.qemu(rom))?);
     }
-    Ok((median(v), median(q)))
+    Ok((shortest(&v), shortest(&q)))
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if args.runs == 0 || args.factor == 0 {
+        return Err("--runs and --factor must be at least 1".to_string());
+    }
     let vemu = match args.vemu {
         Some(p) => p,
         None => std::env::current_exe()
@@ -134,6 +131,9 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         args.workloads
     };
+    if let Some(bad) = names.iter().find(|n| !WORKLOADS.contains(&n.as_str())) {
+        return Err(format!("unknown workload {bad}; the workloads are {}", WORKLOADS.join(", ")));
+    }
     let dir = std::env::temp_dir().join(format!("vemu-compare-qemu-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     println!(
@@ -142,9 +142,6 @@ fn run(args: Args) -> Result<(), String> {
     );
     let mut ratios = Vec::new();
     for name in &names {
-        if !WORKLOADS.contains(&name.as_str()) {
-            return Err(format!("unknown workload {name}; the workloads are {}", WORKLOADS.join(", ")));
-        }
         let large = large_scale(name) * args.factor;
         let small_rom = assemble(name, 1, &[], &dir)?;
         let large_rom = assemble(name, large, &[], &dir)?;

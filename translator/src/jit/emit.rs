@@ -1034,6 +1034,9 @@ impl<'b> Emitter<'_, 'b> {
             M::Push => self.push_insn(),
             M::Pop => self.pop_insn(),
             M::Nop => true,
+            M::Imul if ins.op_count() > 1 => self.imul(),
+            _ if is_cmovcc(ins.mnemonic()) => self.cmovcc(),
+            _ if is_setcc(ins.mnemonic()) => self.setcc(),
             M::Jmp => return self.jmp(),
             M::Call => return self.call(),
             M::Ret => return self.ret_near(),
@@ -1095,6 +1098,90 @@ impl<'b> Emitter<'_, 'b> {
             return true;
         }
         false
+    }
+
+    /// CMOVcc: the source is read (and may fault) whatever the condition.
+    fn cmovcc(&mut self) -> bool {
+        let v = self.read_src(1);
+        let c = self.condition(cc_nibble(self.ins.condition_code()));
+        let r = self.ins.op0_register();
+        let old = self.get_reg(r);
+        let new = self.b.ins().select(c, v, old);
+        self.set_reg(r, new);
+        true
+    }
+
+    fn setcc(&mut self) -> bool {
+        let c = self.condition(cc_nibble(self.ins.condition_code()));
+        let v = self.b.ins().uextend(types::I32, c);
+        if self.is_gpr(0) {
+            let r = self.ins.op0_register();
+            self.set_reg(r, v);
+            return true;
+        }
+        let a = self.addr();
+        let smc = self.store(&a, 1, v);
+        self.finish(Some(smc));
+        true
+    }
+
+    /// IMUL with two or three operands: the truncated product; CF and OF say
+    /// whether it was truncated, SF ZF PF come from it and AF is cleared, all
+    /// written eagerly (as the interpreter's `set_mul_flags` does).
+    fn imul(&mut self) -> bool {
+        let size = self.op_size(0);
+        let (a, b) = if self.ins.op_count() == 3 {
+            (self.read_src(1), self.read_src(2))
+        } else {
+            (self.read_src(0), self.read_src(1))
+        };
+        let wide = |e: &mut Self, v: Value| {
+            let v = match size {
+                2 => {
+                    let n = e.b.ins().ireduce(types::I16, v);
+                    e.b.ins().sextend(types::I32, n)
+                }
+                _ => v,
+            };
+            e.b.ins().sextend(types::I64, v)
+        };
+        let (wa, wb) = (wide(self, a), wide(self, b));
+        let p = self.b.ins().imul(wa, wb);
+        let low = self.b.ins().ireduce(types::I32, p);
+        let low = self.b.ins().band_imm_s(low, mask(size) as i64);
+        let back = wide(self, low);
+        let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
+        let r = self.ins.op0_register();
+        self.set_reg(r, low);
+        // The flags, eagerly: the lazy record says "none", `bits` holds them.
+        let bit = |e: &mut Self, on: Value, flag: u32| {
+            let on = e.b.ins().uextend(types::I32, on);
+            e.b.ins().imul_imm_s(on, flag as i64)
+        };
+        let of = bit(self, overflow, fl::CF | fl::OF);
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
+        let zf = bit(self, zero, fl::ZF);
+        let sign = self.b.ins().band_imm_s(low, Self::sign_of(op::size_code(size * 8)));
+        let neg = self.b.ins().icmp_imm_s(IntCC::NotEqual, sign, 0);
+        let sf = bit(self, neg, fl::SF);
+        let byte = self.b.ins().band_imm_s(low, 0xff);
+        let ones = self.b.ins().popcnt(byte);
+        let odd = self.b.ins().band_imm_s(ones, 1);
+        let even = self.b.ins().icmp_imm_s(IntCC::Equal, odd, 0);
+        let pf = bit(self, even, fl::PF);
+        let old = match self.pending.and_then(|p| p.bits) {
+            Some(b) => b,
+            None => self.ld(types::I32, FL_BITS),
+        };
+        let kept = self.b.ins().band_imm_s(old, !(fl::ARITH as i64));
+        let f = self.b.ins().bor(of, zf);
+        let f = self.b.ins().bor(f, sf);
+        let f = self.b.ins().bor(f, pf);
+        let bits = self.b.ins().bor(kept, f);
+        let none = self.iconst(op::NONE);
+        self.pending = Some(Pending { op: none, res: low, src1: a, src2: b, bits: Some(bits) });
+        self.known = None;
+        true
     }
 
     fn movx(&mut self) -> bool {
@@ -1566,3 +1653,49 @@ impl<'b> Emitter<'_, 'b> {
 /// Link slots of a region's translation; further direct exits leave through
 /// the jump cache only.
 pub(crate) const EXITS: usize = 8;
+
+fn is_cmovcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Cmovo
+            | M::Cmovno
+            | M::Cmovb
+            | M::Cmovae
+            | M::Cmove
+            | M::Cmovne
+            | M::Cmovbe
+            | M::Cmova
+            | M::Cmovs
+            | M::Cmovns
+            | M::Cmovp
+            | M::Cmovnp
+            | M::Cmovl
+            | M::Cmovge
+            | M::Cmovle
+            | M::Cmovg
+    )
+}
+
+fn is_setcc(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    matches!(
+        m,
+        M::Seto
+            | M::Setno
+            | M::Setb
+            | M::Setae
+            | M::Sete
+            | M::Setne
+            | M::Setbe
+            | M::Seta
+            | M::Sets
+            | M::Setns
+            | M::Setp
+            | M::Setnp
+            | M::Setl
+            | M::Setge
+            | M::Setle
+            | M::Setg
+    )
+}
