@@ -18,7 +18,7 @@ mod tlb;
 
 pub use memory::Memory;
 pub use paging::{Access, PageFault, PagingMode, Walk};
-pub use phys::{Backing, MemoryError, MmioId, PhysMemory, MAX_RAM_BYTES, PAGE_SIZE};
+pub use phys::{Backing, MemoryError, MmioId, PhysMemory, Shadow, MAX_RAM_BYTES, PAGE_SIZE};
 pub use tlb::{Tlb, TlbEntry, TlbFill, TlbMode, TlbSet, TLB_ENTRIES, TLB_INVALID, TLB_SLOW};
 
 /// A guest physical address (32 bits: vemu models no PAE).

@@ -10,7 +10,7 @@
 
 use crate::paging::{self, Access, PageFault, PagingMode};
 use crate::tlb::{TlbFill, TlbMode};
-use crate::{Backing, PhysAddr, PhysMemory, Tlb};
+use crate::{Backing, PhysAddr, PhysMemory, Tlb, PAGE_SIZE};
 
 /// Guest memory as the CPU sees it.
 pub struct Memory {
@@ -45,9 +45,9 @@ impl Memory {
             (self.phys.a20(page), true, false, false)
         };
         let host = self.phys.host_ptr(phys_page);
-        let backing = self.phys.backing(phys_page);
-        let write_slow = match backing {
-            Backing::Ram => self.is_code(phys_page),
+        // Writes go fast only to plain RAM without code that reads see as well.
+        let write_slow = match (self.phys.backing(phys_page), self.phys.backing_for(phys_page, true)) {
+            (Backing::Ram, Backing::Ram) => self.is_code(phys_page),
             _ => true,
         };
         let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
@@ -171,10 +171,31 @@ impl Memory {
     /// The host address of `addr` if it is RAM (or, for reading, ROM), and for
     /// writing not on a page holding code.
     fn ram_run(&self, addr: PhysAddr, write: bool) -> Option<*mut u8> {
-        match self.phys.backing(addr) {
+        if write && self.phys.backing(addr) != Backing::Ram {
+            // Writes would not land where reads of the page look.
+            return None;
+        }
+        match self.phys.backing_for(addr, write) {
             Backing::Ram if !(write && self.is_code(addr)) => self.phys.host_ptr(addr),
             Backing::Rom { .. } if !write => self.phys.host_ptr(addr),
             _ => None,
+        }
+    }
+
+    /// Changes where reads and writes of the pages in `first..first + len` (below
+    /// 1 MiB) go; translations of them are dropped (the TLB entirely, decoded
+    /// code as if the pages were written).
+    pub fn set_shadow(&mut self, first: PhysAddr, len: u32, shadow: crate::Shadow) {
+        let mut changed = false;
+        for page in (first.0..first.0 + len).step_by(PAGE_SIZE as usize) {
+            if self.phys.shadow(PhysAddr(page)) != shadow {
+                self.phys.set_shadow(PhysAddr(page), shadow);
+                self.note_write(PhysAddr(page));
+                changed = true;
+            }
+        }
+        if changed {
+            self.tlb.flush_all();
         }
     }
 

@@ -99,6 +99,15 @@ pub const MAX_RAM_BYTES: u64 = 3584 << 20;
 /// Pages below 1 MiB, whose backing is precomputed.
 const LOW_PAGES: usize = 256;
 
+/// Where a page below 1 MiB that the chipset can shadow sends reads and
+/// writes (the i440FX's PAM registers): to RAM, or to the bus (the ROM or
+/// nothing that overlays the RAM there). At power-on both go to the bus.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shadow {
+    pub read_ram: bool,
+    pub write_ram: bool,
+}
+
 /// Guest physical memory.
 pub struct PhysMemory {
     ram: MmapMut,
@@ -108,6 +117,8 @@ pub struct PhysMemory {
     regions: Vec<Region>,
     /// Backing of the start of each page below 1 MiB, where most overlays live.
     low: [Option<Region>; LOW_PAGES],
+    /// RAM shadowing of each page below 1 MiB (only the overlaid ones care).
+    shadow: [Shadow; LOW_PAGES],
     a20_enabled: bool,
 }
 
@@ -125,6 +136,7 @@ impl PhysMemory {
             roms: Vec::new(),
             regions: Vec::new(),
             low: [None; LOW_PAGES],
+            shadow: [Shadow::default(); LOW_PAGES],
             a20_enabled: true,
         })
     }
@@ -198,12 +210,46 @@ impl PhysMemory {
         PhysAddr(if self.a20_enabled { addr } else { addr & !(1 << 20) })
     }
 
-    /// What backs `addr`. Overlays smaller than a page are not supported, so the
-    /// answer holds for the whole page of `addr` (with the offset advancing).
+    /// Sets where reads and writes of the page at `page` (below 1 MiB) go
+    /// when an overlay covers it. Callers holding translations (the TLB,
+    /// decoded code) must drop those of the page.
+    pub fn set_shadow(&mut self, page: PhysAddr, shadow: Shadow) {
+        if let Some(s) = self.shadow.get_mut((page.0 >> 12) as usize) {
+            *s = shadow;
+        }
+    }
+
+    /// The shadowing of the page of `addr` (below 1 MiB).
+    pub fn shadow(&self, addr: PhysAddr) -> Shadow {
+        self.shadow.get((addr.0 >> 12) as usize).copied().unwrap_or_default()
+    }
+
+    /// What backs reads of `addr`. Overlays smaller than a page are not
+    /// supported, so the answer holds for the whole page of `addr` (with the
+    /// offset advancing).
     pub fn backing(&self, addr: PhysAddr) -> Backing {
+        self.backing_for(addr, false)
+    }
+
+    /// What backs writes (`write`) or reads of `addr`: they differ below 1 MiB
+    /// where a page's RAM shadows a ROM for one and not the other.
+    pub fn backing_for(&self, addr: PhysAddr, write: bool) -> Backing {
         let a = addr.0;
         if a < 1 << 20 {
-            return match self.low[(a >> 12) as usize] {
+            let page = (a >> 12) as usize;
+            return match self.low[page] {
+                Some(_)
+                    if a < self.ram_size && {
+                        let s = self.shadow[page];
+                        if write {
+                            s.write_ram
+                        } else {
+                            s.read_ram
+                        }
+                    } =>
+                {
+                    Backing::Ram
+                }
                 Some(region) => region.backing(a),
                 None if a < self.ram_size => Backing::Ram,
                 None => Backing::Unassigned,
@@ -233,6 +279,13 @@ impl PhysMemory {
         }
     }
 
+    /// Host address of the RAM byte at `addr`, whatever overlays it (for
+    /// writes that [`PhysMemory::backing_for`] sends to RAM).
+    pub fn ram_ptr(&self, addr: PhysAddr) -> Option<*mut u8> {
+        // SAFETY: bounds checked against the mapping, which lives as long as `self`.
+        (addr.0 < self.ram_size).then(|| unsafe { self.ram.as_ptr().add(addr.0 as usize) as *mut u8 })
+    }
+
     /// The whole of guest RAM.
     pub fn ram(&self) -> &[u8] {
         &self.ram
@@ -256,7 +309,7 @@ impl PhysMemory {
 
     /// Writes one byte if it is RAM; other backings drop it.
     pub fn write_u8(&mut self, addr: PhysAddr, value: u8) {
-        if let Backing::Ram = self.backing(addr) {
+        if let Backing::Ram = self.backing_for(addr, true) {
             self.ram[addr.0 as usize] = value;
         }
     }
@@ -268,6 +321,15 @@ impl PhysMemory {
             return u32::from_le_bytes(self.ram[a..a + 4].try_into().expect("4 bytes"));
         }
         (0..4).fold(0, |v, i| v | (self.read_u8(PhysAddr(addr.0.wrapping_add(i))) as u32) << (8 * i))
+    }
+
+    /// Copies `len` bytes from where reads of `from` go to where writes of `to`
+    /// go, a byte at a time (firmware shadowing its ROM into RAM).
+    pub fn copy(&mut self, from: PhysAddr, to: PhysAddr, len: u32) {
+        for i in 0..len {
+            let b = self.read_u8(PhysAddr(from.0.wrapping_add(i)));
+            self.write_u8(PhysAddr(to.0.wrapping_add(i)), b);
+        }
     }
 
     /// Little-endian dword write, byte by byte across backings.
@@ -311,6 +373,32 @@ mod tests {
         assert_eq!(m.backing(PhysAddr(0xf1234)), Backing::Rom { rom, offset: 0x1234 });
         // RAM next to the alias is untouched.
         assert_eq!(m.backing(PhysAddr(0xeffff)), Backing::Ram);
+    }
+
+    #[test]
+    fn shadow_ram_under_the_bios_alias() {
+        let mut m = PhysMemory::new(2 << 20).unwrap();
+        let image: Vec<u8> = (0..0x10000u32).map(|i| i as u8).collect();
+        let rom = m.add_rom(0xffff_0000, &image).unwrap();
+        m.alias_rom(rom, 0, 0xf0000, 0x10000).unwrap();
+        let page = PhysAddr(0xf1000);
+        // Writes to RAM, reads from the ROM: the ROM is copied underneath.
+        m.set_shadow(page, Shadow { read_ram: false, write_ram: true });
+        m.write_u8(PhysAddr(0xf1010), 0x99);
+        assert_eq!(m.read_u8(PhysAddr(0xf1010)), 0x10, "reads still see the ROM");
+        assert_eq!(m.backing_for(PhysAddr(0xf1010), true), Backing::Ram);
+        // Reads from RAM, writes dropped (write-protected shadow).
+        m.set_shadow(page, Shadow { read_ram: true, write_ram: false });
+        assert_eq!(m.read_u8(PhysAddr(0xf1010)), 0x99);
+        m.write_u8(PhysAddr(0xf1010), 0x55);
+        assert_eq!(m.read_u8(PhysAddr(0xf1010)), 0x99);
+        // Other pages are not shadowed.
+        assert_eq!(m.read_u8(PhysAddr(0xf2010)), 0x10);
+        m.set_shadow(PhysAddr(0xf2000), Shadow { read_ram: true, write_ram: true });
+        m.copy(PhysAddr(0xffff_2000), PhysAddr(0xf2000), 0x1000);
+        assert_eq!(m.read_u8(PhysAddr(0xf2010)), 0x10, "copied");
+        m.write_u8(PhysAddr(0xf2010), 0x77);
+        assert_eq!(m.read_u8(PhysAddr(0xf2010)), 0x77);
     }
 
     #[test]
