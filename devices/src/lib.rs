@@ -3,21 +3,32 @@
 //! A device answers port reads and writes ([`PortDevice`]) and may ask the
 //! machine for something ([`Request`]: open the A20 gate, reset, exit). The
 //! [`PortBus`] routes port numbers to devices; the frontend turns it into the
-//! CPU's bus. Devices see time only through the machine's virtual clock (the
-//! ones here need none).
+//! CPU's bus. Devices see time only through the machine's virtual clock, in
+//! nanoseconds, which the bus hands them before each access
+//! ([`PortDevice::sync`]) and the machine when it asks for interrupts.
 
 mod debug_exit;
 mod debugcon;
 mod dma_page;
+mod fw_cfg;
+mod pci;
+mod pic;
+mod pit;
 mod port92;
 mod post;
+mod rtc;
 mod uart;
 
 pub use debug_exit::IsaDebugExit;
 pub use debugcon::DebugCon;
 pub use dma_page::DmaPageRegisters;
+pub use fw_cfg::{key as fw_cfg_key, FwCfg};
+pub use pci::{pam_segments, PciHost};
+pub use pic::DualPic;
+pub use pit::{Pit, PIT_HZ};
 pub use port92::SystemControlA;
 pub use post::PostCodes;
+pub use rtc::Rtc;
 pub use uart::Uart16550;
 
 use std::any::Any;
@@ -31,10 +42,15 @@ pub enum Request {
     Reset,
     /// End the run with this process exit status.
     Exit(i32),
+    /// The chipset's PAM registers changed (see [`pam_segments`]).
+    Pam([u8; 7]),
 }
 
 /// A device on the I/O port bus.
 pub trait PortDevice: Any {
+    /// The machine's virtual time (nanoseconds) of the access about to be
+    /// made; devices that keep time take it from here, the others ignore it.
+    fn sync(&mut self, _now: u64) {}
     /// Reads `size` (1, 2 or 4) bytes at `port`.
     fn read(&mut self, port: u16, size: u8) -> u32;
     /// Writes `size` bytes at `port`.
@@ -61,6 +77,8 @@ pub struct PortBus {
     ranges: Vec<(u16, u16, usize)>,
     /// The device that took the last write, to ask for a request.
     last_written: Option<usize>,
+    /// Virtual time of the accesses being made.
+    now: u64,
 }
 
 impl PortBus {
@@ -81,13 +99,21 @@ impl PortBus {
         self.ranges.push((first, last, idx));
     }
 
+    /// Sets the virtual time (nanoseconds) of the accesses that follow.
+    pub fn set_time(&mut self, now: u64) {
+        self.now = now;
+    }
+
     fn find(&self, port: u16) -> Option<usize> {
         self.ranges.iter().find(|(a, b, _)| (*a..=*b).contains(&port)).map(|r| r.2)
     }
 
     pub fn read(&mut self, port: u16, size: u8) -> u32 {
         match self.find(port) {
-            Some(i) if self.devices[i].access_size() >= size => self.devices[i].read(port, size),
+            Some(i) if self.devices[i].access_size() >= size => {
+                self.devices[i].sync(self.now);
+                self.devices[i].read(port, size)
+            }
             Some(i) => {
                 let w = self.devices[i].access_size();
                 (0..size / w)
@@ -100,6 +126,7 @@ impl PortBus {
     pub fn write(&mut self, port: u16, size: u8, value: u32) {
         match self.find(port) {
             Some(i) if self.devices[i].access_size() >= size => {
+                self.devices[i].sync(self.now);
                 self.devices[i].write(port, size, value);
                 self.last_written = Some(i);
             }
@@ -119,8 +146,10 @@ impl PortBus {
         self.devices[i].take_request()
     }
 
+    /// Resets every device, at the time last set.
     pub fn reset(&mut self) {
         for d in &mut self.devices {
+            d.sync(self.now);
             d.reset();
         }
     }

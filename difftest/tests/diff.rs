@@ -74,6 +74,7 @@ rom_tests!(
     sysenter,
     system,
     task,
+    timer,
     triplefault,
     unreal,
     v86,

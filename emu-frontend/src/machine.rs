@@ -1,5 +1,10 @@
 //! A PC: memory, CPU and devices built from a [`MachineConfig`], run until it
 //! ends, with resets handled as the firmware would see them.
+//!
+//! Time is virtual (DESIGN.md, invariant 6): one nanosecond per instruction,
+//! and when the CPU halts the clock moves straight on to the next device
+//! event (a timer tick), so a run is the same every time. The run loop stops
+//! the CPU at each device event so that interrupts arrive when they are due.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -7,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use vemu_softmmu::{Memory, PhysAddr, PhysMemory};
+use vemu_softmmu::{Memory, PhysAddr, PhysMemory, Shadow};
 use vemu_translator::{attr, cr0, fl, reg, BusRequest, Cpu, CpuConfig, Exit, Seg, Segment};
 
 use crate::error::MachineError;
@@ -37,6 +42,13 @@ pub struct MachineConfig {
     pub max_insns: Option<u64>,
     /// Write a per-instruction trace here.
     pub trace: Option<PathBuf>,
+    /// The RTC's time at power-on, in seconds since 1970 (UTC); None: the
+    /// host's time (as QEMU's `-rtc base=utc`).
+    pub rtc_base: Option<i64>,
+    /// Milliseconds the firmware waits before retrying when nothing boots;
+    /// None: it never retries (fw_cfg `etc/boot-fail-wait`, as QEMU's
+    /// `-boot reboot-timeout`).
+    pub reboot_timeout: Option<u32>,
     pub cpu: CpuConfig,
 }
 
@@ -48,6 +60,8 @@ impl Default for MachineConfig {
             no_reboot: false,
             max_insns: None,
             trace: None,
+            rtc_base: None,
+            reboot_timeout: None,
             cpu: CpuConfig::default(),
         }
     }
@@ -64,7 +78,8 @@ pub enum Outcome {
     TripleFault { cs: u16, eip: u32 },
     /// `--max-insns` instructions ran.
     InstructionLimit,
-    /// HLT with nothing left that could ever wake the CPU.
+    /// HLT with nothing left that could ever wake the CPU (interrupts
+    /// disabled, or every interrupt line masked).
     HaltedForever { cs: u16, eip: u32, interrupts_enabled: bool },
 }
 
@@ -90,7 +105,7 @@ impl Outcome {
             Outcome::InstructionLimit => Some("stopped after the --max-insns limit".to_string()),
             Outcome::HaltedForever { cs, eip, interrupts_enabled } => Some(format!(
                 "the guest halted at {cs:04x}:{eip:08x} with {}; nothing can wake it",
-                if *interrupts_enabled { "no device left to interrupt it" } else { "interrupts disabled" }
+                if *interrupts_enabled { "every interrupt masked" } else { "interrupts disabled" }
             )),
         }
     }
@@ -130,6 +145,12 @@ impl Machine {
             Boot::Bios(path) => {
                 let image = read_file(path)?;
                 firmware::check_bios(path, &image)?;
+                // The expansion ROM area and below the BIOS: nothing, until
+                // the chipset shadows it with RAM.
+                let low = firmware::low_alias_base(&image);
+                if low > 0xc0000 {
+                    phys.add_hole(0xc0000, low - 0xc0000)?;
+                }
                 firmware::map_bios(&mut phys, &image)?;
             }
             Boot::Kernel { path, append } => {
@@ -145,11 +166,16 @@ impl Machine {
             }
             None => None,
         };
-        let bus = PcBus::new(Outputs {
-            debugcon,
-            serial,
-            post: trace.clone().map(|t| Box::new(t) as Box<dyn Write>),
+        let wall = config.rtc_base.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
         });
+        let mut bus = PcBus::new(
+            Outputs { debugcon, serial, post: trace.clone().map(|t| Box::new(t) as Box<dyn Write>) },
+            wall,
+        );
+        firmware::configure(&mut bus, ram as u32, config.reboot_timeout);
         let mut cpu = Cpu::new(Memory::new(phys), Box::new(bus), config.cpu);
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));
@@ -201,9 +227,16 @@ impl Machine {
         self.cpu.bus.as_any_mut().downcast_mut::<PcBus>().expect("the machine's bus is a PcBus")
     }
 
-    /// Resets the machine (CPU, devices; memory survives).
+    /// Resets the machine (CPU, devices, the chipset's shadowing; memory
+    /// survives).
     pub fn reset(&mut self) {
-        self.bus().ports.reset();
+        let now = self.cpu.now();
+        let bus = self.bus();
+        bus.ports.set_time(now);
+        bus.ports.reset();
+        for (base, len, read_ram, write_ram) in vemu_devices::pam_segments([0; 7]) {
+            self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram });
+        }
         self.power_on();
     }
 
@@ -211,21 +244,38 @@ impl Machine {
     pub fn run(&mut self) -> Outcome {
         const SLICE: u64 = 1 << 20;
         let outcome = loop {
-            let budget = match self.config.max_insns {
+            let mut budget = match self.config.max_insns {
                 Some(max) if self.cpu.icount >= max => break Outcome::InstructionLimit,
                 Some(max) => (max - self.cpu.icount).min(SLICE),
                 None => SLICE,
             };
+            // Stop when the next device event is due.
+            let now = self.cpu.now();
+            if let Some(event) = self.bus().next_event(now) {
+                budget = budget.min(event.saturating_sub(now).max(1));
+            }
             match self.cpu.run(budget) {
                 Exit::Budget => {}
                 Exit::Halted => {
-                    // No device here can raise an interrupt, so a halt is final.
+                    // Nothing to do until an interrupt: the clock skips to the
+                    // next device event, if one can ever wake the CPU.
                     let s = &self.cpu.state;
-                    break Outcome::HaltedForever {
-                        cs: s.seg(Seg::CS).selector,
-                        eip: s.eip,
-                        interrupts_enabled: s.flags.bits & fl::IF != 0,
-                    };
+                    let interrupts_enabled = s.flags.bits & fl::IF != 0;
+                    let now = self.cpu.now();
+                    let bus = self.bus();
+                    let event =
+                        if interrupts_enabled && bus.can_interrupt() { bus.next_event(now) } else { None };
+                    match event {
+                        Some(t) => self.cpu.warp += t.saturating_sub(now),
+                        None => {
+                            let s = &self.cpu.state;
+                            break Outcome::HaltedForever {
+                                cs: s.seg(Seg::CS).selector,
+                                eip: s.eip,
+                                interrupts_enabled,
+                            };
+                        }
+                    }
                 }
                 Exit::Request(BusRequest::Exit(code)) => break Outcome::GuestExit(code),
                 Exit::Request(BusRequest::Reset) => {
@@ -235,6 +285,9 @@ impl Machine {
                     self.reset();
                 }
                 Exit::Request(BusRequest::SetA20(on)) => self.cpu.mem.set_a20(on),
+                Exit::Request(BusRequest::Shadow { base, len, read_ram, write_ram }) => {
+                    self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
+                }
                 Exit::TripleFault => {
                     if self.config.no_reboot {
                         let s = &self.cpu.state;

@@ -38,6 +38,11 @@ struct RunArgs {
     /// Stop instead of resetting when the guest triple-faults or asks for a reset.
     #[arg(long)]
     no_reboot: bool,
+    /// When no device boots, the firmware retries after this many
+    /// milliseconds; -1: never (as QEMU's -boot reboot-timeout).
+    #[arg(long, value_name = "MS", default_value_t = -1, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-1..=65535))]
+    reboot_timeout: i32,
     /// Stop after this many instructions (exit status 6).
     #[arg(long, value_name = "N")]
     max_insns: Option<u64>,
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         no_reboot: args.no_reboot,
         max_insns: args.max_insns,
         trace: args.trace,
+        reboot_timeout: u32::try_from(args.reboot_timeout).ok(),
         ..MachineConfig::default()
     };
     config.cpu.engine = engine;

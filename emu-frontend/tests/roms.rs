@@ -82,6 +82,7 @@ rom_tests!(
     sysenter,
     system,
     task,
+    timer,
     triplefault,
     unreal,
     v86,

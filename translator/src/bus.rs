@@ -16,20 +16,26 @@ pub enum BusRequest {
     Reset,
     /// Stop the machine with this process exit status (isa-debug-exit, power off).
     Exit(i32),
+    /// Reads (`read_ram`) and writes (`write_ram`) of the `len` bytes at `base`
+    /// (below 1 MiB) go to RAM, or else to the ROM or nothing over it (the
+    /// chipset's shadow RAM control).
+    Shadow { base: u32, len: u32, read_ram: bool, write_ram: bool },
 }
 
-/// The machine around the CPU.
+/// The machine around the CPU. `now` is the machine's virtual time in
+/// nanoseconds (see [`crate::Cpu::now`]) at the access.
 pub trait Bus {
     /// Reads `size` (1, 2 or 4) bytes from an I/O port.
-    fn port_in(&mut self, port: u16, size: u8) -> u32;
+    fn port_in(&mut self, now: u64, port: u16, size: u8) -> u32;
     /// Writes `size` (1, 2 or 4) bytes to an I/O port.
-    fn port_out(&mut self, port: u16, size: u8, value: u32);
+    fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32);
     /// Reads from an MMIO window registered with the memory map.
-    fn mmio_read(&mut self, id: MmioId, offset: u32, size: u8) -> u32;
+    fn mmio_read(&mut self, now: u64, id: MmioId, offset: u32, size: u8) -> u32;
     /// Writes to an MMIO window.
-    fn mmio_write(&mut self, id: MmioId, offset: u32, size: u8, value: u32);
-    /// Whether a maskable interrupt is waiting.
-    fn interrupt_pending(&mut self) -> bool;
+    fn mmio_write(&mut self, now: u64, id: MmioId, offset: u32, size: u8, value: u32);
+    /// Whether a maskable interrupt is waiting (devices bring themselves up to
+    /// `now` first).
+    fn interrupt_pending(&mut self, now: u64) -> bool;
     /// Acknowledges the pending interrupt and returns its vector.
     fn acknowledge_interrupt(&mut self) -> u8;
     /// A device's request to the machine, if any (asked after every port write).
@@ -46,21 +52,21 @@ pub struct NullBus {
 }
 
 impl Bus for NullBus {
-    fn port_in(&mut self, _port: u16, size: u8) -> u32 {
+    fn port_in(&mut self, _now: u64, _port: u16, size: u8) -> u32 {
         if size == 4 {
             u32::MAX
         } else {
             (1u32 << (size * 8)) - 1
         }
     }
-    fn port_out(&mut self, port: u16, size: u8, value: u32) {
+    fn port_out(&mut self, _now: u64, port: u16, size: u8, value: u32) {
         self.writes.push((port, size, value));
     }
-    fn mmio_read(&mut self, _id: MmioId, _offset: u32, size: u8) -> u32 {
-        self.port_in(0, size)
+    fn mmio_read(&mut self, now: u64, _id: MmioId, _offset: u32, size: u8) -> u32 {
+        self.port_in(now, 0, size)
     }
-    fn mmio_write(&mut self, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
-    fn interrupt_pending(&mut self) -> bool {
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn interrupt_pending(&mut self, _now: u64) -> bool {
         false
     }
     fn acknowledge_interrupt(&mut self) -> u8 {

@@ -106,6 +106,9 @@ pub struct Cpu {
     /// an instruction that faults counts, and a REP string instruction counts one
     /// per iteration plus one for the final look at a zero count (see `string`).
     pub icount: u64,
+    /// Virtual time that passed without instructions: the machine moves the
+    /// clock on to the next device event while the CPU halts.
+    pub warp: u64,
     pub(crate) cache: BlockCache<CachedBlock>,
     /// EIP to commit when the current instruction completes.
     pub(crate) next_eip: u32,
@@ -156,6 +159,7 @@ impl Cpu {
             bus,
             config,
             icount: 0,
+            warp: 0,
             cache: BlockCache::new(config.block_cache_size),
             next_eip: 0,
             request: None,
@@ -182,7 +186,7 @@ impl Cpu {
     pub fn reset(&mut self) {
         self.state = CpuState::reset();
         // The time-stamp counter restarts from zero.
-        self.state.tsc_offset = 0u64.wrapping_sub(self.icount);
+        self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
         self.link_slots.clear();
         self.clear_jmp_cache();
@@ -193,9 +197,15 @@ impl Cpu {
         self.update_breakpoints();
     }
 
-    /// The time-stamp counter: one tick per instruction in deterministic time.
+    /// The machine's virtual time in nanoseconds: one per instruction executed
+    /// (as QEMU's `-icount shift=0`), plus the time skipped while halted.
+    pub fn now(&self) -> u64 {
+        self.icount.wrapping_add(self.warp)
+    }
+
+    /// The time-stamp counter: one tick per nanosecond of virtual time.
     pub fn tsc(&self) -> u64 {
-        self.icount.wrapping_add(self.state.tsc_offset)
+        self.now().wrapping_add(self.state.tsc_offset)
     }
 
     /// Runs until `budget` instructions have executed or something needs the caller.
@@ -222,7 +232,7 @@ impl Cpu {
             }
             if !self.state.inhibit_interrupts
                 && self.state.flags.bits & fl::IF != 0
-                && self.bus.interrupt_pending()
+                && self.bus.interrupt_pending(self.icount + self.warp)
             {
                 let v = self.bus.acknowledge_interrupt();
                 self.state.halted = false;

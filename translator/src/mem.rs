@@ -109,7 +109,10 @@ impl Cpu {
                 Some(p) => load_le(p, size),
                 None => ones(size),
             },
-            Backing::Mmio { id, offset } => self.bus.mmio_read(id, offset, size as u8),
+            Backing::Mmio { id, offset } => {
+                let now = self.now();
+                self.bus.mmio_read(now, id, offset, size as u8)
+            }
             Backing::Unassigned => ones(size),
         }
     }
@@ -144,14 +147,17 @@ impl Cpu {
 
     /// Writes physical memory of any backing; notices writes to code pages.
     pub(crate) fn write_phys(&mut self, phys: PhysAddr, size: u32, value: u32) {
-        match self.mem.phys.backing(phys) {
+        match self.mem.phys.backing_for(phys, true) {
             Backing::Ram => {
-                if let Some(p) = self.mem.phys.host_ptr(phys) {
+                if let Some(p) = self.mem.phys.ram_ptr(phys) {
                     store_le(p, size, value);
                 }
                 self.mem.note_write(phys);
             }
-            Backing::Mmio { id, offset } => self.bus.mmio_write(id, offset, size as u8, value),
+            Backing::Mmio { id, offset } => {
+                let now = self.now();
+                self.bus.mmio_write(now, id, offset, size as u8, value)
+            }
             Backing::Rom { .. } | Backing::Unassigned => {}
         }
     }

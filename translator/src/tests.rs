@@ -19,15 +19,15 @@ struct TimedIrq {
 }
 
 impl Bus for TimedIrq {
-    fn port_in(&mut self, _port: u16, _size: u8) -> u32 {
+    fn port_in(&mut self, _now: u64, _port: u16, _size: u8) -> u32 {
         0xff
     }
-    fn port_out(&mut self, _port: u16, _size: u8, _value: u32) {}
-    fn mmio_read(&mut self, _id: MmioId, _offset: u32, _size: u8) -> u32 {
+    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32) {}
+    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
         0
     }
-    fn mmio_write(&mut self, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
-    fn interrupt_pending(&mut self) -> bool {
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn interrupt_pending(&mut self, _now: u64) -> bool {
         self.looks += 1;
         !self.acknowledged && self.looks >= self.after
     }

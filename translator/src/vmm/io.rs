@@ -11,6 +11,7 @@ use crate::exception::{Exception, Fault};
 use crate::interp::mask;
 use crate::state::{attr, reg};
 use crate::vmm::descriptor::sys;
+use vemu_softmmu::{PhysAddr, Shadow};
 
 impl Cpu {
     /// #GP(0) unless the current privilege may access `size` ports from `port`.
@@ -39,15 +40,20 @@ impl Cpu {
 
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
-        self.bus.port_in(port, size as u8) & mask(size)
+        let now = self.now();
+        self.bus.port_in(now, port, size as u8) & mask(size)
     }
 
     /// Writes a port through the bus and acts on what the device asks for.
     pub(crate) fn port_out(&mut self, port: u16, size: u32, value: u32) {
-        self.bus.port_out(port, size as u8, value & mask(size));
+        let now = self.now();
+        self.bus.port_out(now, port, size as u8, value & mask(size));
         while let Some(req) = self.bus.take_request() {
             match req {
                 BusRequest::SetA20(on) => self.mem.set_a20(on),
+                BusRequest::Shadow { base, len, read_ram, write_ram } => {
+                    self.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
+                }
                 other => self.request = Some(other),
             }
         }
