@@ -209,6 +209,9 @@ fn make_isa() -> Result<OwnedTargetIsa, JitError> {
         f.set(k, v).map_err(|e| JitError(format!("cranelift setting {k}={v}: {e}")))
     };
     set(&mut flags, "opt_level", "speed")?;
+    // Cranelift's IR verifier doubles compile times; debug builds (and so the
+    // test suite) keep it, to catch malformed IR from the emitter.
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
     // Tail calls between blocks need frame pointers on x86-64.
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "is_pic", "false")?;
