@@ -168,6 +168,9 @@ impl Bus for PcBus {
         self.advance(now);
         self.pic().interrupt_pending()
     }
+    fn next_event(&mut self, now: u64) -> Option<u64> {
+        PcBus::next_event(self, now)
+    }
     fn acknowledge_interrupt(&mut self) -> u8 {
         self.pic().acknowledge()
     }

@@ -36,6 +36,11 @@ pub trait Bus {
     /// Whether a maskable interrupt is waiting (devices bring themselves up to
     /// `now` first).
     fn interrupt_pending(&mut self, now: u64) -> bool;
+    /// The virtual time after `now` at which a device will next request an
+    /// interrupt, if any: the CPU pauses there so that it is taken on time.
+    fn next_event(&mut self, _now: u64) -> Option<u64> {
+        None
+    }
     /// Acknowledges the pending interrupt and returns its vector.
     fn acknowledge_interrupt(&mut self) -> u8;
     /// A device's request to the machine, if any (asked after every port write).

@@ -74,13 +74,10 @@ pub struct CachedBlock {
     jit_failed: Cell<bool>,
     /// The link slots of its translation's exits.
     links: Rc<Links>,
-    /// Physical page of its first byte (links stay within a page).
-    page: u32,
 }
 
 impl CachedBlock {
     fn new(block: Block) -> CachedBlock {
-        let page = block.phys.0 & !0xfff;
         let extent = block.last_offset();
         CachedBlock {
             block,
@@ -90,7 +87,6 @@ impl CachedBlock {
             code: Cell::new(None),
             jit_failed: Cell::new(false),
             links: Links::new(jit::EXITS),
-            page,
         }
     }
 }
@@ -109,6 +105,10 @@ pub struct Cpu {
     /// Virtual time that passed without instructions: the machine moves the
     /// clock on to the next device event while the CPU halts.
     pub warp: u64,
+    /// Virtual time of the next device event (u64::MAX: none), and whether a
+    /// port write may have changed it.
+    event_at: u64,
+    pub(crate) events_stale: bool,
     pub(crate) cache: BlockCache<CachedBlock>,
     /// EIP to commit when the current instruction completes.
     pub(crate) next_eip: u32,
@@ -140,7 +140,7 @@ pub struct Cpu {
     /// The exception compiled code stopped on.
     pub(crate) jit_fault: Option<Exception>,
     /// Every link slot of a compiled block, by address: its links, exit number
-    /// and the block's page (to link the exit a block left through).
+    /// and the block's EIP (to link the exit a block left through).
     link_slots: HashMap<usize, (Weak<Links>, usize, u32)>,
     /// The jump cache generated code reads (see [`JmpEntry`]).
     jmp_cache: Box<[JmpEntry]>,
@@ -160,6 +160,8 @@ impl Cpu {
             config,
             icount: 0,
             warp: 0,
+            event_at: u64::MAX,
+            events_stale: true,
             cache: BlockCache::new(config.block_cache_size),
             next_eip: 0,
             request: None,
@@ -211,6 +213,8 @@ impl Cpu {
     /// Runs until `budget` instructions have executed or something needs the caller.
     pub fn run(&mut self, budget: u64) -> Exit {
         let end = self.icount.saturating_add(budget);
+        // The machine may have moved the clock (a halt) or the devices.
+        self.events_stale = true;
         loop {
             if let Some(r) = self.request.take() {
                 return Exit::Request(r);
@@ -242,6 +246,7 @@ impl Cpu {
             if self.state.halted {
                 return Exit::Halted;
             }
+            let stop = self.stop_before_event(end);
             let block = match self.lookup_block() {
                 Ok(b) => b,
                 Err(e) => {
@@ -251,14 +256,29 @@ impl Cpu {
                 }
             };
             match self.translation(&block) {
-                Some(code) => {
+                // Compiled code runs whole blocks: the last few instructions
+                // before `stop` are interpreted, so that both tiers stop at
+                // exactly the same instruction.
+                Some(code) if stop - self.icount >= block.block.insns.len() as u64 => {
                     self.check_chains();
                     self.remember_jump(&block, code);
-                    self.exec_jit(code, end)
+                    self.exec_jit(code, stop)
                 }
-                None => self.exec_block(&block, end),
+                _ => self.exec_block(&block, stop),
             }
         }
+    }
+
+    /// Where execution must pause (at most `end`): when the next device
+    /// event is due, so that its interrupt is taken at that instruction.
+    fn stop_before_event(&mut self, end: u64) -> u64 {
+        let now = self.now();
+        if self.events_stale || now >= self.event_at {
+            self.event_at = self.bus.next_event(now).unwrap_or(u64::MAX);
+            self.events_stale = false;
+        }
+        let due = self.event_at.saturating_sub(self.warp).max(self.icount + 1);
+        end.min(due)
     }
 
     /// Whether compiled code may run now: it does not single-step, watch
@@ -328,7 +348,7 @@ impl Cpu {
                 cached.code.set(Some(code));
                 for exit in 0..cached.links.exits() {
                     let slot = cached.links.slot_address(exit);
-                    self.link_slots.insert(slot, (Rc::downgrade(&cached.links), exit, cached.page));
+                    self.link_slots.insert(slot, (Rc::downgrade(&cached.links), exit, cached.block.eip));
                 }
                 Some(code)
             }
@@ -362,8 +382,12 @@ impl Cpu {
         }
         let cs = *self.state.seg(Seg::CS);
         let linear = cs.base.wrapping_add(self.state.eip);
-        self.jmp_cache[JmpEntry::index(linear)] =
-            JmpEntry { key: JmpEntry::key(linear, self.mode_bits()), code: code.entry };
+        self.jmp_cache[JmpEntry::index(linear)] = JmpEntry {
+            key: JmpEntry::key(linear, self.mode_bits()),
+            eip: self.state.eip,
+            code: code.entry,
+            ..JmpEntry::default()
+        };
         self.chained_cs_limit = self.chained_cs_limit.max(cs.limit);
     }
 
@@ -457,18 +481,21 @@ impl Cpu {
     }
 
     /// Links the exit whose slot is at `slot` to the translation of the block at
-    /// CS:EIP, if that is compiled and on the same physical page.
+    /// CS:EIP, if that is compiled and on the same linear page as the exit's
+    /// own translation: then whatever maps that page to the one (checked when
+    /// the translation is entered) maps it to the other, under any mapping.
     fn link_exit(&mut self, slot: usize) {
-        let Some((owner, exit, page)) =
+        let Some((owner, exit, source_eip)) =
             self.link_slots.get(&slot).and_then(|(w, e, p)| Some((w.upgrade()?, *e, *p)))
         else {
             return;
         };
         let cs = *self.state.seg(Seg::CS);
-        let Ok(phys) = self.fetch_translate(cs.base.wrapping_add(self.state.eip)) else { return };
-        if phys.0 & !0xfff != page {
+        let linear = cs.base.wrapping_add(self.state.eip);
+        if linear & !0xfff != cs.base.wrapping_add(source_eip) & !0xfff {
             return;
         }
+        let Ok(phys) = self.fetch_translate(linear) else { return };
         let key = BlockKey { phys, eip: self.state.eip, mode: self.mode_bits() };
         let Some(target) = self.cache.peek(&key) else { return };
         if target.block.second_page.is_some() || target.extent.get() > cs.limit {
@@ -495,6 +522,13 @@ impl Cpu {
                 self.config.engine = Engine::Interp;
             }
         }
+    }
+
+    /// Sets the clock from the budget compiled code has left (its stores
+    /// before a helper call keep the budget current).
+    pub(crate) fn sync_clock_from_jit(&mut self) {
+        let env = &self.jit_env;
+        self.icount = env.icount_base.wrapping_sub(env.budget as u64);
     }
 
     /// Executes one instruction for compiled code (see `jit::helpers`): returns

@@ -63,6 +63,7 @@ const TLB_ADDEND: i32 = offset_of!(vemu_softmmu::TlbEntry, addend) as i32;
 const JMP_ENTRY_SIZE: i64 = std::mem::size_of::<JmpEntry>() as i64;
 const _: () = assert!(JMP_ENTRY_SIZE.count_ones() == 1, "jump cache entries are a power of two in size");
 const JMP_KEY: i32 = offset_of!(JmpEntry, key) as i32;
+const JMP_EIP: i32 = offset_of!(JmpEntry, eip) as i32;
 const JMP_CODE: i32 = offset_of!(JmpEntry, code) as i32;
 
 /// Generated code reaches the CPU state and the JIT environment through the one
@@ -184,6 +185,9 @@ struct Emitter<'a, 'b> {
     jumps: HashMap<u32, usize>,
     /// Heads emitted so far.
     emitted: std::collections::HashSet<u32>,
+    /// Why this translation must not be used, if the emitter found itself
+    /// out of step with its own bookkeeping.
+    invalid: Option<String>,
     /// The instruction being emitted.
     ins: &'b Instruction,
 }
@@ -246,6 +250,7 @@ pub(crate) fn emit_region<'b>(
         carried: HashMap::new(),
         jumps: HashMap::new(),
         emitted: std::collections::HashSet::new(),
+        invalid: None,
         ins: &blocks[0].insns[0],
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
@@ -258,13 +263,21 @@ pub(crate) fn emit_region<'b>(
         }
         e.block(blk);
     }
-    debug_assert!(
-        e.jumps.iter().all(|(eip, n)| e.preds.get(eip).copied().unwrap_or(0) >= *n),
-        "jumps between blocks the region did not count"
-    );
+    if !e.jumps.iter().all(|(eip, n)| e.preds.get(eip).copied().unwrap_or(0) >= *n) {
+        e.invalid.get_or_insert_with(|| "jumps between blocks the region did not count".to_string());
+    }
     e.b.seal_all_blocks();
     e.b.finalize(module.target_config());
-    Ok(())
+    // A translation that broke the emitter's own bookkeeping would be wrong
+    // code: the block stays with the interpreter instead (and debug builds,
+    // the tests, stop right here).
+    match e.invalid {
+        Some(why) => {
+            debug_assert!(false, "{why}");
+            Err(JitError(why))
+        }
+        None => Ok(()),
+    }
 }
 
 impl<'b> Emitter<'_, 'b> {
@@ -275,9 +288,10 @@ impl<'b> Emitter<'_, 'b> {
         self.b.switch_to_block(head);
         (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
         self.emitted.insert(blk.eip);
-        // The budget is spent: back to the run loop, before this block.
+        // Not enough budget left for the whole block: back to the run loop,
+        // before it (which interprets up to the exact end).
         let left = self.b.use_var(self.budget);
-        let spent = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, left, 0);
+        let spent = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, insns.len() as i64);
         let out = self.b.create_block();
         let body = self.b.create_block();
         self.b.ins().brif(spent, out, &[], body, &[]);
@@ -488,7 +502,10 @@ impl<'b> Emitter<'_, 'b> {
         let key = self.b.ins().load(types::I64, mf(), entry, JMP_KEY);
         let lin64 = self.b.ins().uextend(types::I64, lin);
         let want = self.b.ins().bor_imm_s(lin64, (self.mode.key as i64) << 32);
-        let hit = self.b.ins().icmp(IntCC::Equal, key, want);
+        let key_hit = self.b.ins().icmp(IntCC::Equal, key, want);
+        let cached_eip = self.b.ins().load(types::I32, mf(), entry, JMP_EIP);
+        let eip_hit = self.b.ins().icmp(IntCC::Equal, cached_eip, eip);
+        let hit = self.b.ins().band(key_hit, eip_hit);
         let go = self.b.create_block();
         let back = self.b.create_block();
         self.b.ins().brif(hit, go, &[], back, &[]);
@@ -510,20 +527,18 @@ impl<'b> Emitter<'_, 'b> {
 
     /// The variable of general register `i` (which the region's usage lists).
     fn use_reg(&mut self, i: usize) -> Value {
-        debug_assert!(
-            self.usage.regs_used & (1 << i) != 0,
-            "register {i} missing from the usage of {:?}",
-            self.ins
-        );
+        if self.usage.regs_used & (1 << i) == 0 {
+            self.invalid
+                .get_or_insert_with(|| format!("register {i} missing from the usage of {:?}", self.ins));
+        }
         self.b.use_var(self.regs[i])
     }
 
     fn def_reg(&mut self, i: usize, v: Value) {
-        debug_assert!(
-            self.usage.regs_written & (1 << i) != 0,
-            "register {i} missing from the writes of {:?}",
-            self.ins
-        );
+        if self.usage.regs_written & (1 << i) == 0 {
+            self.invalid
+                .get_or_insert_with(|| format!("register {i} missing from the writes of {:?}", self.ins));
+        }
         self.b.def_var(self.regs[i], v);
     }
 

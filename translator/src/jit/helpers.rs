@@ -44,6 +44,7 @@ fn seg(n: u32) -> Seg {
 extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32) -> u64 {
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
+    cpu.sync_clock_from_jit();
     let s = seg(segment);
     let r = if rmw != 0 { cpu.read_rmw(s, offset, size) } else { cpu.read(s, offset, size) };
     match r {
@@ -59,6 +60,7 @@ extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32
 extern "C" fn write(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, value: u32) -> u32 {
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
+    cpu.sync_clock_from_jit();
     match cpu.write(seg(segment), offset, size, value) {
         Ok(()) if cpu.mem.has_dirty_code() => write_status::CODE_WRITTEN,
         Ok(()) => write_status::OK,
@@ -76,8 +78,7 @@ extern "C" fn interp(cpu: *mut Cpu, ins: *const Instruction) -> u32 {
     // SAFETY: see the module documentation; `ins` points into the block being
     // executed, which the run loop keeps alive.
     let (cpu, ins) = unsafe { (&mut *cpu, &*ins) };
-    let env = &cpu.jit_env;
-    cpu.icount = env.icount_base.wrapping_sub(env.budget as u64);
+    cpu.sync_clock_from_jit();
     let status = cpu.interpret_for_jit(ins);
     cpu.jit_env.budget = cpu.jit_env.icount_base.wrapping_sub(cpu.icount) as i64;
     status

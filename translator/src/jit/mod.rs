@@ -99,14 +99,19 @@ impl Default for JitEnv {
 /// One entry of the jump cache, which lets a block whose exit is computed
 /// (RET, indirect JMP) or not linked (another page) go straight on into the
 /// translation of its target: `key` is the target's linear address with the
-/// translation's mode bits above it, `code` the translation's entry point.
-/// The run loop fills it and empties it whenever one of its entries could have
-/// gone stale (a translation dropped, a TLB flush, a smaller CS limit).
+/// translation's mode bits above it, `eip` its EIP (a translation holds EIP
+/// values, so the same linear address under another CS base is another
+/// entry), `code` the translation's entry point. The run loop fills it and
+/// empties it whenever one of its entries could have gone stale (a
+/// translation dropped, a TLB flush, a smaller CS limit). 32 bytes.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default)]
 pub struct JmpEntry {
     pub key: u64,
+    pub eip: u32,
+    pub _pad: u32,
     pub code: usize,
+    pub _pad2: u64,
 }
 
 /// Entries of the jump cache (a power of two).

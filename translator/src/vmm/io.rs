@@ -48,6 +48,8 @@ impl Cpu {
     pub(crate) fn port_out(&mut self, port: u16, size: u32, value: u32) {
         let now = self.now();
         self.bus.port_out(now, port, size as u8, value & mask(size));
+        // The device may be set to interrupt at another time now.
+        self.events_stale = true;
         while let Some(req) = self.bus.take_request() {
             match req {
                 BusRequest::SetA20(on) => self.mem.set_a20(on),
