@@ -94,9 +94,11 @@ impl FwCfg {
 
 impl PortDevice for FwCfg {
     fn read(&mut self, port: u16, size: u8) -> u32 {
-        match port {
-            0x510 => self.selected as u32,
-            0x511 => {
+        match (port, size) {
+            // The selector is a 16-bit register; a byte at 0x510 is data (as
+            // QEMU decodes the two ports).
+            (0x510, 2) => self.selected as u32,
+            (0x510, _) | (0x511, _) => {
                 let mut v = 0u32;
                 for i in 0..size {
                     let byte =
@@ -110,8 +112,8 @@ impl PortDevice for FwCfg {
         }
     }
 
-    fn write(&mut self, port: u16, _size: u8, value: u32) {
-        if port == 0x510 {
+    fn write(&mut self, port: u16, size: u8, value: u32) {
+        if port == 0x510 && size == 2 {
             self.selected = value as u16;
             self.offset = 0;
         }

@@ -48,9 +48,32 @@ struct Chip {
 }
 
 impl Chip {
+    /// ICW1's reset: masks, service and modes cleared. The edge sense is
+    /// reset too: an input already high must go low and high again to
+    /// request (8259A data sheet, ICW1), so the lines' levels are kept and
+    /// only level-triggered requests stay.
     fn reset(&mut self) {
-        let level = self.level;
-        *self = Chip { level, lowest: 7, ..Chip::default() };
+        let (level, lines) = (self.level, self.lines);
+        *self = Chip { level, lines, irr: self.irr & level & lines, lowest: 7, ..Chip::default() };
+    }
+
+    /// Whether a request on `line` could be taken now: unmasked, and not held
+    /// off by a level in service.
+    fn deliverable(&self, line: u8) -> bool {
+        let bit = 1 << line;
+        if self.imr & bit != 0 {
+            return false;
+        }
+        let blocking = if self.special_mask { self.isr & !self.imr } else { self.isr };
+        for l in self.by_priority() {
+            if l == line {
+                return blocking & bit == 0 || self.special_fully_nested;
+            }
+            if blocking & (1 << l) != 0 {
+                return false;
+            }
+        }
+        false
     }
 
     /// Drives input `line` to `high`.
@@ -236,6 +259,16 @@ impl DualPic {
         } else {
             m.irr &= !(1 << 2);
             m.lines &= !(1 << 2);
+        }
+    }
+
+    /// Whether a request on `irq` could reach the CPU now (masks, levels in
+    /// service, and for the slave's lines the master's IRQ 2).
+    pub fn deliverable(&self, irq: u8) -> bool {
+        if irq < 8 {
+            self.chips[0].deliverable(irq)
+        } else {
+            self.chips[1].deliverable(irq & 7) && self.chips[0].deliverable(2)
         }
     }
 
@@ -429,6 +462,26 @@ mod tests {
         p.write(0x20, 1, 0x66);
         p.write(0x20, 1, 0x0b);
         assert_eq!(p.read(0x20, 1), 0, "specific EOI 6");
+    }
+
+    #[test]
+    fn reinitialization_needs_a_new_edge_and_deliverability() {
+        let mut p = bios_init();
+        p.set_irq(4, true);
+        p.write(0x20, 1, 0x11);
+        for v in [0x08, 0x04, 0x01, 0x00] {
+            p.write(0x21, 1, v);
+        }
+        assert!(!p.interrupt_pending(), "a line held high is not a request after ICW1");
+        p.set_irq(4, false);
+        p.set_irq(4, true);
+        assert!(p.interrupt_pending());
+        assert!(p.deliverable(0));
+        assert_eq!(p.acknowledge(), 0x0c);
+        assert!(!p.deliverable(5), "below IRQ 4 in service");
+        assert!(p.deliverable(1));
+        p.write(0x21, 1, 0x04);
+        assert!(!p.deliverable(8), "the cascade is masked");
     }
 
     #[test]

@@ -98,13 +98,14 @@ impl Channel {
         let v = match self.elapsed(now) {
             None => n,
             Some(d) => match self.mode {
-                0 | 1 | 4 | 5 => (n + 0x10000 - d % 0x10000) % 0x10000,
+                // Past zero the counter wraps around its whole range.
+                0 | 1 | 4 | 5 => {
+                    let range = if self.bcd { 10000 } else { 0x10000 };
+                    (n + range - d % range) % range
+                }
                 2 => n - d % n,
                 // Mode 3 counts down by two, twice per period.
-                _ => {
-                    let half = d % n.div_ceil(2);
-                    n - 2 * half
-                }
+                _ => n - (2 * d) % n,
             },
         };
         let v = (v & 0xffff) as u32;
@@ -192,8 +193,11 @@ impl Channel {
             // A rising edge triggers (1, 5) or restarts (2, 3) the count.
             _ if high && !self.null_count => {
                 self.start = Some(now);
+                self.paused_at = None;
                 self.edges_seen = None;
             }
+            // A low gate holds modes 2 and 3 (OUT goes high meanwhile).
+            2 | 3 if !high => self.paused_at = self.elapsed(now),
             _ => {}
         }
     }
@@ -473,6 +477,43 @@ mod tests {
         assert_eq!(p.read(0x40, 1), 0x99);
         assert_eq!(p.read(0x40, 1), 0x09, "999 in BCD");
         assert_eq!(p.next_irq0(t(1)), Some(t(1000)));
+    }
+
+    #[test]
+    fn mode_3_odd_count_and_bcd_wrap() {
+        let mut p = Pit::new(0);
+        at(&mut p, 0).write(0x43, 1, 0x16); // channel 0, LSB only, mode 3
+        p.write(0x40, 1, 5);
+        let reads: Vec<u32> = (0..6)
+            .map(|i| {
+                at(&mut p, t(i)).write(0x43, 1, 0x00);
+                p.read(0x40, 1)
+            })
+            .collect();
+        assert_eq!(reads, [5, 3, 1, 4, 2, 5], "period of 5 clocks");
+        at(&mut p, 0).write(0x43, 1, 0x31); // mode 0, BCD
+        p.write(0x40, 1, 0x00);
+        p.write(0x40, 1, 0x10);
+        at(&mut p, t(1001)).write(0x43, 1, 0x00);
+        assert_eq!(p.read(0x40, 1), 0x99);
+        assert_eq!(p.read(0x40, 1), 0x99, "past zero: 9999");
+    }
+
+    #[test]
+    fn a_low_gate_holds_mode_2() {
+        let mut p = Pit::new(0);
+        at(&mut p, 0).write(0x61, 1, 0x01);
+        p.write(0x43, 1, 0xb4); // channel 2, word, mode 2
+        p.write(0x42, 1, 100);
+        p.write(0x42, 1, 0);
+        at(&mut p, t(30)).write(0x61, 1, 0x00);
+        at(&mut p, t(60)).write(0x43, 1, 0x80);
+        assert_eq!(p.read(0x42, 1), 70, "held at 70 while the gate is low");
+        p.read(0x42, 1);
+        assert_eq!(p.read(0x61, 1) & 0x20, 0x20, "OUT high while held");
+        at(&mut p, t(60)).write(0x61, 1, 0x01);
+        at(&mut p, t(60) + t(1)).write(0x43, 1, 0x80);
+        assert_eq!(p.read(0x42, 1), 99, "the rising gate reloads");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The MC146818 real-time clock and its CMOS RAM (ports 0x70-0x71; bit 7 of
 //! the index written to 0x70 is the NMI mask, which is only stored).
 //!
-//! The clock keeps the guest's wall time as "this many seconds since 1970 at
-//! this virtual time", so it advances with the machine's virtual clock and
-//! reads back in BCD or binary, 12- or 24-hour form (register B) with the
+//! The clock keeps the guest's date and time as the chip does, field by field
+//! (a guest setting year, month and day one at a time never sees a date in
+//! between normalised), exact at some virtual time; it advances with the
+//! machine's virtual clock while running (SET clear, divider at 32.768 kHz)
+//! and reads back in BCD or binary, 12- or 24-hour form (register B) with the
 //! century at 0x32 (as on PC/AT BIOSes and QEMU). Register A's update-in-
 //! progress bit is set for the last 244 us of every second; register C's
 //! periodic, alarm and update-ended flags are set at their times and cleared
@@ -95,9 +97,10 @@ impl Tm {
 pub struct Rtc {
     ram: [u8; 128],
     index: u8,
-    /// Guest wall time (seconds since 1970) at virtual time `base_ns`.
-    base_secs: i64,
-    base_ns: u64,
+    /// The date and time registers (decoded, as written: not normalised),
+    /// exact at virtual time `tm_ns`.
+    tm: Tm,
+    tm_ns: u64,
     /// Events up to this virtual time are in register C.
     checked_ns: u64,
     /// IRQ 8 rose since the machine last asked.
@@ -113,7 +116,15 @@ impl Rtc {
         ram[REG_A] = 0x26; // 32.768 kHz time base, 1024 Hz periodic rate
         ram[REG_B] = B_24H;
         ram[REG_D] = 0x80; // valid RAM and time
-        Rtc { ram, index: 0, base_secs: wall_secs, base_ns: now, checked_ns: now, irq_raised: false, now }
+        Rtc {
+            ram,
+            index: 0,
+            tm: Tm::from_secs(wall_secs),
+            tm_ns: now,
+            checked_ns: now,
+            irq_raised: false,
+            now,
+        }
     }
 
     /// Sets CMOS byte `index` (0x0e-0x7f), as the machine's firmware set-up would.
@@ -128,14 +139,38 @@ impl Rtc {
         self.ram[index as usize & 0x7f]
     }
 
+    /// Whether the clock counts: SET clear and the divider at its normal
+    /// 32.768 kHz time base (register A bits 6-4 = 010).
+    fn running(&self) -> bool {
+        self.ram[REG_B] & B_SET == 0 && self.ram[REG_A] & 0x70 == 0x20
+    }
+
     /// Wall time in seconds since 1970 at virtual time `now`, and the
     /// nanoseconds into that second.
     fn wall(&self, now: u64) -> (i64, u64) {
-        if self.ram[REG_B] & B_SET != 0 {
-            return (self.base_secs, 0);
+        if !self.running() {
+            return (self.tm.to_secs(), 0);
         }
-        let elapsed = now.saturating_sub(self.base_ns);
-        (self.base_secs + (elapsed / NS_PER_S) as i64, elapsed % NS_PER_S)
+        let elapsed = now.saturating_sub(self.tm_ns);
+        (self.tm.to_secs() + (elapsed / NS_PER_S) as i64, elapsed % NS_PER_S)
+    }
+
+    /// The date and time registers at `now`: as written until the clock has
+    /// counted a second since, then moved on by the seconds counted.
+    fn current(&self, now: u64) -> Tm {
+        match self.wall(now) {
+            _ if !self.running() || now.saturating_sub(self.tm_ns) < NS_PER_S => self.tm,
+            (secs, _) => Tm::from_secs(secs),
+        }
+    }
+
+    /// Makes `tm` exact at `now` (keeping the phase of the second).
+    fn settle(&mut self, now: u64) {
+        if self.running() && now.saturating_sub(self.tm_ns) >= NS_PER_S {
+            let whole = now.saturating_sub(self.tm_ns) / NS_PER_S;
+            self.tm = self.current(now);
+            self.tm_ns += whole * NS_PER_S;
+        }
     }
 
     fn encode(&self, v: u32) -> u8 {
@@ -180,7 +215,7 @@ impl Rtc {
 
     /// A clock register's value now.
     fn clock_register(&self, reg: usize, now: u64) -> u8 {
-        let tm = Tm::from_secs(self.wall(now).0);
+        let tm = self.current(now);
         match reg {
             0x00 => self.encode(tm.sec),
             0x02 => self.encode(tm.min),
@@ -193,23 +228,23 @@ impl Rtc {
         }
     }
 
-    /// A guest write to a clock register: the wall time changes accordingly,
-    /// keeping the phase of the current second.
+    /// A guest write to a clock register: that field changes, as written,
+    /// and the clock keeps the phase of the current second.
     fn set_clock_register(&mut self, reg: usize, v: u8) {
-        let (secs, frac) = self.wall(self.now);
-        let mut tm = Tm::from_secs(secs);
+        self.update_flags(self.now);
+        self.settle(self.now);
+        let value = if reg == 0x04 { self.decode_hour(v) } else { self.decode(v) };
+        let tm = &mut self.tm;
         match reg {
-            0x00 => tm.sec = self.decode(v).min(59),
-            0x02 => tm.min = self.decode(v).min(59),
-            0x04 => tm.hour = self.decode_hour(v).min(23),
-            0x06 => return, // the day of the week follows from the date
-            0x07 => tm.day = self.decode(v).clamp(1, 31),
-            0x08 => tm.month = self.decode(v).clamp(1, 12),
-            0x09 => tm.year = tm.year.div_euclid(100) * 100 + self.decode(v).min(99) as i64,
-            _ => tm.year = self.decode(v) as i64 * 100 + tm.year.rem_euclid(100),
+            0x00 => tm.sec = value,
+            0x02 => tm.min = value,
+            0x04 => tm.hour = value,
+            0x06 => tm.weekday = value,
+            0x07 => tm.day = value,
+            0x08 => tm.month = value,
+            0x09 => tm.year = tm.year.div_euclid(100) * 100 + value.min(99) as i64,
+            _ => tm.year = value as i64 * 100 + tm.year.rem_euclid(100),
         }
-        self.base_secs = tm.to_secs();
-        self.base_ns = self.now.saturating_sub(frac);
     }
 
     /// The periodic interrupt's period, if the rate select gives one.
@@ -242,12 +277,12 @@ impl Rtc {
         let from = self.checked_ns;
         self.checked_ns = now;
         let mut flags = 0;
-        if let Some(p) = self.period_ns() {
+        if let Some(p) = self.period_ns().filter(|_| self.ram[REG_A] & 0x60 != 0x60) {
             if now / p > from / p {
                 flags |= C_PF;
             }
         }
-        if self.ram[REG_B] & B_SET == 0 {
+        if self.running() {
             let (s0, _) = self.wall(from);
             let (s1, _) = self.wall(now);
             if s1 > s0 {
@@ -259,13 +294,24 @@ impl Rtc {
                 }
             }
         }
+        self.ram[REG_C] |= flags;
+        self.update_irqf();
+    }
+
+    /// IRQF = PF.PIE + AF.AIE + UF.UIE; IRQ 8 rises with it.
+    fn update_irqf(&mut self) {
         let enables = self.ram[REG_B] & (B_PIE | B_AIE | B_UIE);
-        let c = self.ram[REG_C] | flags;
-        let irqf = if (c & 0x70) & (enables) != 0 { C_IRQF } else { 0 };
+        let c = self.ram[REG_C] & 0x70;
+        let irqf = if c & enables != 0 { C_IRQF } else { 0 };
         if irqf != 0 && self.ram[REG_C] & C_IRQF == 0 {
             self.irq_raised = true;
         }
         self.ram[REG_C] = c | irqf;
+    }
+
+    /// Whether IRQ 8 can still rise (IRQF is down, so a new event raises it).
+    pub fn can_interrupt(&self) -> bool {
+        self.ram[REG_C] & C_IRQF == 0
     }
 
     /// Whether IRQ 8 rose since the last call (events up to `now` counted).
@@ -283,7 +329,7 @@ impl Rtc {
                 next = Some((now / p + 1) * p);
             }
         }
-        if b & (B_UIE | B_AIE) != 0 && b & B_SET == 0 {
+        if b & (B_UIE | B_AIE) != 0 && self.running() {
             let (_, frac) = self.wall(now);
             let second = now + (NS_PER_S - frac);
             next = Some(next.map_or(second, |n| n.min(second)));
@@ -320,6 +366,15 @@ impl PortDevice for Rtc {
         v as u32
     }
 
+    fn reset(&mut self) {
+        // The RESET line clears the interrupt enables, the square wave and
+        // the flags; the time and the CMOS RAM stay.
+        self.update_flags(self.now);
+        self.ram[REG_B] &= !(B_PIE | B_AIE | B_UIE | 0x08);
+        self.ram[REG_C] = 0;
+        self.irq_raised = false;
+    }
+
     fn write(&mut self, port: u16, _size: u8, value: u32) {
         let v = value as u8;
         if port == 0x70 {
@@ -330,24 +385,23 @@ impl PortDevice for Rtc {
         let reg = (self.index & 0x7f) as usize;
         match reg {
             0x00 | 0x02 | 0x04 | 0x06..=0x09 | 0x32 => self.set_clock_register(reg, v),
-            REG_A => {
+            REG_A | REG_B => {
                 self.update_flags(now);
-                self.ram[REG_A] = v & !A_UIP;
-            }
-            REG_B => {
-                self.update_flags(now);
-                let was_set = self.ram[REG_B] & B_SET != 0;
-                if !was_set && v & B_SET != 0 {
-                    // The clock stops where it is.
-                    self.base_secs = self.wall(now).0;
+                // The clock stops where it is (SET, divider reset) and starts
+                // again from the (perhaps rewritten) time.
+                self.settle(now);
+                let was_running = self.running();
+                if reg == REG_A {
+                    self.ram[REG_A] = v & !A_UIP;
+                } else {
+                    // SET also stops update-ended interrupts.
+                    self.ram[REG_B] = if v & B_SET != 0 { v & !B_UIE } else { v };
                 }
-                if was_set && v & B_SET == 0 {
-                    // It starts again from the (perhaps rewritten) time.
-                    self.base_ns = now;
+                if !was_running && self.running() {
+                    self.tm_ns = now;
                     self.checked_ns = now;
                 }
-                // SET also stops update-ended interrupts.
-                self.ram[REG_B] = if v & B_SET != 0 { v & !B_UIE } else { v };
+                self.update_irqf();
             }
             REG_C | REG_D => {}
             _ => self.ram[reg] = v,
@@ -413,6 +467,44 @@ mod tests {
         write(&mut r, 5 * NS_PER_S, 0x0b, B_24H);
         assert_eq!(read(&mut r, 7 * NS_PER_S, 0x00), 0x02);
         assert_eq!(read(&mut r, 7 * NS_PER_S, 0x04), 0x08);
+    }
+
+    #[test]
+    fn date_fields_are_written_one_at_a_time() {
+        // 2026-01-31; set to 2026-02-10 month first: no "February 31st" in between.
+        let mut r =
+            Rtc::new(Tm { year: 2026, month: 1, day: 31, hour: 12, min: 0, sec: 0, weekday: 7 }.to_secs(), 0);
+        write(&mut r, 0, 0x0b, B_SET | B_24H);
+        write(&mut r, 0, 0x09, 0x26);
+        write(&mut r, 0, 0x08, 0x02);
+        write(&mut r, 0, 0x07, 0x10);
+        write(&mut r, 0, 0x0b, B_24H);
+        assert_eq!((read(&mut r, 0, 0x08), read(&mut r, 0, 0x07)), (0x02, 0x10));
+        assert_eq!(read(&mut r, 3 * NS_PER_S, 0x00), 0x03);
+        // Without SET, too, within the second.
+        write(&mut r, 3 * NS_PER_S, 0x07, 0x31);
+        write(&mut r, 3 * NS_PER_S, 0x08, 0x03);
+        assert_eq!((read(&mut r, 3 * NS_PER_S, 0x08), read(&mut r, 3 * NS_PER_S, 0x07)), (0x03, 0x31));
+    }
+
+    #[test]
+    fn divider_reset_stops_the_clock() {
+        let mut r = Rtc::new(WALL, 0);
+        write(&mut r, 0, 0x0a, 0x70);
+        assert_eq!(read(&mut r, 5 * NS_PER_S, 0x00), 0x30);
+        write(&mut r, 5 * NS_PER_S, 0x0a, 0x26);
+        assert_eq!(read(&mut r, 6 * NS_PER_S, 0x00), 0x31);
+    }
+
+    #[test]
+    fn reset_clears_enables_and_flags() {
+        let mut r = Rtc::new(WALL, 0);
+        write(&mut r, 0, 0x0b, B_24H | B_PIE);
+        assert!(r.irq8_rose(NS_PER_S / 100));
+        r.reset();
+        assert_eq!(read(&mut r, NS_PER_S / 100, 0x0b), B_24H);
+        assert_eq!(read(&mut r, NS_PER_S / 100, 0x0c), 0);
+        assert!(r.can_interrupt());
     }
 
     #[test]

@@ -51,6 +51,7 @@ rom_tests!(
     bcd,
     bitops,
     callgate,
+    codealias,
     condition,
     control,
     data,

@@ -263,8 +263,7 @@ impl Machine {
                     let interrupts_enabled = s.flags.bits & fl::IF != 0;
                     let now = self.cpu.now();
                     let bus = self.bus();
-                    let event =
-                        if interrupts_enabled && bus.can_interrupt() { bus.next_event(now) } else { None };
+                    let event = if interrupts_enabled { bus.next_wakeup(now) } else { None };
                     match event {
                         Some(t) => self.cpu.warp += t.saturating_sub(now),
                         None => {

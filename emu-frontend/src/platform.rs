@@ -119,11 +119,19 @@ impl PcBus {
         }
     }
 
-    /// Whether an interrupt could ever reach the CPU: some line is unmasked
-    /// at the master PIC.
-    pub fn can_interrupt(&mut self) -> bool {
-        self.ports.set_time(0);
-        (self.ports.read(0x21, 1) as u8) != 0xff
+    /// The next virtual time at which a device event will bring an interrupt
+    /// to the CPU (its line unmasked, not held off by a level in service, and
+    /// for the clock, its flag down so that it can rise), if any: a halted
+    /// CPU with interrupts enabled sleeps until then, or for ever.
+    pub fn next_wakeup(&mut self, now: u64) -> Option<u64> {
+        let timer = if self.pic().deliverable(IRQ_TIMER) { self.pit().next_irq0(now) } else { None };
+        let rtc_can = self.rtc().can_interrupt();
+        let clock =
+            if self.pic().deliverable(IRQ_RTC) && rtc_can { self.rtc().next_event(now) } else { None };
+        match (timer, clock) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 

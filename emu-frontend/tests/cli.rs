@@ -87,6 +87,14 @@ fn halt_with_interrupts_disabled_ends_the_run() {
 }
 
 #[test]
+fn halt_with_every_interrupt_masked_ends_the_run() {
+    let rom = guest("halt-masked");
+    let run = vemu(&["run", "--bios", rom.to_str().unwrap()]);
+    assert_eq!(run.stdout, "halting\n");
+    assert_one_clear_line(&run, 8, "every interrupt masked");
+}
+
+#[test]
 fn instruction_limit() {
     let rom = guest("spin");
     let run = vemu(&["run", "--bios", rom.to_str().unwrap(), "--max-insns", "12345"]);

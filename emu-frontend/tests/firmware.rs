@@ -89,7 +89,7 @@ fn seabios_waits_with_the_timer_until_it_retries() {
     assert_eq!(run.status, Some(0), "{}", run.describe());
     let lines = console_lines(&run);
     assert!(lines.iter().any(|l| l == "No bootable device.  Retrying in 2 seconds."), "{lines:?}");
-    let run = vemu(&["run", "--bios", SEABIOS, "--max-insns", "400000000"]);
+    let run = vemu(&["run", "--bios", SEABIOS, "--max-insns", "60000000"]);
     assert_eq!(run.status, Some(6), "waits for ever by default: {}", run.describe());
     assert!(console_lines(&run).iter().any(|l| l == "No bootable device."), "{}", run.describe());
 }

@@ -59,6 +59,7 @@ rom_tests!(
     bcd,
     bitops,
     callgate,
+    codealias,
     condition,
     control,
     data,
