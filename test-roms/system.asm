@@ -39,57 +39,25 @@
 ;   - SGDT, SIDT, SLDT, STR, SMSW run at CPL 3 (no UMIP on this CPU)
 ;   - IOPL 3: CLI/STI work; IOPL 0: CLI, STI, IN -> #GP(0), POPF leaves IF and IOPL
 ;   - CR4.TSD=1: RDTSC at CPL 3 -> #GP(0), at CPL 0 it works (and counts up)
-%include "rom.inc"
+; Checks may fail at CPL 3: fail_report first returns to ring 0 through a call
+; gate (IOPL may be 0 there) and reloads flat ring-0 segments.
+%macro FAIL_REPORT_PROLOGUE 0
+    push eax
+    mov ax, cs
+    test al, 3
+    pop eax
+    jz fail_ring0
+    call SEL_FAILGATE | 3:0         ; EAX, EDX, ESI, EBX kept
+fail_ring0:
+    mov cx, SEL_DATA32
+    mov ds, cx
+    mov es, cx
+    mov ss, cx
+    mov esp, STACK0_TOP
+%endmacro
 
-; ---- compact checks: the message is stored inline after the CALL (in the code
-; section), so a long list of checks does not fill the 4 KiB .rodata ----
-; CHK got, expected, "what": got/expected are r32, m32 or imm (not ESP-relative)
-%macro CHK 3+
-    push dword %2
-    push dword %1
-    call chk_helper
-    db %3, 0
-%endmacro
-; CHK8/CHK16 m8|r8 / m16|r16, expected, "what" (zero-extended)
-%macro CHK8 3+
-    push eax
-    movzx eax, byte %1
-    CHK eax, %2, %3
-    pop eax
-%endmacro
-%macro CHK16 3+
-    push eax
-    movzx eax, word %1
-    CHK eax, %2, %3
-    pop eax
-%endmacro
-; CHKSEG sreg, value, "what": the 16-bit selector (MOV r32,Sreg leaves the upper
-; half model specific, so only the low 16 bits are compared)
-%macro CHKSEG 3+
-    push eax
-    xor eax, eax
-    mov ax, %1
-    CHK eax, %2, %3
-    pop eax
-%endmacro
-; TRYEXC {insn}, vector, error, "what": insn faults with exactly this vector and
-; error code (-1: none) and the pushed EIP is the address of insn
-%macro TRYEXC 4+
-    SET_RECOVERY %%r
-%%f: %1
-%%r:
-    push dword %2
-    push dword %3
-    push dword %%f
-    call exc_helper
-    db %4, 0
-%endmacro
-; TRYOK {insn}, "what": insn runs without an exception
-%macro TRYOK 2+
-    %1
-    call noexc_helper
-    db %2, 0
-%endmacro
+%include "rom.inc"
+%include "checks.inc"
 
 ; SETDESC selector, base, limit (20 bits), access, flags nibble
 %macro SETDESC 5
@@ -666,110 +634,3 @@ idtr_std: dw IDT_LIMIT
 
 JUNK equ 0xdeadbeef
 
-; ---- helpers for CHK / TRYEXC / TRYOK (need DS flat, as CHECK_EXC does) ----
-CODE32
-; stack after PUSHAD: [esp+32] return address = message, [esp+36] got, [esp+40] expected
-chk_helper:
-    pushad
-    xor ebx, ebx
-    mov esi, [esp+32]
-    mov eax, [esp+36]
-    mov edx, [esp+40]
-    cmp eax, edx
-    je .ok
-    call fail_report
-.ok:
-    call skip_msg
-    popad
-    ret 8
-
-; [esp+32] message, [esp+36] eip, [esp+40] error code, [esp+44] vector
-exc_helper:
-    pushad
-    mov esi, [esp+32]
-    mov eax, [VAR_EXC_COUNT]
-    mov edx, 1
-    cmp eax, edx
-    je .count_ok
-    mov ebx, str_count
-    call fail_report
-.count_ok:
-    mov eax, [VAR_EXC_VECTOR]
-    mov edx, [esp+44]
-    cmp eax, edx
-    je .vector_ok
-    mov ebx, str_vector
-    call fail_report
-.vector_ok:
-    mov eax, [VAR_EXC_ERROR]
-    mov edx, [esp+40]
-    cmp eax, edx
-    je .error_ok
-    mov ebx, str_error
-    call fail_report
-.error_ok:
-    mov eax, [VAR_EXC_EIP]
-    mov edx, [esp+36]
-    cmp eax, edx
-    je .eip_ok
-    mov ebx, str_eip
-    call fail_report
-.eip_ok:
-    mov dword [VAR_EXC_COUNT], 0
-    mov dword [VAR_EXC_VECTOR], 0xffffffff
-    mov dword [VAR_EXC_ERROR], 0xeeeeeeee
-    call skip_msg
-    popad
-    ret 12
-
-noexc_helper:
-    pushad
-    mov esi, [esp+32]
-    mov eax, [VAR_EXC_COUNT]
-    test eax, eax
-    jz .ok
-    mov eax, [VAR_EXC_VECTOR]
-    mov edx, 0xffffffff
-    mov ebx, str_unexp
-    call fail_report
-.ok:
-    call skip_msg
-    popad
-    ret
-
-; ESI = message: move the return address saved before PUSHAD past it
-skip_msg:
-.l: cs lodsb
-    test al, al
-    jnz .l
-    mov [esp+4+32], esi
-    ret
-
-str_count:  db "exception count ", 0
-str_vector: db "exception vector ", 0
-str_error:  db "error code ", 0
-str_eip:    db "faulting eip ", 0
-str_unexp:  db "unexpected exception (got: vector) ", 0
-
-; EAX got, EDX expected, ESI message, EBX 0 or what was compared: print, exit
-; (at CPL 3 first back to ring 0 through a call gate: IOPL may be 0 there)
-fail_report:
-    push eax
-    mov ax, cs
-    test al, 3
-    pop eax
-    jz fail_ring0
-    call SEL_FAILGATE | 3:0         ; EAX, EDX, ESI, EBX kept
-fail_ring0:
-    mov cx, SEL_DATA32
-    mov ds, cx
-    mov es, cx
-    mov ss, cx
-    mov esp, STACK0_TOP
-    test ebx, ebx
-    jz rom_check_failed32
-    push esi
-    mov esi, ebx
-    call rom_puts32
-    pop esi
-    jmp rom_check_failed32
