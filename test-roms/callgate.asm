@@ -29,6 +29,7 @@
 ;    16-bit offsets; Vol 2 CALL: "IP <- temp AND 0000FFFFH"). QEMU 7.2 honours the
 ;    high word.
 %include "rom.inc"
+%include "gates.inc"
 
 GATE32          equ 0x40    ; 32-bit call gate, DPL 3, 2 params -> SEL_CODE32:cg32_target
 GATE_DPL0       equ 0x48    ; 32-bit call gate, DPL 0 -> SEL_CODE32:jmp_target_r0
@@ -51,28 +52,11 @@ P2              equ 0x22222222
     mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
 %endmacro
 
-; CGATE gate-selector, target selector, offset, attribute word (P/DPL/type, param count)
-%macro CGATE 4
-    mov edi, GDT_BASE + (%1)
-    mov eax, %3
-    mov bx, %2
-    mov cx, %4
-    call write_gate
-%endmacro
-
 CODE16
 main:
     ENTER_PM32 pm_main
 
 CODE32
-; EDI = gate address, EAX = offset, BX = selector, CX = attribute word
-write_gate:
-    mov [edi], ax
-    mov [edi + 2], bx
-    mov [edi + 4], cx
-    shr eax, 16
-    mov [edi + 6], ax
-    ret
 
 ; I/O bitmap that lets CPL 3 reach the debug console and the exit port
 setup_iomap:

@@ -23,18 +23,11 @@
 ; Only ports without side effects are touched: 0x80-0x8f (POST/DMA page
 ; registers), reads of 0xf8 and 0x100 (unassigned).
 %include "rom.inc"
+%include "gates.inc"
 
 SEL_TSS2        equ SEL_FREE    ; same TSS, limit one byte larger
 IOMAP           equ TSS_BASE + 0x68
 BUF             equ 0x10000
-
-%macro GATE 4
-    mov edi, IDT_BASE + (%1) * 8
-    mov eax, %3
-    mov bx, %2
-    mov cx, %4
-    call write_gate
-%endmacro
 
 ; FAULTS {instruction}, "what": the instruction raises #GP(0), EIP at it
 %macro FAULTS 2+
@@ -51,13 +44,6 @@ main:
     ENTER_PM32 pm_main
 
 CODE32
-write_gate:
-    mov [edi], ax
-    mov [edi + 2], bx
-    mov [edi + 4], cx
-    shr eax, 16
-    mov [edi + 6], ax
-    ret
 
 ; EAX = EIP, ECX = EFLAGS: IRETD to CPL 3
 to_ring3:

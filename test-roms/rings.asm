@@ -27,6 +27,7 @@
 ;  - INT n and an exception at CPL 0: same-privilege frame, no SS:ESP pushed
 ;    (SDM Vol 3 6.12.1, Figure 6-4 "Stack Usage with No Privilege-Level Change").
 %include "rom.inc"
+%include "gates.inc"
 
 SEL_CONF0       equ SEL_FREE        ; conforming code, DPL 0 (readable)
 R3_ESP          equ 0x8f00
@@ -38,28 +39,11 @@ FL_TEST         equ 0x8d5 | 0x202           ; all arithmetic flags, IF, bit 1
     mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
 %endmacro
 
-; GATE vector, selector, offset-label, attribute word (P/DPL/type in the high byte)
-%macro GATE 4
-    mov edi, IDT_BASE + (%1) * 8
-    mov eax, %3
-    mov bx, %2
-    mov cx, %4
-    call write_gate
-%endmacro
-
 CODE16
 main:
     ENTER_PM32 pm_main
 
 CODE32
-; EDI = gate address, EAX = offset, BX = selector, CX = attribute word
-write_gate:
-    mov [edi], ax
-    mov [edi + 2], bx
-    mov [edi + 4], cx
-    shr eax, 16
-    mov [edi + 6], ax
-    ret
 
 ; I/O bitmap that lets CPL 3 reach the debug console (0xe9) and the exit port
 ; (0xf4), so that a failed check in ring 3 can still report

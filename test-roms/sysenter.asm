@@ -26,6 +26,7 @@
 ;  - SYSENTER from virtual-8086 mode (Vol 2 SYSENTER: "EFLAGS.VM <- 0", Virtual-8086
 ;    Mode Exceptions: same as protected mode): arrives in 32-bit CPL 0 with VM=0.
 %include "rom.inc"
+%include "gates.inc"
 
 SLICE           equ SEL_FREE    ; 0x40
 SEL_C0          equ SLICE
@@ -42,14 +43,6 @@ R3_ESP          equ 0x8f00
 %macro SETDESC 5 ; selector, base, limit, access, flags
     mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
     mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
-%endmacro
-
-%macro GATE 4
-    mov edi, IDT_BASE + (%1) * 8
-    mov eax, %3
-    mov bx, %2
-    mov cx, %4
-    call write_gate
 %endmacro
 
 %macro WRMSR_ 2
@@ -84,13 +77,6 @@ main:
     ENTER_PM32 pm_main
 
 CODE32
-write_gate:
-    mov [edi], ax
-    mov [edi + 2], bx
-    mov [edi + 4], cx
-    shr eax, 16
-    mov [edi + 6], ax
-    ret
 
 pm_main:
     PRINT "sysenter: setup", 10

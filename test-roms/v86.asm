@@ -31,6 +31,7 @@
 ;  - INT n to a DPL-3 interrupt gate whose handler stays in ring 0: VM is clear
 ;    there (leaving V86 mode).
 %include "rom.inc"
+%include "gates.inc"
 
 V86_SS          equ 0x0800
 V86_SP          equ 0x1000      ; linear 0x9000
@@ -40,26 +41,11 @@ V86_GS          equ 0x2000      ; base 0x20000
 V_FRAME         equ STACK_ESP0_TOP - 36     ; EIP of a frame pushed from V86 mode
 GP_ORIG         equ 0x5f0       ; offset of the library's #GP stub
 
-%macro GATE 4
-    mov edi, IDT_BASE + (%1) * 8
-    mov eax, %3
-    mov bx, %2
-    mov cx, %4
-    call write_gate
-%endmacro
-
 CODE16
 main:
     ENTER_PM32 pm_main
 
 CODE32
-write_gate:
-    mov [edi], ax
-    mov [edi + 2], bx
-    mov [edi + 4], cx
-    shr eax, 16
-    mov [edi + 6], ax
-    ret
 
 pm_main:
     PRINT "v86: setup", 10
