@@ -46,55 +46,12 @@ macro_rules! rom_tests {
     };
 }
 
-rom_tests!(
-    alu,
-    bcd,
-    bitops,
-    callgate,
-    codealias,
-    condition,
-    control,
-    data,
-    descinsn,
-    doublefault,
-    exceptions,
-    framework,
-    iobitmap,
-    misc,
-    modeswitch,
-    muldiv,
-    pagefault,
-    paging,
-    rings,
-    seglimits,
-    segments,
-    shift,
-    smc,
-    stack,
-    string,
-    sysenter,
-    system,
-    task,
-    timer,
-    triplefault,
-    unreal,
-    v86,
-);
+include!("../../test-roms/roms.rs");
+for_each_rom!(rom_tests);
 
 #[test]
 fn every_hand_written_rom_is_compared() {
-    let mut found: Vec<String> = std::fs::read_dir(rom_dir())
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            let stem = p.file_stem()?.to_string_lossy().into_owned();
-            (p.extension()? == "asm").then_some(stem)
-        })
-        .collect();
-    found.sort();
-    let mut listed: Vec<String> = ROMS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(found, listed, "add new ROMs to rom_tests! in difftest/tests/diff.rs");
+    check_rom_list(&rom_dir(), ROMS);
 }
 
 /// Generated instructions per family and mode in CI (the soak runs millions).

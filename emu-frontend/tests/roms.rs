@@ -54,53 +54,10 @@ macro_rules! rom_tests {
     };
 }
 
-rom_tests!(
-    alu,
-    bcd,
-    bitops,
-    callgate,
-    codealias,
-    condition,
-    control,
-    data,
-    descinsn,
-    doublefault,
-    exceptions,
-    framework,
-    iobitmap,
-    misc,
-    modeswitch,
-    muldiv,
-    pagefault,
-    paging,
-    rings,
-    seglimits,
-    segments,
-    shift,
-    smc,
-    stack,
-    string,
-    sysenter,
-    system,
-    task,
-    timer,
-    triplefault,
-    unreal,
-    v86,
-);
+include!("../../test-roms/roms.rs");
+for_each_rom!(rom_tests);
 
 #[test]
 fn every_rom_in_the_directory_has_a_test() {
-    let mut found: Vec<String> = std::fs::read_dir(repo().join("test-roms"))
-        .expect("test-roms directory")
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            let stem = p.file_stem()?.to_string_lossy().into_owned();
-            (p.extension()? == "asm").then_some(stem)
-        })
-        .collect();
-    found.sort();
-    let mut listed: Vec<String> = ROMS.iter().map(|s| s.to_string()).collect();
-    listed.sort();
-    assert_eq!(found, listed, "add new ROMs to rom_tests! in emu-frontend/tests/roms.rs");
+    check_rom_list(&repo().join("test-roms"), ROMS);
 }

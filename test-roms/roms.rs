@@ -1,0 +1,60 @@
+// The hand-written test ROMs, `test-roms/NAME.asm`, listed once for the test crates
+// that run every one of them (emu-frontend/tests/roms.rs, difftest/tests/diff.rs):
+// they `include!` this file and call `for_each_rom!(their_macro)`, which expands to
+// `their_macro!(alu, bcd, ...)`, and each checks the list against the directory
+// with `check_rom_list`.
+
+macro_rules! for_each_rom {
+    ($m:ident) => {
+        $m!(
+            alu,
+            bcd,
+            bitops,
+            callgate,
+            codealias,
+            condition,
+            control,
+            data,
+            descinsn,
+            doublefault,
+            exceptions,
+            framework,
+            iobitmap,
+            misc,
+            modeswitch,
+            muldiv,
+            pagefault,
+            paging,
+            rings,
+            seglimits,
+            segments,
+            shift,
+            smc,
+            stack,
+            string,
+            sysenter,
+            system,
+            task,
+            timer,
+            triplefault,
+            unreal,
+            v86,
+        );
+    };
+}
+
+/// Panics unless `listed` names exactly the `.asm` files in `dir`.
+fn check_rom_list(dir: &std::path::Path, listed: &[&str]) {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "asm").then_some(stem)
+        })
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(found, listed, "add new ROMs to for_each_rom! in test-roms/roms.rs");
+}
