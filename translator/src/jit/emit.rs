@@ -1305,6 +1305,32 @@ impl<'b> Emitter<'_, 'b> {
             return false;
         }
         let test = self.ins.mnemonic() == Mnemonic::Test;
+        if !test && self.is_gpr(0) {
+            // AL..BL or AX..DI: the operation on the whole register leaves its
+            // other bits as they were (for AND, with them set in the source), so
+            // no merge of the low part into the old value is needed.
+            let n = self.ins.op0_register() as usize;
+            if matches!(n, 1..=4 | 21..=28) {
+                let idx = if n <= 4 { n - 1 } else { n - 21 };
+                let m = mask(size) as i64;
+                let b = self.read_src(1);
+                let b = self.b.ins().band_imm_s(b, m);
+                let old = self.use_reg(idx);
+                let new = match self.ins.mnemonic() {
+                    Mnemonic::Or => self.b.ins().bor(old, b),
+                    Mnemonic::Xor => self.b.ins().bxor(old, b),
+                    _ => {
+                        let b = self.b.ins().bor_imm_s(b, !m);
+                        self.b.ins().band(old, b)
+                    }
+                };
+                self.def_reg(idx, new);
+                let r = self.b.ins().band_imm_s(new, m);
+                let zero = self.iconst(0);
+                self.set_flags_lazy(op::LOGIC, size, r, zero, zero);
+                return true;
+            }
+        }
         let (at, a) = self.dest(!test);
         let b = self.read_src(1);
         let b = self.b.ins().band_imm_s(b, mask(size) as i64);
