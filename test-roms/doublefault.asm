@@ -16,7 +16,9 @@
 ;       #PF while pushing the #PF frame (stack page not present): #DF through a task gate
 ;           to a second TSS (its own stack): error code 0 on the new stack, back link =
 ;           the old TSS, NT=1 in the handler task, TR = the new TSS; the handler writes
-;           a recovery EIP into the old TSS and IRETs back (task return).
+;           a recovery EIP into the old TSS and IRETs back (task return). The first
+;           fault is on another page: CR2 holds the second fault's address (CR2 is
+;           loaded as each #PF is detected, 6.15 "Interrupt 14").
 ;     The saved CS:EIP of #DF is undefined (SDM): not checked.
 ;   Serial delivery (benign first exception, or a software INT n):
 ;       INT3 with a not-present gate: #NP(3*8+2), saved EIP = the INT3
@@ -208,7 +210,7 @@ pm_main:
     mov ebx, 0x13579bdf
     mov esp, 0x400100               ; stack page not present
 .d0:
-    push eax                        ; #PF; pushing its frame: #PF -> #DF
+    mov eax, [0x800010]             ; #PF; pushing its frame (another page): #PF -> #DF
 .d1:
     mov esp, STACK0_TOP
     mov eax, [VAR_SCRATCH+8]
@@ -226,7 +228,7 @@ pm_main:
     CHECK16 [R + 0x10], SEL_TSS, "#DF task: back link = the old tss"
     mov eax, [R + 0x14]
     and eax, 0xfffff000
-    CHECK32 eax, 0x400000, "#DF task: cr2 in the not-present stack page"
+    CHECK32 eax, 0x400000, "#DF task: cr2 = the second fault's, in the stack page"
     CHECK32 ebx, 0x13579bdf, "back from the #DF task: registers from the old tss"
     str ax
     CHECK16 ax, SEL_TSS, "back from the #DF task: tr"

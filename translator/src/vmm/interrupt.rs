@@ -100,6 +100,11 @@ impl Cpu {
                 Ok(()) => return,
                 Err(next) => next,
             };
+            if next.vector == vector::PF {
+                // CR2 is loaded as a page fault is detected, also when it then
+                // becomes a double fault (a #PF while delivering a #PF).
+                self.state.cr2 = next.address;
+            }
             use ExceptionClass::*;
             current = match (current.class(), next.class()) {
                 (Contributory, Contributory) | (PageFault, Contributory | PageFault) => {
