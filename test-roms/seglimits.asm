@@ -15,7 +15,9 @@
 ;   - stack segment (limit FFFh): [ESP+x], [EBP] past -> #SS(0), DS:[EBP] is a DS
 ;     access; POP past the limit -> #SS(0) with ESP unchanged
 ;   - PUSH past an expand-up limit and below an expand-down limit -> #SS(0): run
-;     at CPL 3 so the exception is delivered on the TSS ring-0 stack
+;     at CPL 3 so the exception is delivered on the TSS ring-0 stack; a far CALL
+;     with no room for its return address and an offset past the new CS limit:
+;     #SS(0), not #GP(0) (CALL pseudocode: the stack is checked first)
 ;   - expand-down data B=0 (valid 1000h-FFFFh), B=1 (1000h-FFFFFFFFh), G=1
 ;     (limit FFFFEh: FFFFF000h-FFFFFFFFh), expand-down stack
 ;   - read-only data: read ok, MOV/ADD to memory -> #GP(0), memory unchanged
@@ -48,6 +50,7 @@ SEL_STK3    equ 0x88    ; DPL 3 data RW, base 70000h, limit FFFh, B=1
 SEL_EDSTK3  equ 0x90    ; DPL 3 expand-down RW, base 78000h, limit FFFh, B=1
 SEL_GATE    equ 0x98    ; DPL 3 32-bit call gate -> SEL_CODE32:ring0_back
 SEL_RC      equ 0xa0    ; code execute/read, base 0, 4 GiB, 32-bit
+SEL_CODE3L  equ 0xa8    ; DPL 3 code execute/read, base 0, limit FFFh, 32-bit
 
 CODE16
 main:
@@ -89,6 +92,7 @@ pm_main:
     SETDESC SEL_STK3,   0x70000, 0xfff,   0xf3, FLG_32
     SETDESC SEL_EDSTK3, 0x78000, 0xfff,   0xf7, FLG_32
     SETDESC SEL_RC,     0,       0xfffff, 0x9b, FLG_4K32
+    SETDESC SEL_CODE3L, 0,       0xfff,   0xfb, FLG_32
     ; call gate: offset ring0_back, selector SEL_CODE32, P DPL3 type C, 0 params
     mov eax, ring0_back
     mov word [GDT_BASE + SEL_GATE], ax
@@ -288,6 +292,19 @@ ring3:
     mov [VAR_SCRATCH+0x24], eax
     mov eax, [VAR_EXC_EIP]
     mov [VAR_SCRATCH+0x28], eax
+    ; SDM Vol 2 CALL, far call to a code segment: the stack must have room for the
+    ; return address (#SS(0)) before the offset is checked against the new CS limit
+    ; (#GP(0)); both fail here, #SS wins (Bochs agrees)
+    SET_RECOVERY .r3
+.f3: call (SEL_CODE3L | 3):0x2000   ; offset past FFFh, CS pushed at ffe: past the limit
+.r3:
+    mov [VAR_SCRATCH+0x38], esp
+    mov eax, [VAR_EXC_VECTOR]
+    mov [VAR_SCRATCH+0x2c], eax
+    mov eax, [VAR_EXC_ERROR]
+    mov [VAR_SCRATCH+0x30], eax
+    mov eax, [VAR_EXC_EIP]
+    mov [VAR_SCRATCH+0x34], eax
 %endif
     mov edx, esp
     mov ax, SEL_EDSTK3 | 3
@@ -313,7 +330,11 @@ ring3:
     CHK [VAR_SCRATCH+0x20], 12, "push past the stack limit: vector"
     CHK [VAR_SCRATCH+0x24], 0, "push past the stack limit: error code"
     CHK [VAR_SCRATCH+0x28], .f1, "push past the stack limit: faulting eip"
-    CHK [VAR_EXC_COUNT], 2, "two #SS at cpl 3"
+    CHK [VAR_SCRATCH+0x2c], 12, "far call, no room on the stack, offset past the cs limit: #SS first"
+    CHK [VAR_SCRATCH+0x30], 0, "far call, no room on the stack: error code"
+    CHK [VAR_SCRATCH+0x34], .f3, "far call, no room on the stack: faulting eip"
+    CHK [VAR_SCRATCH+0x38], 0x1002, "far call, no room on the stack: esp unchanged"
+    CHK [VAR_EXC_COUNT], 3, "three #SS at cpl 3"
     mov dword [VAR_EXC_COUNT], 1
     push dword 12
     push dword 0

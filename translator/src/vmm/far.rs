@@ -150,13 +150,16 @@ impl Cpu {
         let offset = offset & mask(size);
         let ret = self.next_eip;
         let old_cs = self.state.seg(Seg::CS).selector as u32;
+        // The return address is pushed before the target EIP is checked against
+        // the CS limit: a stack fault comes before the #GP (SDM CALL pseudocode;
+        // Bochs and QEMU write the frame first, so a #PF on it comes first too).
         if !self.state.protected_mode() || self.state.v86_mode() {
-            if offset > self.state.seg(Seg::CS).limit {
-                return Err(Exception::gp(0));
-            }
             let ss = *self.state.seg(Seg::SS);
             let esp = self.state.regs[reg::ESP];
             let sp = self.push_frame(&ss, esp, &[old_cs, ret], size, self.user(), 0)?;
+            if offset > self.state.seg(Seg::CS).limit {
+                return Err(Exception::gp(0));
+            }
             self.set_sp(esp, sp);
             self.load_cs_real(sel);
             self.next_eip = offset;
@@ -166,12 +169,12 @@ impl Cpu {
         let desc = self.far_descriptor(sel)?;
         if desc.is_code() {
             self.check_direct_code(sel, &desc)?;
-            if offset > desc.limit() {
-                return Err(Exception::gp(0));
-            }
             let ss = *self.state.seg(Seg::SS);
             let esp = self.state.regs[reg::ESP];
             let sp = self.push_frame(&ss, esp, &[old_cs, ret], size, self.user(), 0)?;
+            if offset > desc.limit() {
+                return Err(Exception::gp(0));
+            }
             let cpl = self.state.cpl;
             self.load_cs(sel, &desc, cpl)?;
             self.set_sp(esp, sp);
@@ -217,19 +220,19 @@ impl Cpu {
             }
             frame.push(old_cs);
             frame.push(ret);
+            let sp = self.push_frame(&new_ss, esp, &frame, size, new_cpl == 3, ss_sel.error_code())?;
             if offset > code.limit() {
                 return Err(Exception::gp(0));
             }
-            let sp = self.push_frame(&new_ss, esp, &frame, size, new_cpl == 3, ss_sel.error_code())?;
             self.load_cs(target, &code, new_cpl)?;
             self.state.segs[Seg::SS as usize] = new_ss;
             let m = if new_ss.big() { u32::MAX } else { 0xffff };
             self.state.regs[reg::ESP] = (esp & !m) | (sp & m);
         } else {
+            let sp = self.push_frame(&old_ss, old_esp, &[old_cs, ret], size, self.user(), 0)?;
             if offset > code.limit() {
                 return Err(Exception::gp(0));
             }
-            let sp = self.push_frame(&old_ss, old_esp, &[old_cs, ret], size, self.user(), 0)?;
             self.load_cs(target, &code, cpl)?;
             self.set_sp(old_esp, sp);
         }
