@@ -636,10 +636,12 @@ impl<'b> Emitter<'_, 'b> {
         };
         let lin_last = self.b.ins().iadd_imm_s(lin, size as i64 - 1);
         let page = self.b.ins().band_imm_s(lin_last, !0xfff);
-        let idx = self.b.ins().ushr_imm_s(lin, 12);
-        let idx = self.b.ins().band_imm_s(idx, (vemu_softmmu::TLB_ENTRIES - 1) as i64);
-        let idx = self.b.ins().uextend(self.ptr, idx);
-        let off = self.b.ins().ishl_imm_s(idx, TLB_ENTRY_SIZE.trailing_zeros() as i64);
+        // The entry's offset in the TLB, ((lin >> 12) % entries) * entry size, in
+        // one shift and one mask.
+        let shift = TLB_ENTRY_SIZE.trailing_zeros() as i64;
+        let off = self.b.ins().ushr_imm_s(lin, 12 - shift);
+        let off = self.b.ins().band_imm_s(off, ((vemu_softmmu::TLB_ENTRIES - 1) << shift) as i64);
+        let off = self.b.ins().uextend(self.ptr, off);
         let tlb = self.ld(self.ptr, ENV + env_offset::TLB);
         let entry = self.b.ins().iadd(tlb, off);
         let tag =
