@@ -6,13 +6,10 @@
 //! Every workload checks its own result and prints `PASS` last on the debug
 //! console, so a benchmark that ran wrong code fails instead of reporting speed.
 
-use std::cell::RefCell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::rc::Rc;
 
-use vemu::{Boot, Machine, MachineConfig, Outcome};
+use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
 use vemu_translator::{CpuConfig, Engine};
 
 /// The workloads, by the name of their source in `benches/roms/`.
@@ -47,20 +44,6 @@ pub fn assemble(name: &str, scale: u32, defines: &[&str], dir: &Path) -> Result<
     Ok(out)
 }
 
-/// A debug console that keeps what the guest printed.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A machine with the workload loaded, at its reset state, ready to [`Prepared::run`].
 pub struct Prepared {
     machine: Machine,
@@ -87,7 +70,7 @@ impl Prepared {
     /// or what went wrong if it did not pass.
     pub fn run(mut self) -> Result<u64, String> {
         let outcome = self.machine.run();
-        let text = String::from_utf8_lossy(&self.console.0.borrow()).into_owned();
+        let text = self.console.text();
         let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
         if outcome != Outcome::GuestExit(1) || last != "PASS" {
             return Err(format!("the workload failed ({outcome:?}); it printed:\n{text}"));

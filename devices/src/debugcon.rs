@@ -30,30 +30,16 @@ impl PortDevice for DebugCon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    /// A sink tests can read back.
-    #[derive(Clone, Default)]
-    pub struct Shared(pub Rc<RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::Captured;
 
     #[test]
     fn bytes_reach_the_sink() {
-        let sink = Shared::default();
+        let sink = Captured::default();
         let mut d = DebugCon::new(Box::new(sink.clone()));
         for b in b"hi\n" {
             d.write(0xe9, 1, *b as u32);
         }
-        assert_eq!(&*sink.0.borrow(), b"hi\n");
+        assert_eq!(sink.bytes(), b"hi\n");
         assert_eq!(d.read(0xe9, 1), 0xe9);
     }
 }

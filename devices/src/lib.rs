@@ -7,6 +7,7 @@
 //! nanoseconds, which the bus hands them before each access
 //! ([`PortDevice::sync`]) and the machine when it asks for interrupts.
 
+mod capture;
 mod debug_exit;
 mod debugcon;
 mod dma_page;
@@ -19,6 +20,7 @@ mod post;
 mod rtc;
 mod uart;
 
+pub use capture::Captured;
 pub use debug_exit::IsaDebugExit;
 pub use debugcon::DebugCon;
 pub use dma_page::DmaPageRegisters;

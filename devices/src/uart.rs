@@ -185,28 +185,15 @@ impl PortDevice for Uart16550 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::Captured;
 
     #[test]
     fn transmits_and_reports_an_empty_transmitter() {
-        let sink = Shared::default();
+        let sink = Captured::default();
         let mut u = Uart16550::new(Box::new(sink.clone()));
         assert_eq!(u.read(0x3fd, 1) as u8 & (LSR_THRE | LSR_TEMT), LSR_THRE | LSR_TEMT);
         u.write(0x3f8, 1, b'A' as u32);
-        assert_eq!(&*sink.0.borrow(), b"A");
+        assert_eq!(sink.bytes(), b"A");
     }
 
     #[test]
@@ -244,11 +231,11 @@ mod tests {
 
     #[test]
     fn loopback() {
-        let sink = Shared::default();
+        let sink = Captured::default();
         let mut u = Uart16550::new(Box::new(sink.clone()));
         u.write(0x3fc, 1, (MCR_LOOP | 0x3) as u32);
         u.write(0x3f8, 1, 0x55);
-        assert!(sink.0.borrow().is_empty());
+        assert!(sink.bytes().is_empty());
         assert_eq!(u.read(0x3f8, 1), 0x55);
         assert_eq!(u.read(0x3fe, 1) & 0x30, 0x30, "DTR->DSR, RTS->CTS");
     }

@@ -11,3 +11,4 @@ pub mod trace;
 
 pub use error::MachineError;
 pub use machine::{Boot, Machine, MachineConfig, Outcome};
+pub use vemu_devices::Captured;

@@ -9,27 +9,11 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::io::Write;
 use std::path::Path;
-use std::rc::Rc;
 
 use common::{assemble, repo, scratch};
-use vemu::{Boot, Machine, MachineConfig, Outcome};
+use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
 use vemu_translator::{CpuConfig, Engine};
-
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 struct Side {
     machine: Machine,
@@ -76,7 +60,7 @@ impl Side {
     fn snapshot(&self) -> (String, String) {
         let mut s = self.machine.cpu.state.clone();
         s.flags = vemu_translator::Flags::new(s.flags.get());
-        (format!("{s:?}"), String::from_utf8_lossy(&self.console.0.borrow()).into_owned())
+        (format!("{s:?}"), self.console.text())
     }
 }
 
