@@ -674,22 +674,8 @@ impl<'b> Emitter<'_, 'b> {
         self.b.ins().jump(done, &[x.into()]);
         self.b.switch_to_block(slow);
         self.b.set_cold_block(slow);
-        self.store_state_eip(self.ins.ip32());
-        let seg = self.iconst(a.seg);
-        let sz = self.iconst(size);
         let rmw_v = self.iconst(rmw as u32);
-        let c = self.cpu();
-        let call = self.b.ins().call(self.h_read, &[c, seg, a.offset, sz, rmw_v]);
-        let r = self.b.inst_results(call)[0];
-        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, -1);
-        let fail = self.b.create_block();
-        let good = self.b.create_block();
-        self.b.ins().brif(failed, fail, &[], good, &[]);
-        self.b.switch_to_block(fail);
-        self.b.set_cold_block(fail);
-        self.ret(status::FAULT);
-        self.b.switch_to_block(good);
-        self.reload_after_call();
+        let r = self.memory_helper(self.h_read, a, size, rmw_v, -1);
         let r32 = self.b.ins().ireduce(types::I32, r);
         self.b.ins().jump(done, &[r32.into()]);
         self.b.switch_to_block(done);
@@ -715,13 +701,26 @@ impl<'b> Emitter<'_, 'b> {
         self.b.ins().jump(done, &[zero.into()]);
         self.b.switch_to_block(slow);
         self.b.set_cold_block(slow);
+        let r = self.memory_helper(self.h_write, a, size, v, write_status::FAULT as i64);
+        let code = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::CODE_WRITTEN as i64);
+        let code = self.b.ins().uextend(types::I32, code);
+        self.b.ins().jump(done, &[code.into()]);
+        self.b.switch_to_block(done);
+        smc
+    }
+
+    /// The slow path of a load or store: with the state stored, calls `helper`
+    /// (the read or write helper: Cpu, segment, offset, size, `last`) and leaves
+    /// the region if it returned `fault` (an exception was delivered); else
+    /// takes the registers from the state again and returns its result.
+    fn memory_helper(&mut self, helper: FuncRef, a: &Addr, size: u32, last: Value, fault: i64) -> Value {
         self.store_state_eip(self.ins.ip32());
         let seg = self.iconst(a.seg);
         let sz = self.iconst(size);
         let c = self.cpu();
-        let call = self.b.ins().call(self.h_write, &[c, seg, a.offset, sz, v]);
+        let call = self.b.ins().call(helper, &[c, seg, a.offset, sz, last]);
         let r = self.b.inst_results(call)[0];
-        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::FAULT as i64);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, fault);
         let fail = self.b.create_block();
         let good = self.b.create_block();
         self.b.ins().brif(failed, fail, &[], good, &[]);
@@ -730,11 +729,7 @@ impl<'b> Emitter<'_, 'b> {
         self.ret(status::FAULT);
         self.b.switch_to_block(good);
         self.reload_after_call();
-        let code = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::CODE_WRITTEN as i64);
-        let code = self.b.ins().uextend(types::I32, code);
-        self.b.ins().jump(done, &[code.into()]);
-        self.b.switch_to_block(done);
-        smc
+        r
     }
 
     /// After an instruction that stored: leave if code was written.
