@@ -47,28 +47,11 @@ R3_ESP          equ 0x8f00
 P1              equ 0x11111111
 P2              equ 0x22222222
 
-%macro SETDESC 5 ; selector, base, limit, access, flags
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
-%endmacro
-
 CODE16
 main:
     ENTER_PM32 pm_main
 
 CODE32
-
-; I/O bitmap that lets CPL 3 reach the debug console and the exit port
-setup_iomap:
-    mov word [GDT_BASE + SEL_TSS], 0x87
-    mov edi, TSS_BASE + 0x68
-    mov eax, 0xffffffff
-    mov ecx, 8
-    rep stosd
-    and byte [TSS_BASE + 0x68 + 0xe9 / 8], ~(1 << (0xe9 & 7))
-    and byte [TSS_BASE + 0x68 + 0xf4 / 8], ~(1 << (0xf4 & 7))
-    mov word [TSS_BASE + 0x66], 0x68
-    ret
 
 pm_main:
     PRINT "callgate: 32-bit gates", 10

@@ -30,12 +30,6 @@
 ;           7.2 never sets EXT in error codes from gate checks.
 %include "rom.inc"
 
-; SETDESC selector, base, limit, access, flags: write a GDT descriptor (32-bit code)
-%macro SETDESC 5
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | ((%2) & 0xff000000)
-%endmacro
-
 ; CHECK_SEG sreg, expected, "what"
 %macro CHECK_SEG 3+
     push eax

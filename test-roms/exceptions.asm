@@ -49,12 +49,6 @@
     pop eax
 %endmacro
 
-; SETDESC selector, base, limit, access, flags: write a GDT descriptor (32-bit code)
-%macro SETDESC 5
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | ((%2) & 0xff000000)
-%endmacro
-
 SEL_NP_DATA3    equ 0x40    ; data, DPL 3, not present
 SEL_NP_CODE     equ 0x48    ; 32-bit code, not present
 SEL_NP_DATA0    equ 0x50    ; writable data, DPL 0, not present

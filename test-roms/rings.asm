@@ -34,29 +34,11 @@ R3_ESP          equ 0x8f00
 FRAME_EIP       equ STACK_ESP0_TOP - 20     ; where EIP lands on the ESP0 stack
 FL_TEST         equ 0x8d5 | 0x202           ; all arithmetic flags, IF, bit 1
 
-%macro SETDESC 5 ; selector, base, limit, access, flags
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
-%endmacro
-
 CODE16
 main:
     ENTER_PM32 pm_main
 
 CODE32
-
-; I/O bitmap that lets CPL 3 reach the debug console (0xe9) and the exit port
-; (0xf4), so that a failed check in ring 3 can still report
-setup_iomap:
-    mov word [GDT_BASE + SEL_TSS], 0x87         ; TSS limit: bitmap for ports 0-0xff
-    mov edi, TSS_BASE + 0x68
-    mov eax, 0xffffffff
-    mov ecx, 8
-    rep stosd
-    and byte [TSS_BASE + 0x68 + 0xe9 / 8], ~(1 << (0xe9 & 7))
-    and byte [TSS_BASE + 0x68 + 0xf4 / 8], ~(1 << (0xf4 & 7))
-    mov word [TSS_BASE + 0x66], 0x68
-    ret
 
 pm_main:
     PRINT "rings: ring 0 -> ring 3 by IRETD", 10

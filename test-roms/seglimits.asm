@@ -31,12 +31,6 @@
 %include "rom.inc"
 %include "checks.inc"
 
-; SETDESC selector, base, limit (20 bits), access, flags nibble
-%macro SETDESC 5
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | ((%2) & 0xff000000)
-%endmacro
-
 SEL_LIM     equ 0x40    ; data RW, base 10000h, limit FFFh, byte granular
 SEL_LIMG    equ 0x48    ; data RW, base 20000h, limit 0, G=1 (FFFh)
 SEL_STK     equ 0x50    ; data RW, base 30000h, limit FFFh, B=1 (stack)

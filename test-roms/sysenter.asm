@@ -40,11 +40,6 @@ SYS_ESP         equ 0x7800
 FLAT_MARK       equ VAR_SCRATCH + 0x40
 R3_ESP          equ 0x8f00
 
-%macro SETDESC 5 ; selector, base, limit, access, flags
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
-%endmacro
-
 %macro WRMSR_ 2
     mov ecx, %1
     mov eax, %2

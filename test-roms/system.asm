@@ -59,11 +59,6 @@ fail_ring0:
 %include "rom.inc"
 %include "checks.inc"
 
-; SETDESC selector, base, limit (20 bits), access, flags nibble
-%macro SETDESC 5
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | ((%2) & 0xff000000)
-%endmacro
 ; SETGATE selector, offset, target selector, access (call gate, no parameters)
 %macro SETGATE 4
     mov eax, %2

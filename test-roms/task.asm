@@ -75,11 +75,6 @@ T_LDT equ 0x60
 A_FLAGS         equ 0xc7        ; CF PF ZF SF, bit 1
 B_FLAGS         equ 0x8d7       ; all arithmetic flags, bit 1
 
-%macro SETDESC 5 ; selector, base, limit, access, flags
-    mov dword [GDT_BASE + (%1)], ((%3) & 0xffff) | (((%2) & 0xffff) << 16)
-    mov dword [GDT_BASE + (%1) + 4], (((%2) >> 16) & 0xff) | ((%4) << 8) | ((((%3) >> 16) & 0xf) << 16) | ((%5) << 20) | (((%2) >> 24) << 24)
-%endmacro
-
 ; TSS_TMPL link, cr3, eip, eflags, eax, ecx, edx, ebx, esp, ebp, esi, edi,
 ;          es, cs, ss, ds, fs, gs, ldt
 %macro TSS_TMPL 19
