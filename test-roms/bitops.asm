@@ -22,16 +22,6 @@
 ;   - register and memory sources, 16- and 32-bit operand size.
 %include "rom.inc"
 
-; load FLAGS/EFLAGS from an immediate (IF=TF=DF=0 in every value used)
-%macro SETF16 1
-    push word %1
-    popf
-%endmacro
-%macro SETF32 1
-    push dword %1
-    popfd
-%endmacro
-
 BT_MASK equ FL_CF|FL_ZF
 
 CODE16

@@ -26,15 +26,6 @@
 ; LAHF / SAHF (Vol. 2A "LAHF", Vol. 2B "SAHF").
 %include "rom.inc"
 
-%macro SETF16 1
-    push word %1
-    popf
-%endmacro
-%macro SETF32 1
-    push dword %1
-    popfd
-%endmacro
-
 RES     equ 0x560               ; 5 x 16 result bytes (0x560-0x5af)
 ONE     equ 0x5f0               ; dword 1 (memory source for CMOVcc)
 NFORMS  equ 5

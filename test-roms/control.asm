@@ -38,14 +38,6 @@ RM_ALT_CS   equ 0xef00      ; EF00:(x+0x1000) is the same linear address as F000
 STUB        equ 0xa000      ; low RAM stub for 16-bit EIP targets in protected mode
                             ; (must be below 64 KiB; free in the rom.inc RAM map)
 
-; CHECK_SEG sreg, expected, "what": a segment register's selector
-%macro CHECK_SEG 3+
-    push eax
-    mov ax, %1
-    CHECK16 ax, %2, %3
-    pop eax
-%endmacro
-
 ; CHECK_ESP expected, "what": ESP as it is before the macro (kept in the last scratch dword)
 %macro CHECK_ESP 2+
     mov [VAR_SCRATCH+0xbc], esp

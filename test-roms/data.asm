@@ -29,15 +29,6 @@
 ;   source -> #UD.
 %include "rom.inc"
 
-%macro SETF16 1
-    push word %1
-    popf
-%endmacro
-%macro SETF32 1
-    push dword %1
-    popfd
-%endmacro
-
 CODE16
 main:
     PRINT "data: real mode", 10

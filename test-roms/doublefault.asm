@@ -30,14 +30,6 @@
 ;           7.2 never sets EXT in error codes from gate checks.
 %include "rom.inc"
 
-; CHECK_SEG sreg, expected, "what"
-%macro CHECK_SEG 3+
-    push eax
-    mov ax, %1
-    CHECK16 ax, %2, %3
-    pop eax
-%endmacro
-
 ; GATE_P vector, 0/1: clear or set the present bit of an IDT gate
 %macro GATE_P 2
 %if %2

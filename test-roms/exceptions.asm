@@ -41,14 +41,6 @@
 ; (OCW1 = FF) so that no device interrupt can come in.
 %include "rom.inc"
 
-; CHECK_SEG sreg, expected, "what"
-%macro CHECK_SEG 3+
-    push eax
-    mov ax, %1
-    CHECK16 ax, %2, %3
-    pop eax
-%endmacro
-
 SEL_NP_DATA3    equ 0x40    ; data, DPL 3, not present
 SEL_NP_CODE     equ 0x48    ; 32-bit code, not present
 SEL_NP_DATA0    equ 0x50    ; writable data, DPL 0, not present

@@ -28,15 +28,6 @@
 ;   CMOV(15) (all present on the target CPU and on QEMU's/Bochs' default CPU).
 %include "rom.inc"
 
-%macro SETF16 1
-    push word %1
-    popf
-%endmacro
-%macro SETF32 1
-    push dword %1
-    popfd
-%endmacro
-
 BAD_MSR equ 0x12345678
 
 CODE16

@@ -37,13 +37,6 @@
     mov [VAR_SCRATCH+0xbc], esp
     CHECK32 [VAR_SCRATCH+0xbc], %1, %2
 %endmacro
-; CHECK_SEG sreg, expected, "what"
-%macro CHECK_SEG 3+
-    push eax
-    mov ax, %1
-    CHECK16 ax, %2, %3
-    pop eax
-%endmacro
 
 T   equ 0x6800              ; stack top used by the tests (below STACK0_TOP)
 R   equ 0x10000             ; results saved while SS is a 16-bit segment

@@ -29,15 +29,6 @@
 IN_PORT  equ 0x260
 OUT_PORT equ 0x80
 
-%macro SETF16 1
-    push word %1
-    popf
-%endmacro
-%macro SETF32 1
-    push dword %1
-    popfd
-%endmacro
-
 CODE16
 main:
     PRINT "string: real mode", 10
