@@ -1306,9 +1306,9 @@ impl<'b> Emitter<'_, 'b> {
             // AL..BL or AX..DI: the operation on the whole register leaves its
             // other bits as they were (for AND, with them set in the source), so
             // no merge of the low part into the old value is needed.
-            let n = self.ins.op0_register() as usize;
-            if matches!(n, 1..=4 | 21..=28) {
-                let idx = if n <= 4 { n - 1 } else { n - 21 };
+            let r = self.ins.op0_register();
+            let high_byte = matches!(r, Register::AH | Register::CH | Register::DH | Register::BH);
+            if let Some(idx) = gpr_index(r).filter(|_| size < 4 && !high_byte) {
                 let m = mask(size) as i64;
                 let b = self.read_src(1);
                 let b = self.b.ins().band_imm_s(b, m);
