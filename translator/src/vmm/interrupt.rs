@@ -85,14 +85,20 @@ impl Cpu {
         }
     }
 
+    /// What detecting `exc` does before its delivery: a page fault loads CR2,
+    /// also one that then becomes a double fault (a #PF while delivering a #PF).
+    fn detected(&mut self, exc: &Exception) {
+        if exc.vector == vector::PF {
+            self.state.cr2 = exc.address;
+        }
+    }
+
     /// Delivers an exception raised by an instruction or by a delivery, with the
     /// double-fault and triple-fault rules.
     pub(crate) fn raise(&mut self, exc: Exception) {
+        self.detected(&exc);
         let mut current = exc;
         for _ in 0..MAX_NESTING {
-            if current.vector == vector::PF {
-                self.state.cr2 = current.address;
-            }
             self.trace_interrupt(current.vector, current.error, InterruptKind::Exception);
             let eip = self.state.eip;
             let source = if is_fault(current.vector) { IntSource::Fault } else { IntSource::Exception };
@@ -100,11 +106,7 @@ impl Cpu {
                 Ok(()) => return,
                 Err(next) => next,
             };
-            if next.vector == vector::PF {
-                // CR2 is loaded as a page fault is detected, also when it then
-                // becomes a double fault (a #PF while delivering a #PF).
-                self.state.cr2 = next.address;
-            }
+            self.detected(&next);
             use ExceptionClass::*;
             current = match (current.class(), next.class()) {
                 (Contributory, Contributory) | (PageFault, Contributory | PageFault) => {
