@@ -1,0 +1,11 @@
+//! The chipset of QEMU's `pc` machine: the i440FX host bridge and PCI
+//! configuration, the PIIX3's ISA-side parts (two 8259As, the 8254, the
+//! MC146818 RTC, port 0x92, the DMA page registers) and QEMU's fw_cfg.
+
+pub mod dma_page;
+pub mod fw_cfg;
+pub mod pci;
+pub mod pic;
+pub mod pit;
+pub mod port92;
+pub mod rtc;
