@@ -126,18 +126,33 @@ impl<T> BlockCache<T> {
 
     /// Removes every block decoded (in part) from physical page `page`; returns them.
     pub fn invalidate_page(&mut self, page: PhysAddr) -> Vec<Rc<T>> {
+        self.invalidate_where(page, |_| true)
+    }
+
+    /// Removes the blocks decoded (in part) from physical page `page` for
+    /// which `stale` holds (those whose bytes were written); returns them.
+    pub fn invalidate_where(&mut self, page: PhysAddr, mut stale: impl FnMut(&T) -> bool) -> Vec<Rc<T>> {
         let page = PhysAddr(page.0 & !0xfff);
-        let keys = self.by_page.remove(&page).unwrap_or_default();
-        let mut removed = Vec::with_capacity(keys.len());
+        let keys = self.by_page.get(&page).cloned().unwrap_or_default();
+        let mut removed = Vec::new();
         for key in keys {
+            if !self.blocks.peek(&key).is_some_and(|e| stale(&e.value)) {
+                continue;
+            }
             if let Some(entry) = self.blocks.pop(&key) {
                 self.stats.invalidations += 1;
-                // The block's other page (if any) still lists it.
                 self.unindex(&key, &entry.pages);
                 removed.push(entry.value);
             }
         }
         removed
+    }
+
+    /// The blocks decoded (in part) from physical page `page`.
+    pub fn on_page(&self, page: PhysAddr) -> Vec<Rc<T>> {
+        let page = PhysAddr(page.0 & !0xfff);
+        let keys = self.by_page.get(&page).map_or(&[][..], |k| &k[..]);
+        keys.iter().filter_map(|k| self.blocks.peek(k).map(|e| e.value.clone())).collect()
     }
 
     /// Whether any block was decoded from `page`.
@@ -199,6 +214,17 @@ mod tests {
         // The straddler is no longer listed under its first page either.
         assert_eq!(c.invalidate_page(PhysAddr(0x1000)).len(), 1);
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn selective_invalidation_keeps_the_others() {
+        let mut c = BlockCache::new(8);
+        c.insert(key(0x1000), &[PhysAddr(0x1000)], Rc::new(1));
+        c.insert(key(0x1100), &[PhysAddr(0x1000)], Rc::new(2));
+        let gone = c.invalidate_where(PhysAddr(0x1234), |v| *v == 2);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(c.on_page(PhysAddr(0x1000)).iter().map(|v| **v).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(c.stats().invalidations, 1);
     }
 
     #[test]

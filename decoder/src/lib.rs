@@ -85,6 +85,15 @@ impl Block {
         std::iter::once(PhysAddr(self.phys.0 & !0xfff)).chain(self.second_page.map(|(_, p)| p))
     }
 
+    /// The bytes the block was decoded from, as (physical address, length)
+    /// runs within one page each: one run, or two for a block whose last
+    /// instruction straddles a page boundary.
+    pub fn byte_runs(&self) -> impl Iterator<Item = (PhysAddr, u32)> + '_ {
+        let first = self.len.min(0x1000 - (self.phys.0 & 0xfff));
+        std::iter::once((self.phys, first))
+            .chain(self.second_page.map(|(_, p)| (p, self.len - first)).filter(|r| r.1 > 0))
+    }
+
     /// Offset in CS of the block's last byte.
     pub fn last_offset(&self) -> u32 {
         self.eip.wrapping_add(self.len - 1)

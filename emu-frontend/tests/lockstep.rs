@@ -134,7 +134,7 @@ fn test_roms_run_alike_in_both_tiers() {
 #[test]
 fn benchmark_workloads_run_alike_in_both_tiers() {
     let dir = scratch();
-    for name in ["crc32", "sieve", "memops", "fib", "syscall"] {
+    for name in ["crc32", "sieve", "memops", "fib", "syscall", "codedata"] {
         let src = repo().join("benches/roms").join(format!("{name}.asm"));
         let bin = dir.join(format!("lockstep-bench-{name}.bin"));
         assemble(&src, &bin, &[]);

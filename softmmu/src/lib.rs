@@ -4,20 +4,24 @@
 //! ROM images, MMIO windows, the A20 gate), the i386 two-level page-table walker
 //! ([`paging`]), the software TLB that caches its results per privilege level
 //! ([`Tlb`]), and the bookkeeping that makes self-modifying code exact: which
-//! physical pages hold translated code, and which of them the guest has written.
+//! bytes of guest RAM hold translated code, and which of them were written.
+//! [`Memory`] is the one way anything (the CPU, the page walker, loaders,
+//! device DMA) writes guest RAM, so that no write escapes that bookkeeping.
 //!
 //! It does not know segments, the CPU's registers or devices: the translator
 //! turns segment:offset into a linear address and passes the paging controls
 //! ([`PagingMode`]); MMIO accesses come back as [`Backing::Mmio`] for the caller
 //! to dispatch through its own bus.
 
+mod code;
 mod memory;
 pub mod paging;
 mod phys;
 mod tlb;
 
-pub use memory::Memory;
-pub use paging::{Access, PageFault, PagingMode, Walk};
+pub use code::CodeWrite;
+pub use memory::{Memory, WriteTarget};
+pub use paging::{Access, PageFault, PagingMode, TableMemory, Walk};
 pub use phys::{Backing, MemoryError, MmioId, PhysMemory, Shadow, MAX_RAM_BYTES, PAGE_SIZE};
 pub use tlb::{Tlb, TlbEntry, TlbFill, TlbMode, TlbSet, TLB_ENTRIES, TLB_INVALID, TLB_SLOW};
 

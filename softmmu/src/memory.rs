@@ -1,14 +1,22 @@
-//! `Memory`: physical memory, the TLB over it, and code-page tracking, together.
+//! `Memory`: physical memory, the TLB over it, and code tracking, together.
 //!
-//! This is what the CPU talks to. [`Memory::translate`] turns a linear address
-//! into a physical one for a given access and privilege, walking the guest's
-//! page tables on a TLB miss and filling the TLB; the fast paths probe
-//! [`Memory::tlb`] directly. Code-page tracking implements invariant 5: the
-//! decoder marks every physical page it reads code from; the TLB then sends writes
-//! to that page down the slow path, where [`Memory::note_write`] records the page
-//! as dirty so that the block cache drops its blocks before the next instruction.
+//! This is what the CPU talks to, and the one way anything writes guest RAM
+//! (DESIGN.md, invariants 4 and 5). [`Memory::translate`] turns a linear
+//! address into a physical one for a given access and privilege, walking the
+//! guest's page tables on a TLB miss (the walker's accessed and dirty bits are
+//! written through here too) and filling the TLB; the fast paths
+//! ([`Memory::load_fast`], [`Memory::store_fast`]) go through the TLB straight
+//! to host memory. Code tracking: the decoder marks the bytes it reads code
+//! from ([`Memory::mark_code`]); the TLB then sends writes to their pages down
+//! the slow path ([`Memory::write_ram`], [`Memory::write_phys`] for loaders
+//! and device DMA), where a write touching a code byte is queued so that the
+//! translator drops the blocks it belongs to before the next instruction.
+//!
+//! Everything that dereferences a host pointer into guest memory lives in this
+//! crate: the TLB hands out pointers only to mapped RAM and ROM pages.
 
-use crate::paging::{self, Access, PageFault, PagingMode};
+use crate::code::{CodeMap, CodeWrite};
+use crate::paging::{self, Access, PageFault, PagingMode, TableMemory};
 use crate::tlb::{TlbFill, TlbMode};
 use crate::{Backing, PhysAddr, PhysMemory, Tlb, PAGE_SIZE};
 
@@ -16,16 +24,64 @@ use crate::{Backing, PhysAddr, PhysMemory, Tlb, PAGE_SIZE};
 pub struct Memory {
     pub phys: PhysMemory,
     pub tlb: Tlb,
-    /// One bit per RAM page: blocks have been decoded from it.
-    code_pages: Vec<u64>,
-    /// Code pages written since the block cache last looked.
-    dirty_code: Vec<u32>,
+    code: CodeMap,
+}
+
+#[inline]
+fn load_le(p: *const u8, size: u32) -> u32 {
+    // SAFETY: callers pass a host pointer the TLB or `PhysMemory::host_ptr`
+    // gave for a byte of mapped RAM or ROM, with all `size` bytes in the same
+    // page (a fast TLB hit checks the page of the last byte; slow-path
+    // callers split accesses that cross a page). Unaligned reads are fine.
+    unsafe {
+        match size {
+            1 => *p as u32,
+            2 => u16::from_le_bytes(*(p as *const [u8; 2])) as u32,
+            _ => u32::from_le_bytes(*(p as *const [u8; 4])),
+        }
+    }
+}
+
+#[inline]
+fn store_le(p: *mut u8, size: u32, value: u32) {
+    // SAFETY: as in `load_le`; pointers for writing come only from write tags
+    // (installed for RAM pages) or `PhysMemory::ram_ptr` (RAM).
+    unsafe {
+        match size {
+            1 => *p = value as u8,
+            2 => *(p as *mut [u8; 2]) = (value as u16).to_le_bytes(),
+            _ => *(p as *mut [u8; 4]) = value.to_le_bytes(),
+        }
+    }
+}
+
+/// Where a physical write went.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WriteTarget {
+    /// RAM (code tracking has seen it).
+    Ram,
+    /// A device window: the caller dispatches the write.
+    Mmio { id: crate::MmioId, offset: u32 },
+    /// ROM or nothing: the write is dropped.
+    Dropped,
+}
+
+impl TableMemory for Memory {
+    fn a20(&self, addr: u32) -> PhysAddr {
+        self.phys.a20(addr)
+    }
+    fn read_u32(&self, addr: PhysAddr) -> u32 {
+        self.phys.read_u32(addr)
+    }
+    fn write_u32(&mut self, addr: PhysAddr, value: u32) {
+        self.write_phys(addr, &value.to_le_bytes());
+    }
 }
 
 impl Memory {
     pub fn new(phys: PhysMemory) -> Self {
         let frames = (phys.ram_size() >> 12) as usize;
-        Memory { phys, tlb: Tlb::new(), code_pages: vec![0; frames.div_ceil(64)], dirty_code: Vec::new() }
+        Memory { phys, tlb: Tlb::new(), code: CodeMap::new(frames) }
     }
 
     /// Translates `linear` for an access at user (CPL 3) or supervisor level and
@@ -38,8 +94,17 @@ impl Memory {
         user: bool,
     ) -> Result<PhysAddr, PageFault> {
         let page = linear & !0xfff;
+        let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
+        // A page the TLB maps but sends down the slow path (code, MMIO, ROM)
+        // needs no walk: the entry was made with this privilege's rights.
+        if let Some(e) = self.tlb.entry(tlb_mode, linear) {
+            let tag = if access == Access::Write { e.write_tag } else { e.read_tag };
+            if tag & !0xfff == page && tag != crate::TLB_INVALID {
+                return Ok(PhysAddr(e.phys_page | (linear & 0xfff)));
+            }
+        }
         let (phys_page, writable, global, large) = if mode.enabled {
-            let w = paging::walk(&mut self.phys, mode, linear, access, user)?;
+            let w = paging::walk(self, mode, linear, access, user)?;
             (w.phys_page, w.writable, w.global, w.large)
         } else {
             (self.phys.a20(page), true, false, false)
@@ -47,10 +112,9 @@ impl Memory {
         let host = self.phys.host_ptr(phys_page);
         // Writes go fast only to plain RAM without code that reads see as well.
         let write_slow = match (self.phys.backing(phys_page), self.phys.backing_for(phys_page, true)) {
-            (Backing::Ram, Backing::Ram) => self.is_code(phys_page),
+            (Backing::Ram, Backing::Ram) => self.code.is_code_page(phys_page),
             _ => true,
         };
-        let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
         self.tlb.fill(
             tlb_mode,
             &TlbFill {
@@ -67,59 +131,146 @@ impl Memory {
         Ok(PhysAddr(phys_page.0 | (linear & 0xfff)))
     }
 
+    // ---- the fast paths ------------------------------------------------------------------
+
+    /// Reads `size` (1, 2 or 4) bytes at `linear` if the TLB maps its page
+    /// for fast reads (`for_write`: with the write tag, for the read half of a
+    /// read-modify-write).
+    #[inline]
+    pub fn load_fast(&self, mode: TlbMode, linear: u32, size: u32, for_write: bool) -> Option<u32> {
+        let p = if for_write {
+            self.tlb.write_host(mode, linear, size)
+        } else {
+            self.tlb.read_host(mode, linear, size)
+        }?;
+        Some(load_le(p, size))
+    }
+
+    /// Writes `size` bytes at `linear` if the TLB maps its page for fast
+    /// writes (plain RAM without code); returns whether it did.
+    #[inline]
+    pub fn store_fast(&mut self, mode: TlbMode, linear: u32, size: u32, value: u32) -> bool {
+        match self.tlb.write_host(mode, linear, size) {
+            Some(p) => {
+                store_le(p, size, value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ---- physical accesses ------------------------------------------------------------------
+
+    /// Reads `size` bytes of RAM or ROM at `phys` (within one page); None for
+    /// MMIO, which the caller's bus answers, and all ones for nothing.
+    pub fn read_ram(&self, phys: PhysAddr, size: u32) -> Option<u32> {
+        match self.phys.backing(phys) {
+            Backing::Ram | Backing::Rom { .. } => {
+                Some(self.phys.host_ptr(phys).map_or(ones(size), |p| load_le(p, size)))
+            }
+            Backing::Mmio { .. } => None,
+            Backing::Unassigned => Some(ones(size)),
+        }
+    }
+
+    /// Writes `size` bytes at `phys` (within one page) where writes of it go:
+    /// RAM (code tracking sees it), or a device window the caller dispatches
+    /// to, or nowhere.
+    pub fn write_ram(&mut self, phys: PhysAddr, size: u32, value: u32) -> WriteTarget {
+        match self.phys.backing_for(phys, true) {
+            Backing::Ram => {
+                if let Some(p) = self.phys.ram_ptr(phys) {
+                    store_le(p, size, value);
+                }
+                self.code.note_write(phys, size);
+                WriteTarget::Ram
+            }
+            Backing::Mmio { id, offset } => WriteTarget::Mmio { id, offset },
+            Backing::Rom { .. } | Backing::Unassigned => WriteTarget::Dropped,
+        }
+    }
+
+    /// Copies code bytes from one physical page into `buf`; what is not RAM
+    /// or ROM reads as 0xFF.
+    pub fn read_code(&self, phys: PhysAddr, buf: &mut [u8]) {
+        debug_assert!((phys.0 & 0xfff) as usize + buf.len() <= PAGE_SIZE as usize);
+        match self.phys.host_ptr(phys) {
+            // SAFETY: the decoder asks for bytes within one page of RAM or ROM,
+            // which `host_ptr` maps contiguously.
+            Some(p) => unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) },
+            None => buf.fill(0xff),
+        }
+    }
+
+    /// Writes guest RAM from outside the CPU (loaders, device DMA, the page
+    /// walker): what lands on code is noticed like a CPU write. Bytes that are
+    /// not RAM are dropped.
+    pub fn write_phys(&mut self, addr: PhysAddr, data: &[u8]) {
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = PhysAddr(addr.0.wrapping_add(done as u32));
+            let in_page = (PAGE_SIZE - (a.0 & 0xfff)) as usize;
+            let n = in_page.min(data.len() - done);
+            let chunk = &data[done..done + n];
+            if self.phys.backing_for(a, true) == Backing::Ram
+                && a.0 as u64 + n as u64 <= self.phys.ram_size() as u64
+            {
+                if let Some(p) = self.phys.ram_ptr(a) {
+                    // SAFETY: `n` bytes from `a` lie in one page of RAM (checked
+                    // against the mapping's size just above).
+                    unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), p, n) };
+                }
+            } else {
+                for (i, b) in chunk.iter().enumerate() {
+                    self.phys.write_u8(PhysAddr(a.0.wrapping_add(i as u32)), *b);
+                }
+            }
+            self.code.note_write(a, n as u32);
+            done += n;
+        }
+    }
+
+    /// Reads guest memory for a device (DMA) or a loader: RAM and ROM, all
+    /// ones elsewhere (MMIO is not reached this way).
+    pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.phys.read_u8(PhysAddr(addr.0.wrapping_add(i as u32)));
+        }
+    }
+
+    // ---- code tracking ------------------------------------------------------------------
+
     /// Whether physical page `addr` holds translated code.
     pub fn is_code(&self, addr: PhysAddr) -> bool {
-        let frame = addr.frame() as usize;
-        self.code_pages.get(frame / 64).is_some_and(|w| w & (1 << (frame % 64)) != 0)
+        self.code.is_code_page(addr)
     }
 
-    /// Records that blocks were decoded from the page of `addr`: writes to it
-    /// will be noticed from now on. Pages outside RAM cannot be written anyway.
-    pub fn mark_code(&mut self, addr: PhysAddr) {
-        let frame = addr.frame() as usize;
-        if let Some(word) = self.code_pages.get_mut(frame / 64) {
-            if *word & (1 << (frame % 64)) == 0 {
-                *word |= 1 << (frame % 64);
-                self.tlb.slow_writes_to(addr.0 & !0xfff);
-            }
+    /// Records that the `len` bytes at `addr` (within one page) were decoded
+    /// as code: writes to them will be noticed from now on.
+    pub fn mark_code(&mut self, addr: PhysAddr, len: u32) {
+        if self.code.mark(addr, len) {
+            self.tlb.slow_writes_to(addr.0 & !0xfff);
         }
     }
 
-    /// Called after every slow-path write to RAM: if the page holds code, it is
-    /// queued for invalidation and stops being a code page.
-    #[inline]
-    pub fn note_write(&mut self, addr: PhysAddr) {
-        let frame = addr.frame() as usize;
-        if let Some(word) = self.code_pages.get_mut(frame / 64) {
-            if *word & (1 << (frame % 64)) != 0 {
-                *word &= !(1 << (frame % 64));
-                self.dirty_code.push(addr.0 & !0xfff);
-            }
-        }
+    /// Forgets the code bytes of the page of `addr`; the translator marks again
+    /// those of the blocks it keeps.
+    pub fn clear_code_page(&mut self, addr: PhysAddr) {
+        self.code.clear_page(addr);
     }
 
-    /// Whether code pages were written since the last [`Memory::take_dirty_code`].
+    /// Whether code was written since the last [`Memory::take_code_writes`].
     #[inline]
     pub fn has_dirty_code(&self) -> bool {
-        !self.dirty_code.is_empty()
+        self.code.has_writes()
     }
 
-    /// The physical pages (page-aligned) whose code was written, oldest first.
-    pub fn take_dirty_code(&mut self) -> Vec<u32> {
-        std::mem::take(&mut self.dirty_code)
+    /// The writes that touched code since the last call, oldest first.
+    pub fn take_code_writes(&mut self) -> Vec<CodeWrite> {
+        self.code.take_writes()
     }
 
-    /// Writes guest RAM from outside the CPU (loaders, DMA): code on the pages
-    /// touched is invalidated like a CPU write would do.
-    pub fn write_phys(&mut self, addr: PhysAddr, data: &[u8]) {
-        for (i, b) in data.iter().enumerate() {
-            let a = PhysAddr(addr.0.wrapping_add(i as u32));
-            if i == 0 || a.0 & 0xfff == 0 {
-                self.note_write(a);
-            }
-            self.phys.write_u8(a, *b);
-        }
-    }
+    // ---- bulk string operations ------------------------------------------------------
 
     /// REP STOS in bulk: writes `count` elements of `size` bytes holding
     /// `value` (little-endian) from `low` up. Does it only if the run lies in one
@@ -182,6 +333,8 @@ impl Memory {
         }
     }
 
+    // ---- the memory map ------------------------------------------------------------------
+
     /// Changes where reads and writes of the pages in `first..first + len` (below
     /// 1 MiB) go; translations of them are dropped (the TLB entirely, decoded
     /// code as if the pages were written).
@@ -190,7 +343,7 @@ impl Memory {
         for page in (first.0..first.0 + len).step_by(PAGE_SIZE as usize) {
             if self.phys.shadow(PhysAddr(page)) != shadow {
                 self.phys.set_shadow(PhysAddr(page), shadow);
-                self.note_write(PhysAddr(page));
+                self.code.note_write(PhysAddr(page), PAGE_SIZE);
                 changed = true;
             }
         }
@@ -205,6 +358,15 @@ impl Memory {
             self.phys.set_a20(enabled);
             self.tlb.flush_all();
         }
+    }
+}
+
+/// All ones in `size` bytes: what nothing answers.
+fn ones(size: u32) -> u32 {
+    if size >= 4 {
+        u32::MAX
+    } else {
+        (1 << (size * 8)) - 1
     }
 }
 
@@ -229,17 +391,34 @@ mod tests {
     }
 
     #[test]
-    fn code_page_writes_are_recorded_once() {
+    fn writes_to_code_bytes_are_recorded() {
         let mut m = Memory::new(PhysMemory::new(2 << 20).unwrap());
         let mode = PagingMode::default();
         m.translate(&mode, 0x5000, Access::Write, false).unwrap();
-        m.mark_code(PhysAddr(0x5123));
+        m.mark_code(PhysAddr(0x5123), 3);
         assert!(m.is_code(PhysAddr(0x5fff)));
         assert!(m.tlb.write_host(TlbMode::Supervisor, 0x5000, 1).is_none(), "writes go slow");
-        m.note_write(PhysAddr(0x5010));
-        m.note_write(PhysAddr(0x5020));
-        assert_eq!(m.take_dirty_code(), vec![0x5000]);
+        assert_eq!(m.write_ram(PhysAddr(0x5010), 4, 1), WriteTarget::Ram);
+        assert!(!m.has_dirty_code(), "data beside the code");
+        m.write_ram(PhysAddr(0x5124), 2, 0x9090);
+        m.write_phys(PhysAddr(0x4ff0), &[0; 0x140]);
+        let pages: Vec<u32> = m.take_code_writes().iter().map(|w| w.page().0).collect();
+        assert_eq!(pages, vec![0x5000, 0x5000]);
+        assert_eq!(m.phys.read_u32(PhysAddr(0x5120)), 0, "the DMA-style write landed");
         assert!(!m.has_dirty_code());
+    }
+
+    #[test]
+    fn the_walker_sets_accessed_bits_through_code_tracking() {
+        let mut m = Memory::new(PhysMemory::new(2 << 20).unwrap());
+        // A page directory at 0x10000 mapping 4 MiB pages (PSE) whose entry
+        // shares its page with code.
+        m.write_phys(PhysAddr(0x10000), &(0x83u32).to_le_bytes());
+        m.mark_code(PhysAddr(0x10000), 4);
+        let mode = PagingMode { enabled: true, write_protect: false, pse: true, pge: false, cr3: 0x10000 };
+        m.translate(&mode, 0x1234, Access::Read, false).unwrap();
+        assert_eq!(m.phys.read_u32(PhysAddr(0x10000)) & 0x20, 0x20, "accessed");
+        assert_eq!(m.take_code_writes().len(), 1, "the code sharing the entry's bytes is dropped");
     }
 
     #[test]
@@ -274,7 +453,7 @@ mod tests {
         let mut m = ram();
         assert!(!m.fill_ram(PhysAddr(0x3ffe), 1, 4, 1), "crosses into the next page");
         assert!(!m.fill_ram(PhysAddr(0x30_0000), 1, 1, 1), "beyond RAM");
-        m.mark_code(PhysAddr(0x5000));
+        m.mark_code(PhysAddr(0x5000), 1);
         assert!(!m.fill_ram(PhysAddr(0x5000), 1, 1, 1), "a page holding code");
         assert!(!m.copy_ram(PhysAddr(0x3000), PhysAddr(0x5000), 1, 1, false));
         assert!(m.copy_ram(PhysAddr(0x5000), PhysAddr(0x3000), 1, 1, false), "code may be read");
@@ -285,18 +464,15 @@ mod tests {
     #[test]
     fn copy_ram_is_element_by_element() {
         let mut m = ram();
-        m.phys.write_u8(PhysAddr(0x3000), 7);
-        m.phys.write_u8(PhysAddr(0x3001), 9);
+        m.write_phys(PhysAddr(0x3000), &[7, 9]);
         // REP MOVSB with DI = SI + 1 repeats the first byte.
         assert!(m.copy_ram(PhysAddr(0x3000), PhysAddr(0x3001), 1, 4, false));
         assert_eq!(bytes(&m, 0x3000, 5), [7; 5]);
         // Down, DI = SI - 1: the highest byte (0x3104) repeats downwards.
-        m.phys.write_u8(PhysAddr(0x3104), 5);
+        m.write_phys(PhysAddr(0x3104), &[5]);
         assert!(m.copy_ram(PhysAddr(0x3102), PhysAddr(0x3101), 1, 3, true));
         assert_eq!(bytes(&m, 0x3101, 4), [5; 4]);
-        for (i, b) in [1u8, 2, 3, 4, 5, 6, 7, 8].iter().enumerate() {
-            m.phys.write_u8(PhysAddr(0x3200 + i as u32), *b);
-        }
+        m.write_phys(PhysAddr(0x3200), &[1, 2, 3, 4, 5, 6, 7, 8]);
         assert!(m.copy_ram(PhysAddr(0x3200), PhysAddr(0x3300), 4, 2, false));
         assert_eq!(bytes(&m, 0x3300, 8), [1, 2, 3, 4, 5, 6, 7, 8]);
     }

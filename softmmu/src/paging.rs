@@ -11,7 +11,17 @@
 //! It knows nothing of segments, the TLB or the CPU: `Memory` calls it on a TLB
 //! miss and turns a [`PageFault`] into the guest's #PF.
 
-use crate::{PhysAddr, PhysMemory};
+use crate::PhysAddr;
+
+/// The physical memory a walk reads entries from and writes accessed and
+/// dirty bits to: [`crate::Memory`], whose writes are noticed by code
+/// tracking like any other.
+pub trait TableMemory {
+    /// Applies the A20 gate to an address.
+    fn a20(&self, addr: u32) -> PhysAddr;
+    fn read_u32(&self, addr: PhysAddr) -> u32;
+    fn write_u32(&mut self, addr: PhysAddr, value: u32);
+}
 
 const P: u32 = 1 << 0;
 const RW: u32 = 1 << 1;
@@ -70,7 +80,7 @@ pub struct Walk {
 
 /// Translates `linear` for `access` by a user (CPL 3) or supervisor access.
 pub fn walk(
-    mem: &mut PhysMemory,
+    mem: &mut impl TableMemory,
     mode: &PagingMode,
     linear: u32,
     access: Access,
@@ -136,6 +146,19 @@ pub fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PhysMemory;
+
+    impl TableMemory for PhysMemory {
+        fn a20(&self, addr: u32) -> PhysAddr {
+            PhysMemory::a20(self, addr)
+        }
+        fn read_u32(&self, addr: PhysAddr) -> u32 {
+            PhysMemory::read_u32(self, addr)
+        }
+        fn write_u32(&mut self, addr: PhysAddr, value: u32) {
+            PhysMemory::write_u32(self, addr, value)
+        }
+    }
 
     const DIR: u32 = 0x10000;
     const TABLE: u32 = 0x11000;

@@ -267,7 +267,7 @@ impl PhysMemory {
 
     /// Host address of the byte at `addr` if it is RAM or ROM. ROM bytes must
     /// not be written through it.
-    pub fn host_ptr(&self, addr: PhysAddr) -> Option<*mut u8> {
+    pub(crate) fn host_ptr(&self, addr: PhysAddr) -> Option<*mut u8> {
         match self.backing(addr) {
             // SAFETY: `addr` < ram_size was checked by `backing`; the mapping
             // lives as long as `self`.
@@ -281,7 +281,7 @@ impl PhysMemory {
 
     /// Host address of the RAM byte at `addr`, whatever overlays it (for
     /// writes that [`PhysMemory::backing_for`] sends to RAM).
-    pub fn ram_ptr(&self, addr: PhysAddr) -> Option<*mut u8> {
+    pub(crate) fn ram_ptr(&self, addr: PhysAddr) -> Option<*mut u8> {
         // SAFETY: bounds checked against the mapping, which lives as long as `self`.
         (addr.0 < self.ram_size).then(|| unsafe { self.ram.as_ptr().add(addr.0 as usize) as *mut u8 })
     }
@@ -289,12 +289,6 @@ impl PhysMemory {
     /// The whole of guest RAM.
     pub fn ram(&self) -> &[u8] {
         &self.ram
-    }
-
-    /// The whole of guest RAM, writable (loaders, DMA). Writers that may hit
-    /// translated code must tell the code tracker (see `Memory::write_phys`).
-    pub fn ram_mut(&mut self) -> &mut [u8] {
-        &mut self.ram
     }
 
     /// Reads one byte of RAM, ROM or nothing (all ones). MMIO reads as all ones
@@ -307,8 +301,9 @@ impl PhysMemory {
         }
     }
 
-    /// Writes one byte if it is RAM; other backings drop it.
-    pub fn write_u8(&mut self, addr: PhysAddr, value: u8) {
+    /// Writes one byte if it is RAM; other backings drop it. Writes from
+    /// outside this crate go through `Memory`, which tracks code.
+    pub(crate) fn write_u8(&mut self, addr: PhysAddr, value: u8) {
         if let Backing::Ram = self.backing_for(addr, true) {
             self.ram[addr.0 as usize] = value;
         }
@@ -325,15 +320,17 @@ impl PhysMemory {
 
     /// Copies `len` bytes from where reads of `from` go to where writes of `to`
     /// go, a byte at a time (firmware shadowing its ROM into RAM).
-    pub fn copy(&mut self, from: PhysAddr, to: PhysAddr, len: u32) {
+    #[cfg(test)]
+    fn copy(&mut self, from: PhysAddr, to: PhysAddr, len: u32) {
         for i in 0..len {
             let b = self.read_u8(PhysAddr(from.0.wrapping_add(i)));
             self.write_u8(PhysAddr(to.0.wrapping_add(i)), b);
         }
     }
 
-    /// Little-endian dword write, byte by byte across backings.
-    pub fn write_u32(&mut self, addr: PhysAddr, value: u32) {
+    /// Little-endian dword write, byte by byte across backings (see `write_u8`).
+    #[cfg(test)]
+    pub(crate) fn write_u32(&mut self, addr: PhysAddr, value: u32) {
         for i in 0..4 {
             self.write_u8(PhysAddr(addr.0.wrapping_add(i)), (value >> (8 * i)) as u8);
         }

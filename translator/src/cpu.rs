@@ -45,6 +45,9 @@ impl Default for CpuConfig {
 /// Guest instructions compiled code may run before control returns to the run loop.
 const CHAIN_BUDGET: u64 = 4096;
 
+/// Most code addresses whose invalidations are remembered at once.
+const MAX_INVALIDATION_RECORDS: usize = 1 << 16;
+
 /// Why [`Cpu::run`] returned.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -77,6 +80,13 @@ pub struct CachedBlock {
 }
 
 impl CachedBlock {
+    /// The bytes its decoded instructions and its translation's other blocks
+    /// came from, as runs within one page each.
+    fn code_runs(&self) -> Vec<(PhysAddr, u32)> {
+        let region = self.region.borrow();
+        self.block.byte_runs().chain(region.iter().flat_map(|b| b.byte_runs())).collect()
+    }
+
     fn new(block: Block) -> CachedBlock {
         let extent = block.last_offset();
         CachedBlock {
@@ -109,7 +119,16 @@ pub struct Cpu {
     /// port write may have changed it.
     event_at: u64,
     pub(crate) events_stale: bool,
+    /// The decoded blocks and their translations. Generated code embeds
+    /// addresses that only this cache keeps alive (instructions it hands to
+    /// helpers, link slots, other translations' entry points); nothing may
+    /// change it while generated code runs (see `jit::run`): helpers only
+    /// queue code writes, which the run loop applies once control is back.
     pub(crate) cache: BlockCache<CachedBlock>,
+    /// How often a block compiled at each physical address was thrown away
+    /// because its code was written: code that keeps changing is compiled
+    /// ever more reluctantly (see `compile_threshold`).
+    invalidations: HashMap<PhysAddr, u32>,
     /// EIP to commit when the current instruction completes.
     pub(crate) next_eip: u32,
     /// A device request raised by the current instruction.
@@ -126,6 +145,9 @@ pub struct Cpu {
     pub(crate) data_breakpoint_hits: u32,
     /// Set when the current instruction loaded SS (MOV SS, POP SS, LSS).
     pub(crate) ss_loaded: bool,
+    /// Set when the current instruction reached a device through MMIO: its
+    /// block ends after it, as after a port access.
+    pub(crate) device_access: bool,
     /// Whether the CPU triple-faulted during the current step.
     pub(crate) triple_fault: bool,
     /// Opcodes already reported as unimplemented.
@@ -134,7 +156,7 @@ pub struct Cpu {
     pub tracer: Option<Box<dyn Tracer>>,
     /// The compiler, once needed (None with `Engine::Interp`, or if the host
     /// cannot run it).
-    jit: Option<Jit>,
+    pub(crate) jit: Option<Jit>,
     /// What generated code reads and leaves (see [`JitEnv`]).
     pub(crate) jit_env: JitEnv,
     /// The exception compiled code stopped on.
@@ -167,6 +189,8 @@ impl Cpu {
             request: None,
             delivered: false,
             ss_loaded: false,
+            device_access: false,
+            invalidations: HashMap::new(),
             pending_debug_trap: false,
             breakpoints_armed: false,
             data_breakpoint_hits: 0,
@@ -313,7 +337,7 @@ impl Cpu {
         if let Some(code) = cached.code.get().filter(|c| c.generation == generation) {
             return Some(code);
         }
-        if cached.jit_failed.get() || (engine == Engine::Auto && runs < self.config.jit_threshold) {
+        if cached.jit_failed.get() || runs < self.compile_threshold(cached) {
             return None;
         }
         let s = &self.state;
@@ -339,6 +363,11 @@ impl Cpu {
             .max()
             .unwrap_or(0);
         cached.extent.set(extent);
+        // The translation embeds its other blocks' code as well: writes to
+        // their bytes must drop it.
+        for (addr, len) in members.iter().flat_map(|b| b.byte_runs()) {
+            self.mem.mark_code(addr, len);
+        }
         *cached.region.borrow_mut() = members;
         let region = cached.region.borrow();
         let blocks: Vec<&Block> = std::iter::once(&cached.block).chain(region.iter()).collect();
@@ -360,6 +389,22 @@ impl Cpu {
                 cached.jit_failed.set(true);
                 None
             }
+        }
+    }
+
+    /// Runs of a block before it is compiled: none under `Engine::Jit`, the
+    /// threshold under `Engine::Auto`; and for code at an address whose
+    /// translations were thrown away for self-modification again and again
+    /// (a loop that patches itself), twice as many for each time past the
+    /// first, so that the JIT does not compile the same code over and over.
+    fn compile_threshold(&self, cached: &CachedBlock) -> u32 {
+        let base = match self.config.engine {
+            Engine::Auto => self.config.jit_threshold,
+            _ => 0,
+        };
+        match self.invalidations.get(&cached.block.phys) {
+            Some(&n) if n > 1 => base.max(16).saturating_mul(1 << (n - 1).min(20)),
+            _ => base,
         }
     }
 
@@ -460,13 +505,7 @@ impl Cpu {
     fn exec_jit(&mut self, code: JitCode, end: u64) {
         self.prepare_jit_env(end);
         let Some(jit) = self.jit.as_ref() else { return };
-        let trampoline = jit.trampoline();
-        let cpu: *mut Cpu = self;
-        // SAFETY: `code` is a translation of the current generation (checked by
-        // `translation`); `cpu` is this live CPU, which nothing else uses until
-        // the call returns (generated code and its helpers reach it only through
-        // this pointer).
-        let st = unsafe { trampoline(cpu as *mut u8, code.entry) };
+        let st = jit::run(jit.trampoline(), self, code);
         self.icount = self.jit_env.icount_base.wrapping_sub(self.jit_env.budget as u64);
         if st == status::FAULT {
             if let Some(e) = self.jit_fault.take() {
@@ -542,6 +581,7 @@ impl Cpu {
         self.ss_loaded = false;
         match self.execute(ins) {
             Err(e) => {
+                self.device_access = false;
                 self.jit_fault = Some(e);
                 interp_status::FAULT
             }
@@ -553,6 +593,7 @@ impl Cpu {
                     || self.state.halted
                     || self.pending_debug_trap
                     || self.mem.has_dirty_code()
+                    || std::mem::take(&mut self.device_access)
                     || vemu_decoder::ends_block(ins);
                 if leave {
                     interp_status::EXIT
@@ -622,8 +663,8 @@ impl Cpu {
             FetchError::CsLimit => Exception::gp(0),
         })?;
         let pages: Vec<PhysAddr> = block.pages().collect();
-        for p in &pages {
-            self.mem.mark_code(*p);
+        for (addr, len) in block.byte_runs() {
+            self.mem.mark_code(addr, len);
         }
         let cached = Rc::new(CachedBlock::new(block));
         if let Some(evicted) = self.cache.insert(key, &pages, cached.clone()) {
@@ -678,6 +719,7 @@ impl Cpu {
                     }
                 }
                 Err(e) => {
+                    self.device_access = false;
                     self.raise(e);
                     return;
                 }
@@ -692,7 +734,7 @@ impl Cpu {
             if self.mem.has_dirty_code() && self.invalidate_dirty_code(Some(cached)) {
                 return;
             }
-            if self.request.is_some() || self.triple_fault {
+            if self.request.is_some() || self.triple_fault || std::mem::take(&mut self.device_access) {
                 return;
             }
             // A REP instruction that yields to the run loop restarts itself (and
@@ -710,14 +752,37 @@ impl Cpu {
         self.raise(Exception::new(vector::DB, None));
     }
 
-    /// Drops the blocks on code pages written since the last call. Returns whether
-    /// `running` was among them.
+    /// Drops the blocks whose code bytes were written since the last call,
+    /// and keeps the code map of their pages exact for the blocks that stay.
+    /// Returns whether `running` was among those dropped.
     fn invalidate_dirty_code(&mut self, running: Option<&Rc<CachedBlock>>) -> bool {
+        let writes = self.mem.take_code_writes();
+        let mut pages: Vec<PhysAddr> = writes.iter().map(|w| w.page()).collect();
+        pages.sort();
+        pages.dedup();
         let mut hit = false;
-        for page in self.mem.take_dirty_code() {
-            for b in self.cache.invalidate_page(PhysAddr(page)) {
+        for page in pages {
+            let here: Vec<_> = writes.iter().filter(|w| w.page() == page).collect();
+            let stale = |b: &CachedBlock| {
+                b.code_runs().iter().any(|&(addr, len)| here.iter().any(|w| w.overlaps(addr, len)))
+            };
+            for b in self.cache.invalidate_where(page, stale) {
                 hit |= running.is_some_and(|r| Rc::ptr_eq(&b, r));
+                if b.code.get().is_some() {
+                    if self.invalidations.len() >= MAX_INVALIDATION_RECORDS {
+                        self.invalidations.clear();
+                    }
+                    *self.invalidations.entry(b.block.phys).or_insert(0) += 1;
+                }
                 self.forget_block(&b);
+            }
+            self.mem.clear_code_page(page);
+            for b in self.cache.on_page(page) {
+                for (addr, len) in b.code_runs() {
+                    if addr.0 & !0xfff == page.0 {
+                        self.mem.mark_code(addr, len);
+                    }
+                }
             }
         }
         hit

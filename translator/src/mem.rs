@@ -9,45 +9,11 @@
 //! structures (descriptor tables, the TSS, the IDT) are read with supervisor
 //! rights whatever the CPL, through [`Cpu::read_sys`] and [`Cpu::write_sys`].
 
-use vemu_softmmu::{Access, Backing, PagingMode, PhysAddr, TlbMode};
+use vemu_softmmu::{Access, PagingMode, PhysAddr, TlbMode, WriteTarget};
 
 use crate::cpu::Cpu;
 use crate::exception::{Exception, Fault};
 use crate::state::{attr, cr0, cr4, fl, Seg};
-
-#[inline]
-fn load_le(p: *const u8, size: u32) -> u32 {
-    // SAFETY: the TLB only hands out host pointers to mapped guest RAM or ROM,
-    // and a fast hit guarantees all `size` bytes lie in the same page.
-    unsafe {
-        match size {
-            1 => *p as u32,
-            2 => u16::from_le_bytes(*(p as *const [u8; 2])) as u32,
-            _ => u32::from_le_bytes(*(p as *const [u8; 4])),
-        }
-    }
-}
-
-#[inline]
-fn store_le(p: *mut u8, size: u32, value: u32) {
-    // SAFETY: as in `load_le`; write tags are only installed for RAM pages.
-    unsafe {
-        match size {
-            1 => *p = value as u8,
-            2 => *(p as *mut [u8; 2]) = (value as u16).to_le_bytes(),
-            _ => *(p as *mut [u8; 4]) = value.to_le_bytes(),
-        }
-    }
-}
-
-#[inline]
-fn ones(size: u32) -> u32 {
-    if size >= 4 {
-        u32::MAX
-    } else {
-        (1 << (size * 8)) - 1
-    }
-}
 
 impl Cpu {
     /// Whether data accesses now run with user (CPL 3) rights.
@@ -79,8 +45,8 @@ impl Cpu {
     #[inline]
     pub fn read_lin(&mut self, linear: u32, size: u32, user: bool) -> Fault<u32> {
         let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
-        if let Some(p) = self.mem.tlb.read_host(mode, linear, size) {
-            return Ok(load_le(p, size));
+        if let Some(v) = self.mem.load_fast(mode, linear, size, false) {
+            return Ok(v);
         }
         self.read_lin_slow(linear, size, user, Access::Read)
     }
@@ -104,16 +70,16 @@ impl Cpu {
 
     /// Reads physical memory of any backing (MMIO goes to the bus).
     pub(crate) fn read_phys(&mut self, phys: PhysAddr, size: u32) -> u32 {
+        if let Some(v) = self.mem.read_ram(phys, size) {
+            return v;
+        }
         match self.mem.phys.backing(phys) {
-            Backing::Ram | Backing::Rom { .. } => match self.mem.phys.host_ptr(phys) {
-                Some(p) => load_le(p, size),
-                None => ones(size),
-            },
-            Backing::Mmio { id, offset } => {
+            vemu_softmmu::Backing::Mmio { id, offset } => {
+                self.device_touched();
                 let now = self.now();
                 self.bus.mmio_read(now, id, offset, size as u8)
             }
-            Backing::Unassigned => ones(size),
+            _ => crate::interp::mask(size),
         }
     }
 
@@ -121,8 +87,7 @@ impl Cpu {
     #[inline]
     pub fn write_lin(&mut self, linear: u32, size: u32, value: u32, user: bool) -> Fault {
         let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
-        if let Some(p) = self.mem.tlb.write_host(mode, linear, size) {
-            store_le(p, size, value);
+        if self.mem.store_fast(mode, linear, size, value) {
             return Ok(());
         }
         self.write_lin_slow(linear, size, value, user)
@@ -145,21 +110,23 @@ impl Cpu {
         Ok(())
     }
 
-    /// Writes physical memory of any backing; notices writes to code pages.
+    /// Writes physical memory of any backing (the soft MMU notices writes to
+    /// code; MMIO goes to the bus).
     pub(crate) fn write_phys(&mut self, phys: PhysAddr, size: u32, value: u32) {
-        match self.mem.phys.backing_for(phys, true) {
-            Backing::Ram => {
-                if let Some(p) = self.mem.phys.ram_ptr(phys) {
-                    store_le(p, size, value);
-                }
-                self.mem.note_write(phys);
-            }
-            Backing::Mmio { id, offset } => {
-                let now = self.now();
-                self.bus.mmio_write(now, id, offset, size as u8, value)
-            }
-            Backing::Rom { .. } | Backing::Unassigned => {}
+        if let WriteTarget::Mmio { id, offset } = self.mem.write_ram(phys, size, value) {
+            self.device_touched();
+            let now = self.now();
+            self.bus.mmio_write(now, id, offset, size as u8, value)
         }
+    }
+
+    /// The current instruction reached a device through MMIO: as after a port
+    /// access, the block ends after it and the run loop asks the devices about
+    /// interrupts and their next event again, so that both tiers take an
+    /// interrupt the access raised at the same instruction.
+    fn device_touched(&mut self) {
+        self.device_access = true;
+        self.events_stale = true;
     }
 
     /// Reads a system structure (GDT, LDT, IDT, TSS) with supervisor rights.
@@ -255,8 +222,8 @@ impl Cpu {
         }
         let user = self.user();
         let mode = if user { TlbMode::User } else { TlbMode::Supervisor };
-        if let Some(p) = self.mem.tlb.write_host(mode, linear, size) {
-            return Ok(load_le(p, size));
+        if let Some(v) = self.mem.load_fast(mode, linear, size, true) {
+            return Ok(v);
         }
         self.read_lin_slow(linear, size, user, Access::Write)
     }
@@ -269,11 +236,6 @@ impl Cpu {
 
     /// Copies code bytes from one physical page into `buf`; non-memory reads as 0xFF.
     pub(crate) fn read_code_bytes(&mut self, phys: PhysAddr, buf: &mut [u8]) {
-        match self.mem.phys.host_ptr(phys) {
-            // SAFETY: the decoder asks for bytes within one page of RAM or ROM,
-            // which `host_ptr` maps contiguously.
-            Some(p) => unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) },
-            None => buf.fill(0xff),
-        }
+        self.mem.read_code(phys, buf)
     }
 }

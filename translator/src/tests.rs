@@ -8,9 +8,11 @@ use vemu_softmmu::{Memory, MmioId, PhysAddr, PhysMemory};
 
 use crate::bus::{Bus, BusRequest};
 use crate::cpu::{Cpu, CpuConfig, Exit};
+use crate::jit::Engine;
 use crate::state::{fl, reg, Seg, Segment};
 
-/// A bus whose interrupt line rises at the `after`-th time the CPU looks at it.
+/// A bus whose interrupt line rises at the `after`-th time the CPU looks at
+/// it, or as soon as the guest reads or writes its MMIO window.
 struct TimedIrq {
     looks: u32,
     after: u32,
@@ -24,9 +26,12 @@ impl Bus for TimedIrq {
     }
     fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32) {}
     fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
+        self.after = 0;
         0
     }
-    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {
+        self.after = 0;
+    }
     fn interrupt_pending(&mut self, _now: u64) -> bool {
         self.looks += 1;
         !self.acknowledged && self.looks >= self.after
@@ -46,12 +51,19 @@ impl Bus for TimedIrq {
 /// A real-mode CPU with `code` at 0000:1000, SS:SP = 0000:8000, and vector 0x20
 /// pointing at a HLT at 0000:2000.
 fn cpu_with(code: &[u8], irq_after: u32) -> Cpu {
-    let mut mem = Memory::new(PhysMemory::new(1 << 20).unwrap());
+    cpu_on(code, irq_after, CpuConfig::default())
+}
+
+/// The same, with a device window at 0xd0000 and the given configuration.
+fn cpu_on(code: &[u8], irq_after: u32, config: CpuConfig) -> Cpu {
+    let mut phys = PhysMemory::new(1 << 20).unwrap();
+    phys.add_mmio(0xd0000, 0x1000, MmioId(1)).unwrap();
+    let mut mem = Memory::new(phys);
     mem.write_phys(PhysAddr(0x1000), code);
     mem.write_phys(PhysAddr(0x2000), &[0xf4]);
     mem.write_phys(PhysAddr(0x20 * 4), &[0x00, 0x20, 0x00, 0x00]);
     let bus = TimedIrq { looks: 0, after: irq_after, vector: 0x20, acknowledged: false };
-    let mut cpu = Cpu::new(mem, Box::new(bus), CpuConfig::default());
+    let mut cpu = Cpu::new(mem, Box::new(bus), config);
     cpu.state.segs[Seg::CS as usize] = Segment::real(0, true, 0);
     cpu.state.eip = 0x1000;
     cpu.state.regs[reg::ESP] = 0x8000;
@@ -96,4 +108,60 @@ fn a_block_that_rewrites_its_own_next_instruction() {
     cpu.state.halted = false;
     assert_eq!(cpu.run(100), Exit::Halted);
     assert_eq!(cpu.state.regs[reg::EAX] & 0xff, 0x42, "the patched immediate was executed");
+}
+
+/// Both engines, each forcing its tier.
+const ENGINES: [Engine; 2] = [Engine::Interp, Engine::Jit];
+
+#[test]
+fn an_mmio_access_is_followed_by_a_look_at_interrupts_in_both_tiers() {
+    // sti; mov ds, ax(=0xd000); then `mov [0], al` or `mov al, [0]`;
+    // nop; nop; hlt. The device raises its line when touched: the interrupt is
+    // taken right after the access, in both tiers, as after an OUT.
+    for access in [[0xa2, 0x00, 0x00], [0xa0, 0x00, 0x00]] {
+        for engine in ENGINES {
+            let mut code = vec![0xfb, 0xb8, 0x00, 0xd0, 0x8e, 0xd8];
+            code.extend_from_slice(&access);
+            code.extend_from_slice(&[0x90, 0x90, 0xf4]);
+            let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+            assert_eq!(cpu.run(100), Exit::Halted);
+            assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}, {access:x?}");
+        }
+    }
+}
+
+/// Runs a 16-bit loop at 0000:1000 with the JIT forced until it halts;
+/// returns the CPU.
+fn run_jit_loop(code: &[u8]) -> Cpu {
+    let mut cpu = cpu_on(code, u32::MAX, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() });
+    for _ in 0..1000 {
+        if cpu.run(100_000) == Exit::Halted {
+            return cpu;
+        }
+    }
+    panic!("the loop did not end");
+}
+
+#[test]
+fn data_written_beside_code_leaves_its_translation_alone() {
+    // mov cx, 2000; l: inc word [0x1100]; loop l; hlt -- the counter shares
+    // the loop's page.
+    let code = [0xb9, 0xd0, 0x07, 0xff, 0x06, 0x00, 0x11, 0xe2, 0xfa, 0xf4];
+    let mut cpu = run_jit_loop(&code);
+    assert_eq!(cpu.read_lin(0x1100, 2, false).unwrap(), 2000);
+    assert_eq!(cpu.cache.stats().invalidations, 0, "no translation was dropped");
+    let compiled = cpu.jit.as_ref().unwrap().compiled;
+    assert!(compiled <= 4, "compiled {compiled} times");
+}
+
+#[test]
+fn code_that_keeps_patching_itself_is_compiled_ever_more_reluctantly() {
+    // mov cx, 3000; l: inc byte [0x1008]; mov al, 0 (its immediate, at
+    // 0x1008, patched by the INC); loop l; hlt. Every iteration rewrites the
+    // loop.
+    let code = [0xb9, 0xb8, 0x0b, 0xfe, 0x06, 0x08, 0x10, 0xb0, 0x00, 0xe2, 0xf8, 0xf4];
+    let cpu = run_jit_loop(&code);
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xff, 3000 & 0xff, "the last patch ran");
+    let compiled = cpu.jit.as_ref().unwrap().compiled;
+    assert!(compiled < 40, "compiled {compiled} times for 3000 rewrites");
 }

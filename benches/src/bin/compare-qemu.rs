@@ -49,6 +49,7 @@ fn large_scale(name: &str) -> u32 {
         "memops" => 16,
         "fib" => 128,
         "syscall" => 48,
+        "codedata" => 8,
         _ => 16,
     }
 }

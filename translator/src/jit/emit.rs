@@ -27,7 +27,7 @@ use iced_x86::{Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, 
 use vemu_block_cache::Links;
 use vemu_decoder::{ends_block, Block};
 
-use super::helpers::{interp_status, write_status, HelperIds};
+use super::helpers::{interp_status, read_status, write_status, HelperIds};
 use super::{block_signature, env_offset, status, JitError, JmpEntry, JMP_CACHE_ENTRIES};
 use crate::cpu::Cpu;
 use crate::flags::{op, Flags};
@@ -190,6 +190,10 @@ struct Emitter<'a, 'b> {
     invalid: Option<String>,
     /// The instruction being emitted.
     ins: &'b Instruction,
+    /// Non-zero when one of the current instruction's memory accesses wrote
+    /// code or reached a device (MMIO): control goes back to the run loop
+    /// after it, as after a port access (None: no slow path that could).
+    leave: Option<Value>,
 }
 
 /// Emits the region `blocks` (entry block first; every other block starts on
@@ -252,6 +256,7 @@ pub(crate) fn emit_region<'b>(
         emitted: std::collections::HashSet::new(),
         invalid: None,
         ins: &blocks[0].insns[0],
+        leave: None,
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -312,9 +317,13 @@ impl<'b> Emitter<'_, 'b> {
                 let c = self.cpu();
                 self.b.ins().call(self.h_trace, &[c, p]);
             }
+            self.leave = None;
             if self.instruction() {
                 return;
             }
+            let next = self.next_eip();
+            let next = self.iconst(next);
+            self.leave_if_asked(next);
             if i == last {
                 // The block stops before its next instruction (page, cap, fetch):
                 // go on there.
@@ -483,6 +492,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Leaves for a computed EIP (returns, indirect jumps).
     fn exit_indirect(&mut self, eip: Value) {
+        self.leave_if_asked(eip);
         self.store_state(eip);
         let none = self.b.ins().iconst(self.ptr, 0);
         self.through_jump_cache(eip, none);
@@ -664,6 +674,7 @@ impl<'b> Emitter<'_, 'b> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let v = self.b.append_block_param(done, types::I32);
+        let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
         let x = match size {
@@ -671,25 +682,29 @@ impl<'b> Emitter<'_, 'b> {
             2 => self.b.ins().uload16(types::I32, mf(), host, 0),
             _ => self.b.ins().load(types::I32, mf(), host, 0),
         };
-        self.b.ins().jump(done, &[x.into()]);
+        let zero = self.iconst(0);
+        self.b.ins().jump(done, &[x.into(), zero.into()]);
         self.b.switch_to_block(slow);
         self.b.set_cold_block(slow);
         let rmw_v = self.iconst(rmw as u32);
-        let r = self.memory_helper(self.h_read, a, size, rmw_v, -1);
+        let r = self.memory_helper(self.h_read, a, size, rmw_v, read_status::FAULT as i64);
         let r32 = self.b.ins().ireduce(types::I32, r);
-        self.b.ins().jump(done, &[r32.into()]);
+        let flag = self.b.ins().ushr_imm_s(r, 32);
+        let flag = self.b.ins().ireduce(types::I32, flag);
+        self.b.ins().jump(done, &[r32.into(), flag.into()]);
         self.b.switch_to_block(done);
+        self.ask_to_leave(leave);
         v
     }
 
-    /// Stores `size` bytes; returns a value that is non-zero when a page holding
-    /// code was written (the block must be left after this instruction).
-    fn store(&mut self, a: &Addr, size: u32, v: Value) -> Value {
+    /// Stores `size` bytes (and asks to leave after the instruction when the
+    /// store wrote code or reached a device).
+    fn store(&mut self, a: &Addr, size: u32, v: Value) {
         let (ok, host) = self.probe(a, size, true);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let smc = self.b.append_block_param(done, types::I32);
+        let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
         match size {
@@ -702,11 +717,11 @@ impl<'b> Emitter<'_, 'b> {
         self.b.switch_to_block(slow);
         self.b.set_cold_block(slow);
         let r = self.memory_helper(self.h_write, a, size, v, write_status::FAULT as i64);
-        let code = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::CODE_WRITTEN as i64);
-        let code = self.b.ins().uextend(types::I32, code);
-        self.b.ins().jump(done, &[code.into()]);
+        let flag = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::LEAVE as i64);
+        let flag = self.b.ins().uextend(types::I32, flag);
+        self.b.ins().jump(done, &[flag.into()]);
         self.b.switch_to_block(done);
-        smc
+        self.ask_to_leave(leave);
     }
 
     /// The slow path of a load or store: with the state stored, calls `helper`
@@ -732,15 +747,28 @@ impl<'b> Emitter<'_, 'b> {
         r
     }
 
-    /// After an instruction that stored: leave if code was written.
-    fn after_store(&mut self, smc: Value) {
+    /// Records that the current instruction must leave after it if `flag`
+    /// is non-zero.
+    fn ask_to_leave(&mut self, flag: Value) {
+        let flag = match self.leave {
+            Some(prev) => self.b.ins().bor(prev, flag),
+            None => flag,
+        };
+        self.leave = Some(flag);
+    }
+
+    /// Once the instruction's effects are in the variables: back to the run
+    /// loop, at `eip`, if one of its accesses asked for it (code written, a
+    /// device reached), before anything could chain on into stale code or
+    /// past an interrupt the device raised.
+    fn leave_if_asked(&mut self, eip: Value) {
+        let Some(flag) = self.leave.take() else { return };
         let leave = self.b.create_block();
         let go_on = self.b.create_block();
-        self.b.ins().brif(smc, leave, &[], go_on, &[]);
+        self.b.ins().brif(flag, leave, &[], go_on, &[]);
         self.b.switch_to_block(leave);
         self.b.set_cold_block(leave);
-        let next = self.next_eip();
-        self.store_state_eip(next);
+        self.store_state(eip);
         self.ret(status::OK);
         self.b.switch_to_block(go_on);
     }
@@ -1105,8 +1133,7 @@ impl<'b> Emitter<'_, 'b> {
         if self.is_mem(0) && (self.is_gpr(1) || self.ins.op1_kind() != OpKind::Register) {
             let v = self.read_src(1);
             let a = self.addr();
-            let smc = self.store(&a, size, v);
-            self.finish(Some(smc));
+            self.store(&a, size, v);
             return true;
         }
         false
@@ -1132,8 +1159,7 @@ impl<'b> Emitter<'_, 'b> {
             return true;
         }
         let a = self.addr();
-        let smc = self.store(&a, 1, v);
-        self.finish(Some(smc));
+        self.store(&a, 1, v);
         true
     }
 
@@ -1231,23 +1257,14 @@ impl<'b> Emitter<'_, 'b> {
         }
     }
 
-    /// Writes the destination back; returns the store's code flag, if it stored.
-    fn write_dest(&mut self, at: Option<Addr>, size: u32, v: Value) -> Option<Value> {
+    /// Writes the destination back.
+    fn write_dest(&mut self, at: Option<Addr>, size: u32, v: Value) {
         match at {
             None => {
                 let r = self.ins.op0_register();
                 self.set_reg(r, v);
-                None
             }
-            Some(a) => Some(self.store(&a, size, v)),
-        }
-    }
-
-    /// Ends an instruction whose effects are all in the variables: leaves the
-    /// block if its store wrote code.
-    fn finish(&mut self, smc: Option<Value>) {
-        if let Some(smc) = smc {
-            self.after_store(smc);
+            Some(a) => self.store(&a, size, v),
         }
     }
 
@@ -1282,17 +1299,19 @@ impl<'b> Emitter<'_, 'b> {
                 let with_c = self.iconst(with | sc);
                 let without_c = self.iconst(without | sc);
                 let opv = self.b.ins().select(cf, with_c, without_c);
-                let smc = if is_cmp { None } else { self.write_dest(at, size, r) };
+                if !is_cmp {
+                    self.write_dest(at, size, r);
+                }
                 self.def_flags(opv, r, a, b, false);
                 self.known = None;
-                self.finish(smc);
                 return true;
             }
         };
         let r = self.b.ins().band_imm_s(r, m);
-        let smc = if is_cmp { None } else { self.write_dest(at, size, r) };
+        if !is_cmp {
+            self.write_dest(at, size, r);
+        }
         self.set_flags_lazy(kind, size, r, a, b);
-        self.finish(smc);
         true
     }
 
@@ -1336,10 +1355,11 @@ impl<'b> Emitter<'_, 'b> {
             Mnemonic::Xor => self.b.ins().bxor(a, b),
             _ => self.b.ins().band(a, b),
         };
-        let smc = if test { None } else { self.write_dest(at, size, r) };
+        if !test {
+            self.write_dest(at, size, r);
+        }
         let zero = self.iconst(0);
         self.set_flags_lazy(op::LOGIC, size, r, zero, zero);
-        self.finish(smc);
         true
     }
 
@@ -1353,9 +1373,8 @@ impl<'b> Emitter<'_, 'b> {
         };
         let r = self.b.ins().band_imm_s(r, mask(size) as i64);
         let one = self.iconst(1);
-        let smc = self.write_dest(at, size, r);
+        self.write_dest(at, size, r);
         self.set_flags_lazy(kind, size, r, a, one);
-        self.finish(smc);
         true
     }
 
@@ -1366,16 +1385,14 @@ impl<'b> Emitter<'_, 'b> {
         if self.ins.mnemonic() == Mnemonic::Not {
             let r = self.b.ins().bnot(a);
             let r = self.b.ins().band_imm_s(r, m);
-            let smc = self.write_dest(at, size, r);
-            self.finish(smc);
+            self.write_dest(at, size, r);
             return true;
         }
         let r = self.b.ins().ineg(a);
         let r = self.b.ins().band_imm_s(r, m);
-        let smc = self.write_dest(at, size, r);
+        self.write_dest(at, size, r);
         let zero = self.iconst(0);
         self.set_flags_lazy(op::SUB, size, r, zero, a);
-        self.finish(smc);
         true
     }
 
@@ -1427,10 +1444,9 @@ impl<'b> Emitter<'_, 'b> {
                 (op::SHL, v, r)
             }
         };
-        let smc = self.write_dest(at, size, r);
+        self.write_dest(at, size, r);
         let zero = self.iconst(0);
         self.set_flags_lazy(kind, size, r, before, zero);
-        self.finish(smc);
         true
     }
 
@@ -1443,17 +1459,16 @@ impl<'b> Emitter<'_, 'b> {
         }
     }
 
-    /// Stores `v` below the stack pointer; returns the new ESP and the code flag.
-    fn push_value(&mut self, v: Value, size: u32) -> (Value, Value) {
+    /// Stores `v` below the stack pointer; returns the new ESP.
+    fn push_value(&mut self, v: Value, size: u32) -> Value {
         let esp = self.reg32(reg::ESP);
         let new = self.b.ins().iadd_imm_s(esp, -(size as i64));
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(new, sm);
         let a = Addr { seg: Seg::SS as u32, offset: off };
-        let smc = self.store(&a, size, v);
+        self.store(&a, size, v);
         let keep = self.b.ins().band_imm_s(esp, !sm);
-        let esp_new = self.b.ins().bor(keep, off);
-        (esp_new, smc)
+        self.b.ins().bor(keep, off)
     }
 
     fn push_insn(&mut self) -> bool {
@@ -1463,9 +1478,8 @@ impl<'b> Emitter<'_, 'b> {
         let size = crate::cpu::Cpu::code_osize(self.ins);
         let v = self.read_src(0);
         let v = self.b.ins().band_imm_s(v, mask(size) as i64);
-        let (esp, smc) = self.push_value(v, size);
+        let esp = self.push_value(v, size);
         self.def_reg(reg::ESP, esp);
-        self.finish(Some(smc));
         true
     }
 
@@ -1573,18 +1587,12 @@ impl<'b> Emitter<'_, 'b> {
                 self.guard_direct(t);
                 let ret = self.next_eip() & mask(size);
                 let rv = self.iconst(ret);
-                let (esp, smc) = self.push_value(rv, size);
+                let esp = self.push_value(rv, size);
                 self.def_reg(reg::ESP, esp);
-                // A return address pushed onto a page of code: back to the run
-                // loop (at the target) instead of chaining into stale code.
-                let leave = self.b.create_block();
-                let go_on = self.b.create_block();
-                self.b.ins().brif(smc, leave, &[], go_on, &[]);
-                self.b.switch_to_block(leave);
-                self.b.set_cold_block(leave);
-                self.store_state_eip(t);
-                self.ret(status::OK);
-                self.b.switch_to_block(go_on);
+                // A return address pushed onto code (or a device): back to
+                // the run loop, at the target, instead of chaining on.
+                let target = self.iconst(t);
+                self.leave_if_asked(target);
                 self.exit_direct(t);
             }
             _ => {

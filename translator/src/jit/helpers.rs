@@ -3,8 +3,9 @@
 //! evaluation when a block does not know who set the flags, and tracing.
 //!
 //! Each takes the `Cpu` as a raw pointer: generated code only runs inside
-//! [`super::Jit::enter`], whose caller hands over exclusive use of the CPU for
-//! the duration, so each helper may turn it into a unique reference.
+//! [`super::run`], whose caller hands over exclusive use of the CPU for the
+//! duration, so each helper may turn it into a unique reference. No helper
+//! changes the block cache (see `super::run` for why that matters).
 
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -25,13 +26,22 @@ pub(crate) mod interp_status {
     pub const EXIT: u32 = 2;
 }
 
+/// What a read's slow path tells the generated code: the value in the low 32
+/// bits, and bit 32 set when the read reached a device (leave after this
+/// instruction, as after a port access); or `FAULT`.
+pub(crate) mod read_status {
+    pub const FAULT: u64 = u64::MAX;
+    pub const LEAVE: u64 = 1 << 32;
+}
+
 /// What a write's slow path tells the generated code.
 pub(crate) mod write_status {
     pub const OK: u32 = 0;
     pub const FAULT: u32 = 1;
-    /// Done, but a page holding translated code was written: leave after this
-    /// instruction so that the stale translations are dropped.
-    pub const CODE_WRITTEN: u32 = 2;
+    /// Done, but translated code was written or a device reached: leave after
+    /// this instruction, so that stale translations are dropped and the run
+    /// loop looks at interrupts again.
+    pub const LEAVE: u32 = 2;
 }
 
 /// The segment register numbered `n` (ES CS SS DS FS GS).
@@ -40,7 +50,8 @@ fn seg(n: u32) -> Seg {
 }
 
 /// Reads `size` bytes at `seg:offset` (checked as a write when `rmw` is set).
-/// Returns the value, or u64::MAX after storing the fault in `Cpu::jit_fault`.
+/// Returns a [`read_status`]: the value, maybe with `LEAVE`, or `FAULT` after
+/// storing the fault in `Cpu::jit_fault`.
 extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32) -> u64 {
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
@@ -48,10 +59,12 @@ extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32
     let s = seg(segment);
     let r = if rmw != 0 { cpu.read_rmw(s, offset, size) } else { cpu.read(s, offset, size) };
     match r {
+        Ok(v) if std::mem::take(&mut cpu.device_access) => v as u64 | read_status::LEAVE,
         Ok(v) => v as u64,
         Err(e) => {
+            cpu.device_access = false;
             cpu.jit_fault = Some(e);
-            u64::MAX
+            read_status::FAULT
         }
     }
 }
@@ -62,9 +75,10 @@ extern "C" fn write(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, value: 
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
     match cpu.write(seg(segment), offset, size, value) {
-        Ok(()) if cpu.mem.has_dirty_code() => write_status::CODE_WRITTEN,
+        Ok(()) if std::mem::take(&mut cpu.device_access) || cpu.mem.has_dirty_code() => write_status::LEAVE,
         Ok(()) => write_status::OK,
         Err(e) => {
+            cpu.device_access = false;
             cpu.jit_fault = Some(e);
             write_status::FAULT
         }

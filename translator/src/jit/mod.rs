@@ -176,7 +176,7 @@ pub struct Jit {
     helpers: helpers::HelperIds,
     trampoline: Trampoline,
     generation: u64,
-    compiled: usize,
+    pub(crate) compiled: usize,
     /// Set when the module is full: the run loop flushes at its next safe point.
     pub(crate) needs_flush: bool,
     debug: JitDebug,
@@ -334,6 +334,27 @@ impl Jit {
     pub(crate) fn trampoline(&self) -> Trampoline {
         self.trampoline
     }
+}
+
+/// Runs the translation `code` on `cpu` until it leaves; returns its [`status`].
+///
+/// Soundness rests on three facts the run loop keeps:
+/// - `code` belongs to the current generation of the module behind
+///   `trampoline` (`Cpu::translation` checks it), whose memory lives until the
+///   run loop flushes the module between translations;
+/// - generated code holds addresses that only the block cache keeps alive:
+///   the `Instruction`s it hands to the interpreter helper, its own and other
+///   translations' link slots, the entry points it chains to through links and
+///   the jump cache. Nothing changes the cache while generated code runs
+///   (helpers execute instructions and queue code writes; the run loop drops
+///   invalidated blocks, and unlinks them and clears the jump cache, only
+///   after this returns), so every such address stays valid for the call;
+/// - `cpu` is used by nothing else until the call returns: generated code and
+///   the helpers reach it only through the pinned register.
+pub(crate) fn run(trampoline: Trampoline, cpu: &mut crate::cpu::Cpu, code: JitCode) -> u32 {
+    let cpu: *mut crate::cpu::Cpu = cpu;
+    // SAFETY: see above.
+    unsafe { trampoline(cpu as *mut u8, code.entry) }
 }
 
 /// The system-calling-convention entry that calls a block (tail convention).
