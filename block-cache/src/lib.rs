@@ -11,12 +11,13 @@
 //! What a block holds (decoded instructions, compiled code, counters) is the
 //! translator's business: the cache stores any `T` behind an `Rc`, so a block that
 //! is running keeps its translation alive even if the cache drops it meanwhile.
-//! [`Links`] are the chaining links between translations; the translator cuts the
-//! links into every block the cache gives back as removed.
+//! [`Links`] are the chaining links between translations and [`LinkTable`] their
+//! bookkeeping; the translator cuts the links into every block the cache gives
+//! back as removed.
 
 mod links;
 
-pub use links::Links;
+pub use links::{LinkTable, Links};
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;

@@ -242,63 +242,73 @@ impl Machine {
 
     /// Runs until the guest or a limit ends the run.
     pub fn run(&mut self) -> Outcome {
-        const SLICE: u64 = 1 << 20;
         let outcome = loop {
-            let mut budget = match self.config.max_insns {
-                Some(max) if self.cpu.icount >= max => break Outcome::InstructionLimit,
-                Some(max) => (max - self.cpu.icount).min(SLICE),
-                None => SLICE,
-            };
-            // Stop when the next device event is due.
-            let now = self.cpu.now();
-            if let Some(event) = self.bus().next_event(now) {
-                budget = budget.min(event.saturating_sub(now).max(1));
-            }
-            match self.cpu.run(budget) {
-                Exit::Budget => {}
-                Exit::Halted => {
-                    // Nothing to do until an interrupt: the clock skips to the
-                    // next device event, if one can ever wake the CPU.
-                    let s = &self.cpu.state;
-                    let interrupts_enabled = s.flags.bits & fl::IF != 0;
-                    let now = self.cpu.now();
-                    let bus = self.bus();
-                    let event = if interrupts_enabled { bus.next_wakeup(now) } else { None };
-                    match event {
-                        Some(t) => self.cpu.warp += t.saturating_sub(now),
-                        None => {
-                            let s = &self.cpu.state;
-                            break Outcome::HaltedForever {
-                                cs: s.seg(Seg::CS).selector,
-                                eip: s.eip,
-                                interrupts_enabled,
-                            };
-                        }
-                    }
-                }
-                Exit::Request(BusRequest::Exit(code)) => break Outcome::GuestExit(code),
-                Exit::Request(BusRequest::Reset) => {
-                    if self.config.no_reboot {
-                        break Outcome::ResetRequested;
-                    }
-                    self.reset();
-                }
-                Exit::Request(BusRequest::SetA20(on)) => self.cpu.mem.set_a20(on),
-                Exit::Request(BusRequest::Shadow { base, len, read_ram, write_ram }) => {
-                    self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
-                }
-                Exit::TripleFault => {
-                    if self.config.no_reboot {
-                        let s = &self.cpu.state;
-                        break Outcome::TripleFault { cs: s.seg(Seg::CS).selector, eip: s.eip };
-                    }
-                    self.reset();
-                }
+            if let Some(outcome) = self.step() {
+                break outcome;
             }
         };
         if let Some(t) = &self.trace {
             let _ = t.0.borrow_mut().flush();
         }
         outcome
+    }
+
+    /// Runs one slice: the CPU until its budget (at most the next device event
+    /// or the instruction limit) is spent or it stops for something, which is
+    /// then handled. Returns how the run ended, if it did.
+    pub fn step(&mut self) -> Option<Outcome> {
+        const SLICE: u64 = 1 << 20;
+        let mut budget = match self.config.max_insns {
+            Some(max) if self.cpu.icount >= max => return Some(Outcome::InstructionLimit),
+            Some(max) => (max - self.cpu.icount).min(SLICE),
+            None => SLICE,
+        };
+        // Stop when the next device event is due.
+        let now = self.cpu.now();
+        if let Some(event) = self.bus().next_event(now) {
+            budget = budget.min(event.saturating_sub(now).max(1));
+        }
+        match self.cpu.run(budget) {
+            Exit::Budget => {}
+            Exit::Halted => {
+                // Nothing to do until an interrupt: the clock skips to the
+                // next device event, if one can ever wake the CPU.
+                let s = &self.cpu.state;
+                let interrupts_enabled = s.flags.bits & fl::IF != 0;
+                let now = self.cpu.now();
+                let bus = self.bus();
+                let event = if interrupts_enabled { bus.next_wakeup(now) } else { None };
+                match event {
+                    Some(t) => self.cpu.warp += t.saturating_sub(now),
+                    None => {
+                        let s = &self.cpu.state;
+                        return Some(Outcome::HaltedForever {
+                            cs: s.seg(Seg::CS).selector,
+                            eip: s.eip,
+                            interrupts_enabled,
+                        });
+                    }
+                }
+            }
+            Exit::Request(BusRequest::Exit(code)) => return Some(Outcome::GuestExit(code)),
+            Exit::Request(BusRequest::Reset) => {
+                if self.config.no_reboot {
+                    return Some(Outcome::ResetRequested);
+                }
+                self.reset();
+            }
+            Exit::Request(BusRequest::SetA20(on)) => self.cpu.mem.set_a20(on),
+            Exit::Request(BusRequest::Shadow { base, len, read_ram, write_ram }) => {
+                self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
+            }
+            Exit::TripleFault => {
+                if self.config.no_reboot {
+                    let s = &self.cpu.state;
+                    return Some(Outcome::TripleFault { cs: s.seg(Seg::CS).selector, eip: s.eip });
+                }
+                self.reset();
+            }
+        }
+        None
     }
 }

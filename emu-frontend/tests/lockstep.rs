@@ -1,28 +1,35 @@
 //! The interpreter and the JIT in lockstep (DESIGN.md, "Correctness"): every
 //! test ROM and every benchmark workload runs in two machines, one per tier,
-//! without tracing (so the JIT runs the code it runs for users), stopping
-//! together every so many instructions; at each stop the CPU state (EFLAGS
-//! materialized) and the console output must be identical, and all of guest
-//! RAM at every so many stops and at the end. The test ROMs stop after every
-//! translated block the JIT runs (a budget of one instruction lets it run one
-//! block), so each block's effect on the registers and flags is compared.
+//! without tracing (so the JIT runs the code it runs for users). The JIT
+//! machine runs whole translations, chained ones included, and stops at every
+//! exit from compiled code; the interpreter machine then runs to the same
+//! instruction count, and the two must agree: the CPU state (EFLAGS
+//! materialized), every page of RAM either machine wrote since the last stop
+//! (the soft MMU's dirty log), the console output and how the run ended. A
+//! JIT with a deliberately wrong inline ADD must be caught.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::{assemble, repo, scratch};
 use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
+use vemu_softmmu::PhysAddr;
 use vemu_translator::{CpuConfig, Engine};
 
 struct Side {
     machine: Machine,
     console: Captured,
-    outcome: Outcome,
+    /// How the run ended, once it did.
+    outcome: Option<Outcome>,
 }
 
+/// More instructions than any guest here runs: a runaway guest ends the test.
+const MAX_INSNS: u64 = 20_000_000_000;
+
 impl Side {
-    fn new(rom: &Path, engine: Engine) -> Side {
+    fn new(rom: &Path, engine: Engine, jit_defect: bool) -> Side {
         let console = Captured::default();
         let config = MachineConfig {
             boot: Boot::Bios(rom.to_path_buf()),
@@ -30,91 +37,124 @@ impl Side {
             // As `vemu run` does: a triple fault resets (the triplefault ROM
             // counts on it).
             no_reboot: false,
-            max_insns: Some(0),
-            cpu: CpuConfig { engine, ..CpuConfig::default() },
+            max_insns: Some(MAX_INSNS),
+            cpu: CpuConfig {
+                engine,
+                stop_after_compiled: engine == Engine::Jit,
+                jit_defect,
+                ..CpuConfig::default()
+            },
             ..MachineConfig::default()
         };
-        let machine = Machine::with_outputs(config, Box::new(console.clone()), Box::new(console.clone()))
+        let mut machine = Machine::with_outputs(config, Box::new(console.clone()), Box::new(console.clone()))
             .unwrap_or_else(|e| panic!("{}: {e}", rom.display()));
-        Side { machine, console, outcome: Outcome::InstructionLimit }
+        machine.cpu.mem.start_dirty_log();
+        Side { machine, console, outcome: None }
     }
 
     fn icount(&self) -> u64 {
         self.machine.cpu.icount
     }
 
-    fn running(&self) -> bool {
-        self.outcome == Outcome::InstructionLimit
+    /// One step of the JIT machine: to its next exit from compiled code (or
+    /// the end of a slice, or the end of the run).
+    fn step(&mut self) {
+        if self.outcome.is_none() {
+            self.outcome = self.machine.step();
+        }
     }
 
-    /// Runs until at least `target` instructions have executed in all (blocks
-    /// and REP chunks may carry it a little further) or the guest ends.
+    /// Runs the interpreter machine until `target` instructions have executed
+    /// in all, or the guest ends.
     fn run_to(&mut self, target: u64) {
-        if self.running() && self.icount() < target {
-            self.machine.set_max_insns(Some(target));
-            self.outcome = self.machine.run();
-        }
-    }
-
-    /// What must agree: the state (EFLAGS materialized), RAM, the output.
-    fn snapshot(&self) -> (String, String) {
-        let mut s = self.machine.cpu.state.clone();
-        s.flags = vemu_translator::Flags::new(s.flags.get());
-        (format!("{s:?}"), self.console.text())
-    }
-}
-
-fn lockstep(name: &str, rom: &Path, chunk: u64, ram_every: u64) {
-    let mut interp = Side::new(rom, Engine::Interp);
-    let mut jit = Side::new(rom, Engine::Jit);
-    let mut target = 0;
-    let mut stops = 0;
-    loop {
-        target += chunk;
-        interp.run_to(target);
-        jit.run_to(target);
-        // Bring the two to the same instruction boundary.
-        for _ in 0..64 {
-            let (a, b) = (interp.icount(), jit.icount());
-            if a == b || !(interp.running() || jit.running()) {
-                break;
-            }
-            if a < b {
-                interp.run_to(b);
-            } else {
-                jit.run_to(a);
-            }
-        }
-        stops += 1;
-        let at = interp.icount();
-        assert_eq!(at, jit.icount(), "{name}: the tiers stop at different instruction counts");
-        let (si, oi) = interp.snapshot();
-        let (sj, oj) = jit.snapshot();
-        assert!(
-            si == sj,
-            "{name}: the CPU states differ after {at} instructions\ninterp: {si}\njit:    {sj}"
-        );
-        let (ri, rj) = (interp.machine.cpu.mem.phys.ram(), jit.machine.cpu.mem.phys.ram());
-        let ended = !interp.running();
-        if (ended || stops % ram_every == 0) && ri != rj {
-            let i = (0..ri.len()).find(|&i| ri[i] != rj[i]).unwrap_or(0);
-            panic!(
-                "{name}: RAM differs after {at} instructions, first at {i:#x}: {:#04x} vs {:#04x}",
-                ri[i], rj[i]
-            );
-        }
-        assert_eq!(oi, oj, "{name}: the output differs after {at} instructions");
-        assert_eq!(interp.outcome, jit.outcome, "{name}: the runs end differently");
-        if !interp.running() {
-            assert!(oi.lines().last() == Some("PASS"), "{name} did not pass:\n{oi}");
-            assert!(stops > 1 || at < chunk, "{name}: never compared mid-run");
+        if self.outcome.is_some() || self.icount() >= target {
             return;
         }
+        self.machine.set_max_insns(Some(target));
+        match self.machine.run() {
+            Outcome::InstructionLimit if target < MAX_INSNS => {}
+            end => self.outcome = Some(end),
+        }
+        self.machine.set_max_insns(Some(MAX_INSNS));
+    }
+
+    /// The CPU state with EFLAGS materialized.
+    fn state(&self) -> String {
+        let mut s = self.machine.cpu.state.clone();
+        s.flags = vemu_translator::Flags::new(s.flags.get());
+        format!("{s:?}")
+    }
+
+    fn page(&self, page: PhysAddr) -> &[u8] {
+        let at = page.0 as usize;
+        &self.machine.cpu.mem.phys.ram()[at..at + 0x1000]
     }
 }
 
-#[test]
-fn test_roms_run_alike_in_both_tiers() {
+/// Runs `rom` in both tiers in lockstep; the first disagreement, if any.
+fn lockstep(name: &str, rom: &Path, jit_defect: bool) -> Result<(), String> {
+    let mut interp = Side::new(rom, Engine::Interp, false);
+    let mut jit = Side::new(rom, Engine::Jit, jit_defect);
+    let mut stops = 0u64;
+    loop {
+        jit.step();
+        let at = jit.icount();
+        interp.run_to(at);
+        stops += 1;
+        if interp.icount() != at {
+            return Err(format!(
+                "{name}: the interpreter stopped at {} instructions, the JIT at {at} ({:?} vs {:?})",
+                interp.icount(),
+                interp.outcome,
+                jit.outcome
+            ));
+        }
+        let (si, sj) = (interp.state(), jit.state());
+        if si != sj {
+            return Err(format!(
+                "{name}: the CPU states differ after {at} instructions\ninterp: {si}\njit:    {sj}"
+            ));
+        }
+        let written: BTreeSet<PhysAddr> = interp
+            .machine
+            .cpu
+            .mem
+            .take_dirty_pages()
+            .into_iter()
+            .chain(jit.machine.cpu.mem.take_dirty_pages())
+            .collect();
+        for page in written {
+            let (pi, pj) = (interp.page(page), jit.page(page));
+            if let Some(i) = (0..pi.len()).find(|&i| pi[i] != pj[i]) {
+                return Err(format!(
+                    "{name}: RAM differs after {at} instructions at {:#x}: {:#04x} vs {:#04x}",
+                    page.0 as usize + i,
+                    pi[i],
+                    pj[i]
+                ));
+            }
+        }
+        let (oi, oj) = (interp.console.text(), jit.console.text());
+        if oi != oj {
+            return Err(format!("{name}: the output differs after {at} instructions:\n{oi}\n---\n{oj}"));
+        }
+        if interp.outcome != jit.outcome {
+            return Err(format!(
+                "{name}: the runs end differently: {:?} vs {:?}",
+                interp.outcome, jit.outcome
+            ));
+        }
+        if interp.outcome.is_some() {
+            let (ri, rj) = (interp.machine.cpu.mem.phys.ram(), jit.machine.cpu.mem.phys.ram());
+            assert!(ri == rj, "{name}: RAM differs at the end although no written page did");
+            assert!(oi.lines().last() == Some("PASS"), "{name} did not pass:\n{oi}");
+            assert!(stops > 2, "{name}: compared only {stops} times");
+            return Ok(());
+        }
+    }
+}
+
+fn test_roms() -> Vec<(String, std::path::PathBuf)> {
     let dir = scratch();
     let mut roms: Vec<_> = std::fs::read_dir(repo().join("test-roms"))
         .expect("test-roms directory")
@@ -123,21 +163,44 @@ fn test_roms_run_alike_in_both_tiers() {
         .collect();
     roms.sort();
     assert!(roms.len() >= 30, "the test ROMs are missing");
-    for src in roms {
-        let name = src.file_stem().unwrap().to_string_lossy().into_owned();
-        let bin = dir.join(format!("lockstep-{name}.bin"));
-        assemble(&src, &bin, &[]);
-        lockstep(&name, &bin, 1, 1000);
+    roms.into_iter()
+        .map(|src| {
+            let name = src.file_stem().unwrap().to_string_lossy().into_owned();
+            let bin = dir.join(format!("lockstep-{name}.bin"));
+            assemble(&src, &bin, &[]);
+            (name, bin)
+        })
+        .collect()
+}
+
+fn workload(name: &str) -> std::path::PathBuf {
+    let src = repo().join("benches/roms").join(format!("{name}.asm"));
+    let bin = scratch().join(format!("lockstep-bench-{name}.bin"));
+    assemble(&src, &bin, &[]);
+    bin
+}
+
+#[test]
+fn test_roms_run_alike_in_both_tiers() {
+    for (name, bin) in test_roms() {
+        lockstep(&name, &bin, false).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
 #[test]
 fn benchmark_workloads_run_alike_in_both_tiers() {
-    let dir = scratch();
     for name in ["crc32", "sieve", "memops", "fib", "syscall", "codedata"] {
-        let src = repo().join("benches/roms").join(format!("{name}.asm"));
-        let bin = dir.join(format!("lockstep-bench-{name}.bin"));
-        assemble(&src, &bin, &[]);
-        lockstep(name, &bin, 3_000_000, 1);
+        lockstep(name, &workload(name), false).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn a_miscompiled_add_is_caught() {
+    // fib adds in a tight loop of calls and returns: the first translation
+    // with an inline ADD leaves a wrong register, caught at its exit.
+    let err = lockstep("fib", &workload("fib"), true).expect_err("the broken JIT went unnoticed");
+    assert!(err.contains("CPU states differ"), "{err}");
+    for (name, bin) in test_roms().iter().filter(|(n, _)| n == "alu" || n == "stack") {
+        assert!(lockstep(name, bin, true).is_err(), "{name}: the broken JIT went unnoticed");
     }
 }

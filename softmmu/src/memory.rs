@@ -25,6 +25,9 @@ pub struct Memory {
     pub phys: PhysMemory,
     pub tlb: Tlb,
     code: CodeMap,
+    /// While logging: one bit per RAM page written since the log was last
+    /// taken (see [`Memory::start_dirty_log`]).
+    dirty_log: Option<Vec<u64>>,
 }
 
 #[inline]
@@ -81,7 +84,7 @@ impl TableMemory for Memory {
 impl Memory {
     pub fn new(phys: PhysMemory) -> Self {
         let frames = (phys.ram_size() >> 12) as usize;
-        Memory { phys, tlb: Tlb::new(), code: CodeMap::new(frames) }
+        Memory { phys, tlb: Tlb::new(), code: CodeMap::new(frames), dirty_log: None }
     }
 
     /// Translates `linear` for an access at user (CPL 3) or supervisor level and
@@ -112,7 +115,9 @@ impl Memory {
         let host = self.phys.host_ptr(phys_page);
         // Writes go fast only to plain RAM without code that reads see as well.
         let write_slow = match (self.phys.backing(phys_page), self.phys.backing_for(phys_page, true)) {
-            (Backing::Ram, Backing::Ram) => self.code.is_code_page(phys_page),
+            (Backing::Ram, Backing::Ram) => {
+                self.code.is_code_page(phys_page) || !self.logged_dirty(phys_page)
+            }
             _ => true,
         };
         self.tlb.fill(
@@ -183,6 +188,7 @@ impl Memory {
                     store_le(p, size, value);
                 }
                 self.code.note_write(phys, size);
+                self.log_write(phys);
                 WriteTarget::Ram
             }
             Backing::Mmio { id, offset } => WriteTarget::Mmio { id, offset },
@@ -226,6 +232,7 @@ impl Memory {
                 }
             }
             self.code.note_write(a, n as u32);
+            self.log_write(a);
             done += n;
         }
     }
@@ -270,6 +277,67 @@ impl Memory {
         self.code.take_writes()
     }
 
+    // ---- dirty logging ------------------------------------------------------------------
+
+    /// Starts recording which RAM pages are written (every page counts as
+    /// clean from now on). Writes to a clean page take the slow path once,
+    /// which marks it; later writes to it go fast until the log is taken.
+    pub fn start_dirty_log(&mut self) {
+        self.dirty_log = Some(vec![0; self.ram_frames().div_ceil(64)]);
+        self.tlb.slow_all_writes();
+    }
+
+    /// The RAM pages (page-aligned) written since logging started or the log
+    /// was last taken, in address order; all count as clean again. Empty when
+    /// not logging.
+    pub fn take_dirty_pages(&mut self) -> Vec<PhysAddr> {
+        let Some(log) = self.dirty_log.as_mut() else { return Vec::new() };
+        let mut pages = Vec::new();
+        for (i, word) in log.iter_mut().enumerate() {
+            let mut w = std::mem::take(word);
+            while w != 0 {
+                let bit = w.trailing_zeros() as usize;
+                pages.push(PhysAddr(((i * 64 + bit) as u32) << 12));
+                w &= w - 1;
+            }
+        }
+        if !pages.is_empty() {
+            self.tlb.slow_all_writes();
+        }
+        pages
+    }
+
+    fn ram_frames(&self) -> usize {
+        (self.phys.ram_size() >> 12) as usize
+    }
+
+    /// Whether the page of `addr` is logged as written (true when not logging).
+    fn logged_dirty(&self, addr: PhysAddr) -> bool {
+        let frame = addr.frame() as usize;
+        self.dirty_log
+            .as_ref()
+            .is_none_or(|log| log.get(frame / 64).is_none_or(|w| w & (1 << (frame % 64)) != 0))
+    }
+
+    /// Logs a write to the page of `addr` (a RAM address); the first one lets
+    /// later writes to a page of plain RAM without code go fast again.
+    #[inline]
+    fn log_write(&mut self, addr: PhysAddr) {
+        let Some(log) = self.dirty_log.as_mut() else { return };
+        let frame = addr.frame() as usize;
+        let Some(word) = log.get_mut(frame / 64) else { return };
+        if *word & (1 << (frame % 64)) != 0 {
+            return;
+        }
+        *word |= 1 << (frame % 64);
+        let page = PhysAddr(addr.0 & !0xfff);
+        let plain =
+            self.phys.backing(page) == Backing::Ram && self.phys.backing_for(page, true) == Backing::Ram;
+        if plain && !self.code.is_code_page(page) {
+            self.tlb.fast_writes_to(page.0);
+        }
+    }
+
     // ---- bulk string operations ------------------------------------------------------
 
     /// REP STOS in bulk: writes `count` elements of `size` bytes holding
@@ -290,6 +358,7 @@ impl Memory {
                 }
             }
         }
+        self.log_write(low);
         true
     }
 
@@ -316,6 +385,7 @@ impl Memory {
                 std::ptr::copy(from.add(k * size), to.add(k * size), size);
             }
         }
+        self.log_write(dst);
         true
     }
 
@@ -419,6 +489,24 @@ mod tests {
         m.translate(&mode, 0x1234, Access::Read, false).unwrap();
         assert_eq!(m.phys.read_u32(PhysAddr(0x10000)) & 0x20, 0x20, "accessed");
         assert_eq!(m.take_code_writes().len(), 1, "the code sharing the entry's bytes is dropped");
+    }
+
+    #[test]
+    fn dirty_log_records_every_way_of_writing() {
+        let mut m = ram();
+        let mode = PagingMode::default();
+        assert!(m.take_dirty_pages().is_empty(), "not logging");
+        m.start_dirty_log();
+        m.translate(&mode, 0x3000, Access::Write, false).unwrap();
+        assert!(!m.store_fast(TlbMode::Supervisor, 0x3010, 4, 1), "a clean page takes the slow path");
+        m.write_ram(PhysAddr(0x3010), 4, 1);
+        assert!(m.store_fast(TlbMode::Supervisor, 0x3020, 4, 2), "then goes fast");
+        m.write_phys(PhysAddr(0x5ffe), &[1, 2, 3]);
+        assert!(m.fill_ram(PhysAddr(0x8000), 1, 4, 9));
+        let pages: Vec<u32> = m.take_dirty_pages().iter().map(|p| p.0).collect();
+        assert_eq!(pages, vec![0x3000, 0x5000, 0x6000, 0x8000]);
+        assert!(!m.store_fast(TlbMode::Supervisor, 0x3020, 4, 2), "clean again once taken");
+        assert!(m.take_dirty_pages().is_empty());
     }
 
     #[test]

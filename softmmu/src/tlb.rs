@@ -226,6 +226,34 @@ impl Tlb {
     }
 }
 
+impl Tlb {
+    /// Sends every future write down the slow path until entries are
+    /// refilled or made fast again (dirty logging starts afresh).
+    pub fn slow_all_writes(&mut self) {
+        for set in &mut self.sets {
+            for e in set.entries.iter_mut() {
+                if e.write_tag != TLB_INVALID {
+                    e.write_tag |= TLB_SLOW;
+                }
+            }
+        }
+    }
+
+    /// Lets writes to physical page `phys_page` go fast again where an entry
+    /// maps it with a host address. The caller knows that the page is plain
+    /// RAM without code whose writes need no more logging.
+    pub fn fast_writes_to(&mut self, phys_page: u32) {
+        for set in &mut self.sets {
+            for e in set.entries.iter_mut() {
+                let mapped = e.read_tag != TLB_INVALID && e.read_tag & TLB_SLOW == 0;
+                if e.phys_page == phys_page && e.write_tag != TLB_INVALID && mapped {
+                    e.write_tag &= !TLB_SLOW;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use iced_x86::Code;
-use vemu_block_cache::{BlockCache, BlockKey, Links};
+use vemu_block_cache::{BlockCache, BlockKey, LinkTable, Links};
 use vemu_decoder::{decode_block, Block, CodeSource, DecodeRequest, FetchError};
 use vemu_softmmu::{Memory, PhysAddr};
 
@@ -34,11 +34,26 @@ pub struct CpuConfig {
     pub engine: Engine,
     /// Under `Engine::Auto`, runs of a block before it is compiled.
     pub jit_threshold: u32,
+    /// [`Cpu::run`] returns after every run of compiled code (a translation
+    /// and whatever it chained into), so that a test can compare the state at
+    /// every exit from compiled code (the lockstep test).
+    pub stop_after_compiled: bool,
+    /// A test hook: the JIT miscompiles inline ADD (one too many), so that a
+    /// test can show the lockstep comparison catches wrong compiled code.
+    #[doc(hidden)]
+    pub jit_defect: bool,
 }
 
 impl Default for CpuConfig {
     fn default() -> Self {
-        CpuConfig { max_block_insns: 128, block_cache_size: 16384, engine: Engine::Auto, jit_threshold: 50 }
+        CpuConfig {
+            max_block_insns: 128,
+            block_cache_size: 16384,
+            engine: Engine::Auto,
+            jit_threshold: 50,
+            stop_after_compiled: false,
+            jit_defect: false,
+        }
     }
 }
 
@@ -161,16 +176,16 @@ pub struct Cpu {
     pub(crate) jit_env: JitEnv,
     /// The exception compiled code stopped on.
     pub(crate) jit_fault: Option<Exception>,
-    /// Every link slot of a compiled block, by address: its links, exit number
-    /// and the block's EIP (to link the exit a block left through).
-    link_slots: HashMap<usize, (Weak<Links>, usize, u32)>,
+    /// Every link slot of a compiled block (tagged with the block's EIP, to
+    /// link the exit a block left through) and the links made.
+    links: LinkTable,
     /// The jump cache generated code reads (see [`JmpEntry`]).
     jmp_cache: Box<[JmpEntry]>,
     /// The TLB's flush count when the jump cache was last checked.
     jmp_cache_tlb_flushes: u64,
-    /// The largest CS limit under which a current link or jump-cache entry was
-    /// made: under a smaller one they could reach code beyond the limit.
-    chained_cs_limit: u32,
+    /// The highest CS offset any translation in the jump cache runs: under a
+    /// smaller CS limit it could reach code beyond the limit.
+    jmp_cache_extent: u32,
 }
 
 impl Cpu {
@@ -197,10 +212,10 @@ impl Cpu {
             jit: None,
             jit_env: JitEnv::default(),
             jit_fault: None,
-            link_slots: HashMap::new(),
+            links: LinkTable::new(),
             jmp_cache: vec![JmpEntry::default(); JMP_CACHE_ENTRIES].into_boxed_slice(),
             jmp_cache_tlb_flushes: 0,
-            chained_cs_limit: 0,
+            jmp_cache_extent: 0,
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -214,7 +229,7 @@ impl Cpu {
         // The time-stamp counter restarts from zero.
         self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
-        self.link_slots.clear();
+        self.links.clear();
         self.clear_jmp_cache();
         self.mem.tlb.flush_all();
         self.mem.set_a20(true);
@@ -236,7 +251,7 @@ impl Cpu {
 
     /// Runs until `budget` instructions have executed or something needs the caller.
     pub fn run(&mut self, budget: u64) -> Exit {
-        let end = self.icount.saturating_add(budget);
+        let mut end = self.icount.saturating_add(budget);
         // The machine may have moved the clock (a halt) or the devices.
         self.events_stale = true;
         loop {
@@ -286,7 +301,11 @@ impl Cpu {
                 Some(code) if stop - self.icount >= block.block.insns.len() as u64 => {
                     self.check_chains();
                     self.remember_jump(&block, code);
-                    self.exec_jit(code, stop)
+                    self.exec_jit(code, stop);
+                    if self.config.stop_after_compiled {
+                        // Whatever the code asked for first, then back.
+                        end = self.icount;
+                    }
                 }
                 _ => self.exec_block(&block, stop),
             }
@@ -349,8 +368,9 @@ impl Cpu {
             flat: self.flat_data(),
             cs_limit: s.seg(Seg::CS).limit,
             key: self.mode_bits(),
+            defect: self.config.jit_defect,
         };
-        cached.links.unlink_outgoing();
+        self.links.unlink_outgoing(&cached.links);
         let members = self.region(&cached.block);
         // The extent covers the code and the direct targets within the limit,
         // which the translation jumps to without checking the limit.
@@ -375,10 +395,7 @@ impl Cpu {
         match jit.compile(&blocks, mode, &cached.links) {
             Ok(code) => {
                 cached.code.set(Some(code));
-                for exit in 0..cached.links.exits() {
-                    let slot = cached.links.slot_address(exit);
-                    self.link_slots.insert(slot, (Rc::downgrade(&cached.links), exit, cached.block.eip));
-                }
+                self.links.add(&cached.links, cached.block.eip);
                 Some(code)
             }
             Err(e) => {
@@ -433,26 +450,23 @@ impl Cpu {
             code: code.entry,
             ..JmpEntry::default()
         };
-        self.chained_cs_limit = self.chained_cs_limit.max(cs.limit);
+        self.jmp_cache_extent = self.jmp_cache_extent.max(cached.extent.get());
     }
 
     fn clear_jmp_cache(&mut self) {
         self.jmp_cache.fill(JmpEntry::default());
+        self.jmp_cache_extent = 0;
     }
 
     /// Before generated code runs: forgets jump-cache entries once the TLB was
-    /// flushed (a linear address may lead elsewhere now), and every link and
-    /// entry once CS has a smaller limit than they were made under.
+    /// flushed (a linear address may lead elsewhere now), and the links and
+    /// entries leading to translations that run beyond the CS limit (compiled
+    /// code does not check the limit of direct targets again).
     fn check_chains(&mut self) {
         let limit = self.state.seg(Seg::CS).limit;
-        if limit < self.chained_cs_limit {
-            for (links, _, _) in self.link_slots.values() {
-                if let Some(l) = links.upgrade() {
-                    l.unlink_outgoing();
-                }
-            }
+        self.links.cut_beyond(limit);
+        if limit < self.jmp_cache_extent {
             self.clear_jmp_cache();
-            self.chained_cs_limit = 0;
         }
         let flushes = self.mem.tlb.flushes;
         if flushes != self.jmp_cache_tlb_flushes {
@@ -524,11 +538,7 @@ impl Cpu {
     /// own translation: then whatever maps that page to the one (checked when
     /// the translation is entered) maps it to the other, under any mapping.
     fn link_exit(&mut self, slot: usize) {
-        let Some((owner, exit, source_eip)) =
-            self.link_slots.get(&slot).and_then(|(w, e, p)| Some((w.upgrade()?, *e, *p)))
-        else {
-            return;
-        };
+        let Some((_, _, source_eip)) = self.links.owner(slot) else { return };
         let cs = *self.state.seg(Seg::CS);
         let linear = cs.base.wrapping_add(self.state.eip);
         if linear & !0xfff != cs.base.wrapping_add(source_eip) & !0xfff {
@@ -543,8 +553,7 @@ impl Cpu {
         }
         let generation = self.jit.as_ref().map_or(0, |j| j.generation());
         if let Some(code) = target.code.get().filter(|c| c.generation == generation) {
-            Links::link(&owner, exit, &target.links, code.entry);
-            self.chained_cs_limit = self.chained_cs_limit.max(cs.limit);
+            self.links.link(slot, &target.links, code.entry, target.extent.get());
         }
     }
 
@@ -552,7 +561,7 @@ impl Cpu {
     /// empty and blocks are decoded and compiled again as they run.
     fn flush_translations(&mut self) {
         self.cache.clear();
-        self.link_slots.clear();
+        self.links.clear();
         self.clear_jmp_cache();
         if let Some(jit) = self.jit.as_mut() {
             if let Err(e) = jit.flush() {
@@ -790,12 +799,9 @@ impl Cpu {
 
     /// A block left the cache: nothing may jump into its translation any more.
     fn forget_block(&mut self, b: &Rc<CachedBlock>) {
-        b.links.unlink_incoming();
+        self.links.remove(&b.links);
         if b.code.get().is_some() {
             self.clear_jmp_cache();
-        }
-        for exit in 0..b.links.exits() {
-            self.link_slots.remove(&b.links.slot_address(exit));
         }
     }
 

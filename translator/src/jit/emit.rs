@@ -53,6 +53,8 @@ pub(crate) struct Mode {
     pub cs_limit: u32,
     /// The block key's mode bits (for the jump cache).
     pub key: u32,
+    /// `CpuConfig::jit_defect`: emit a wrong inline ADD (tests only).
+    pub defect: bool,
 }
 
 const TLB_ENTRY_SIZE: i64 = std::mem::size_of::<vemu_softmmu::TlbEntry>() as i64;
@@ -1279,6 +1281,10 @@ impl<'b> Emitter<'_, 'b> {
         let b = self.read_src(1);
         let b = self.b.ins().band_imm_s(b, m);
         let (kind, r) = match self.ins.mnemonic() {
+            Mnemonic::Add if self.mode.defect => {
+                let r = self.b.ins().iadd(a, b);
+                (op::ADD, self.b.ins().iadd_imm_s(r, 1))
+            }
             Mnemonic::Add => (op::ADD, self.b.ins().iadd(a, b)),
             Mnemonic::Sub | Mnemonic::Cmp => (op::SUB, self.b.ins().isub(a, b)),
             mn => {
