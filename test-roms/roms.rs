@@ -31,6 +31,7 @@ macro_rules! for_each_rom {
             shift,
             smc,
             stack,
+            stacksize,
             string,
             sysenter,
             system,

@@ -72,8 +72,12 @@ impl Cpu {
                 if r == Register::CS {
                     return Err(Exception::ud());
                 }
+                // The stack pointer moves by the size of the stack it was
+                // popped from (SS.B before the load): POP SS may change it.
+                let m = self.sp_mask();
+                let esp = self.state.regs[reg::ESP];
                 self.load_segment_insn(seg_of(r), v as u16)?;
-                self.drop_stack(size);
+                self.state.regs[reg::ESP] = (esp & !m) | (esp.wrapping_add(size) & m);
                 return Ok(());
             }
             self.drop_stack(size);

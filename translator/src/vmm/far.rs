@@ -226,8 +226,10 @@ impl Cpu {
             }
             self.load_cs(target, &code, new_cpl)?;
             self.state.segs[Seg::SS as usize] = new_ss;
+            // A 16-bit new stack gets SP only; the bits above stay the
+            // caller's (as for interrupts, see `interrupt`).
             let m = if new_ss.big() { u32::MAX } else { 0xffff };
-            self.state.regs[reg::ESP] = (esp & !m) | (sp & m);
+            self.state.regs[reg::ESP] = (old_esp & !m) | (sp & m);
         } else {
             let sp = self.push_frame(&old_ss, old_esp, &[old_cs, ret], size, self.user(), 0)?;
             if offset > code.limit() {

@@ -241,8 +241,11 @@ impl Cpu {
         if new_cpl != cpl {
             self.state.segs[Seg::SS as usize] = new_ss;
         }
+        // A 16-bit stack gets SP only: the bits above it are the interrupted
+        // ESP's, also across a stack switch (Bochs and QEMU; Linux's espfix
+        // relies on real processors keeping them).
         let m = if new_ss.big() { u32::MAX } else { 0xffff };
-        self.state.regs[reg::ESP] = (new_esp & !m) | (esp & m);
+        self.state.regs[reg::ESP] = (self.state.regs[reg::ESP] & !m) | (esp & m);
         if v86 {
             for seg in [Seg::ES, Seg::DS, Seg::FS, Seg::GS] {
                 self.state.segs[seg as usize] =

@@ -66,8 +66,10 @@ impl Cpu {
             t.eip = self.read_sys(base + 0x0e, 2)?;
             t.eflags = self.read_sys(base + 0x10, 2)?;
             for i in 0..8 {
-                let v = self.read_sys(base + 0x12 + 2 * i as u32, 2)?;
-                t.regs[i] = (self.state.regs[i] & 0xffff_0000) | v;
+                // A 286 TSS holds the low words; the high ones read as all
+                // ones (the SDM leaves them unspecified; Bochs and QEMU).
+                let v = self.read_sys(base.wrapping_add(0x12 + 2 * i as u32), 2)?;
+                t.regs[i] = 0xffff_0000 | v;
             }
             for i in 0..4 {
                 // ES CS SS DS; a 286 TSS has no FS and GS.
