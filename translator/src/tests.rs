@@ -9,7 +9,7 @@ use vemu_softmmu::{Memory, MmioId, PhysAddr, PhysMemory};
 use crate::bus::{Bus, BusRequest};
 use crate::cpu::{Cpu, CpuConfig, Exit};
 use crate::jit::Engine;
-use crate::state::{fl, reg, Seg, Segment};
+use crate::state::{attr, cr0, fl, reg, Seg, Segment};
 
 /// A bus whose interrupt line rises at the `after`-th time the CPU looks at
 /// it, or as soon as the guest reads or writes its MMIO window.
@@ -164,4 +164,68 @@ fn code_that_keeps_patching_itself_is_compiled_ever_more_reluctantly() {
     assert_eq!(cpu.state.regs[reg::EAX] & 0xff, 3000 & 0xff, "the last patch ran");
     let compiled = cpu.jit.as_ref().unwrap().compiled;
     assert!(compiled < 40, "compiled {compiled} times for 3000 rewrites");
+}
+
+/// A CPU in 32-bit protected mode at CPL 0, flat segments, with `code` at
+/// linear 0x1000 and a GDT at 0x800 holding `gdt` (descriptors from 0x08 on).
+fn pm_cpu(code: &[u8], gdt: &[u64]) -> Cpu {
+    let mut cpu = cpu_on(code, u32::MAX, CpuConfig { engine: Engine::Interp, ..CpuConfig::default() });
+    let flat = |selector: u16, code: bool| Segment {
+        selector,
+        base: 0,
+        limit: u32::MAX,
+        attr: if code { attr::CODE | attr::WRITABLE_READABLE } else { attr::WRITABLE_READABLE }
+            | attr::ACCESSED
+            | attr::S
+            | attr::PRESENT
+            | attr::DB
+            | attr::G,
+    };
+    for (i, d) in gdt.iter().enumerate() {
+        cpu.mem.write_phys(PhysAddr(0x808 + 8 * i as u32), &d.to_le_bytes());
+    }
+    let s = &mut cpu.state;
+    s.cr0 |= cr0::PE;
+    s.gdtr.base = 0x800;
+    s.gdtr.limit = 0x7ff;
+    for seg in Seg::ALL {
+        s.segs[seg as usize] = flat(if seg == Seg::CS { 0x08 } else { 0x10 }, seg == Seg::CS);
+    }
+    cpu
+}
+
+#[test]
+fn sysenter_and_sysexit_selectors_wrap_at_16_bits() {
+    // sysenter with IA32_SYSENTER_CS = 0xfffc: SS is 0xfffc + 8, which wraps to
+    // 0x0004 (the processor computes selectors in 16 bits).
+    let mut cpu = pm_cpu(&[0x0f, 0x34], &[]);
+    cpu.state.msr.sysenter_cs = 0xfffc;
+    cpu.state.msr.sysenter_eip = 0x2000;
+    cpu.run(1);
+    assert_eq!(cpu.state.seg(Seg::SS).selector, 0x0004);
+    assert_eq!(cpu.state.eip, 0x2000);
+    // sysexit with IA32_SYSENTER_CS = 0xfff8: CS = 0xfff8 + 16 and SS = + 24,
+    // both wrapping, with RPL 3.
+    let mut cpu = pm_cpu(&[0x0f, 0x35], &[]);
+    cpu.state.msr.sysenter_cs = 0xfff8;
+    cpu.state.regs[reg::EDX] = 0x3000;
+    cpu.run(1);
+    assert_eq!(cpu.state.seg(Seg::CS).selector, 0x000b);
+    assert_eq!(cpu.state.seg(Seg::SS).selector, 0x0013);
+    assert_eq!((cpu.state.cpl, cpu.state.eip), (3, 0x3000));
+}
+
+#[test]
+fn a_tss_at_the_top_of_the_address_space_wraps() {
+    // jmp 0x10:0 to a 32-bit TSS based at 0xfffffff0: its fields above the
+    // base wrap around to linear 0, as the processor's address arithmetic
+    // does (no host panic on the way). The outgoing TSS is at 0x3000.
+    let tss_high: u64 = 0x0067 | 0xfff0 << 16 | 0xff << 32 | 0x89 << 40 | 0xff << 56;
+    let mut cpu = pm_cpu(&[0xea, 0, 0, 0, 0, 0x10, 0x00], &[0x00cf_9b00_0000_ffff, tss_high]);
+    cpu.state.tr = Segment { selector: 0x18, base: 0x3000, limit: 0x67, attr: 0x8b | attr::PRESENT };
+    // The incoming EIP (at +0x20, linear 0x10) and EFLAGS (+0x24).
+    cpu.mem.write_phys(PhysAddr(0x10), &[0x00, 0x10, 0, 0, 0x02, 0, 0, 0]);
+    cpu.run(1);
+    assert_eq!(cpu.state.tr.base, 0xffff_fff0, "the task switch happened");
+    assert_eq!(cpu.state.eip, 0x1000, "EIP came from the wrapped address");
 }

@@ -1,5 +1,6 @@
 //! SYSENTER and SYSEXIT (SDM Vol. 2): fast transitions between ring 3 and ring 0
-//! with flat segments derived from IA32_SYSENTER_CS.
+//! with flat segments derived from IA32_SYSENTER_CS (selectors computed in 16
+//! bits: a value near 0xFFFF wraps, as on the processor).
 
 use crate::cpu::Cpu;
 use crate::exception::{Exception, Fault};
@@ -24,7 +25,7 @@ impl Cpu {
         let s = &mut self.state;
         s.flags.bits &= !(fl::VM | fl::IF | fl::RF);
         s.segs[Seg::CS as usize] = flat(cs & 0xfffc, true, 0);
-        s.segs[Seg::SS as usize] = flat((cs & 0xfffc) + 8, false, 0);
+        s.segs[Seg::SS as usize] = flat((cs & 0xfffc).wrapping_add(8), false, 0);
         s.cpl = 0;
         s.regs[reg::ESP] = s.msr.sysenter_esp;
         self.next_eip = s.msr.sysenter_eip;
@@ -38,8 +39,8 @@ impl Cpu {
             return Err(Exception::gp(0));
         }
         let s = &mut self.state;
-        s.segs[Seg::CS as usize] = flat((cs + 16) | 3, true, 3);
-        s.segs[Seg::SS as usize] = flat((cs + 24) | 3, false, 3);
+        s.segs[Seg::CS as usize] = flat(cs.wrapping_add(16) | 3, true, 3);
+        s.segs[Seg::SS as usize] = flat(cs.wrapping_add(24) | 3, false, 3);
         s.cpl = 3;
         s.regs[reg::ESP] = s.regs[reg::ECX];
         self.next_eip = s.regs[reg::EDX];

@@ -51,20 +51,20 @@ impl Cpu {
     fn read_task_state(&mut self, base: u32, is32: bool) -> Fault<TaskState> {
         let mut t = TaskState::default();
         if is32 {
-            t.cr3 = self.read_sys(base + 0x1c, 4)?;
-            t.eip = self.read_sys(base + 0x20, 4)?;
-            t.eflags = self.read_sys(base + 0x24, 4)?;
+            t.cr3 = self.read_sys(base.wrapping_add(0x1c), 4)?;
+            t.eip = self.read_sys(base.wrapping_add(0x20), 4)?;
+            t.eflags = self.read_sys(base.wrapping_add(0x24), 4)?;
             for i in 0..8 {
-                t.regs[i] = self.read_sys(base + 0x28 + 4 * i as u32, 4)?;
+                t.regs[i] = self.read_sys(base.wrapping_add(0x28 + 4 * i as u32), 4)?;
             }
             for i in 0..6 {
-                t.segs[i] = self.read_sys(base + 0x48 + 4 * i as u32, 2)? as u16;
+                t.segs[i] = self.read_sys(base.wrapping_add(0x48 + 4 * i as u32), 2)? as u16;
             }
-            t.ldt = self.read_sys(base + 0x60, 2)? as u16;
-            t.trap = self.read_sys(base + 0x64, 2)? & 1 != 0;
+            t.ldt = self.read_sys(base.wrapping_add(0x60), 2)? as u16;
+            t.trap = self.read_sys(base.wrapping_add(0x64), 2)? & 1 != 0;
         } else {
-            t.eip = self.read_sys(base + 0x0e, 2)?;
-            t.eflags = self.read_sys(base + 0x10, 2)?;
+            t.eip = self.read_sys(base.wrapping_add(0x0e), 2)?;
+            t.eflags = self.read_sys(base.wrapping_add(0x10), 2)?;
             for i in 0..8 {
                 // A 286 TSS holds the low words; the high ones read as all
                 // ones (the SDM leaves them unspecified; Bochs and QEMU).
@@ -73,31 +73,31 @@ impl Cpu {
             }
             for i in 0..4 {
                 // ES CS SS DS; a 286 TSS has no FS and GS.
-                t.segs[i] = self.read_sys(base + 0x22 + 2 * i as u32, 2)? as u16;
+                t.segs[i] = self.read_sys(base.wrapping_add(0x22 + 2 * i as u32), 2)? as u16;
             }
-            t.ldt = self.read_sys(base + 0x2a, 2)? as u16;
+            t.ldt = self.read_sys(base.wrapping_add(0x2a), 2)? as u16;
         }
         Ok(t)
     }
 
     fn write_task_state(&mut self, base: u32, is32: bool, t: &TaskState) -> Fault {
         if is32 {
-            self.write_sys(base + 0x20, 4, t.eip)?;
-            self.write_sys(base + 0x24, 4, t.eflags)?;
+            self.write_sys(base.wrapping_add(0x20), 4, t.eip)?;
+            self.write_sys(base.wrapping_add(0x24), 4, t.eflags)?;
             for i in 0..8 {
-                self.write_sys(base + 0x28 + 4 * i as u32, 4, t.regs[i])?;
+                self.write_sys(base.wrapping_add(0x28 + 4 * i as u32), 4, t.regs[i])?;
             }
             for i in 0..6 {
-                self.write_sys(base + 0x48 + 4 * i as u32, 2, t.segs[i] as u32)?;
+                self.write_sys(base.wrapping_add(0x48 + 4 * i as u32), 2, t.segs[i] as u32)?;
             }
         } else {
-            self.write_sys(base + 0x0e, 2, t.eip)?;
-            self.write_sys(base + 0x10, 2, t.eflags)?;
+            self.write_sys(base.wrapping_add(0x0e), 2, t.eip)?;
+            self.write_sys(base.wrapping_add(0x10), 2, t.eflags)?;
             for i in 0..8 {
-                self.write_sys(base + 0x12 + 2 * i as u32, 2, t.regs[i])?;
+                self.write_sys(base.wrapping_add(0x12 + 2 * i as u32), 2, t.regs[i])?;
             }
             for i in 0..4 {
-                self.write_sys(base + 0x22 + 2 * i as u32, 2, t.segs[i] as u32)?;
+                self.write_sys(base.wrapping_add(0x22 + 2 * i as u32), 2, t.segs[i] as u32)?;
             }
         }
         Ok(())
