@@ -5,14 +5,20 @@
 //! - [`qemu_log`]: QEMU's `-d cpu,exec,nochain,int` log as steps;
 //! - [`run`]: running a ROM in vemu (in-process, traced) and in QEMU;
 //! - [`compare`]: alignment, undefined-flag masking, the allowlist, the report;
-//! - [`gen`]: seeded random instruction streams, one family at a time.
+//! - [`gen`]: seeded random instruction streams, one family at a time;
+//! - [`lockstep`]: the interpreter and the JIT side by side, compared at
+//!   every exit from compiled code;
+//! - [`soak`]: generated system-level guests run in lockstep, for a given
+//!   number of instructions or time.
 
 pub mod compare;
 pub mod gen;
+pub mod lockstep;
 pub mod qemu_log;
 pub mod record;
 pub mod rng;
 pub mod run;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,9 +43,17 @@ pub fn rom_dir() -> PathBuf {
 /// comparison cannot follow where QEMU's devices keep other time (see
 /// test-roms/timer.asm).
 pub fn assemble(src: &Path, out: &Path) -> Result<(), String> {
+    assemble_with(src, out, &["QEMU", "DIFFTEST"])
+}
+
+/// Assembles a ROM source (or a benchmark workload) with the given nasm
+/// defines (`NAME` or `NAME=VALUE`).
+pub fn assemble_with(src: &Path, out: &Path, defines: &[&str]) -> Result<(), String> {
     let lib = rom_dir().join("lib/");
     let status = Command::new("nasm")
-        .args(["-f", "bin", "-DQEMU", "-DDIFFTEST", "-i"])
+        .args(["-f", "bin"])
+        .args(defines.iter().map(|d| format!("-D{d}")))
+        .arg("-i")
         .arg(&lib)
         .arg(src)
         .arg("-o")

@@ -6,8 +6,11 @@
 //! vemu-diff stream [--family F] [--mode M] [--seed S] [--count N]
 //!                                             generated streams (all families and modes by default)
 //! vemu-diff gen --family F --mode M --seed S --count N   print a generated ROM's source
+//! vemu-diff soak [--seed S] [--instructions N] [--seconds T] [--cases N] [--first-case K]
+//!                                             system-level guests, interpreter vs JIT
 //! ```
-//! Exit status: 0 when every run agrees, 1 on a divergence, 2 on bad input.
+//! Exit status: 0 when every run agrees, 1 on a divergence (or a host panic in
+//! the soak), 2 on bad input, 3 when the soak finds a hang.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +18,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use vemu_difftest::gen::{generate, Family, Mode};
+use vemu_difftest::soak::{self, SoakOptions};
 use vemu_difftest::{assemble, default_allowlist, diff_rom, Allowlist, Engine};
 
 #[derive(Parser)]
@@ -44,6 +48,31 @@ enum Cmd {
     Gen {
         #[command(flatten)]
         select: Select,
+    },
+    /// Run generated system-level guests in the interpreter and the JIT in
+    /// lockstep (no QEMU): report cases, instructions, outcomes, vectors and
+    /// every divergence, host panic or hang with its reproducer.
+    Soak {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The first case to run (with --cases 1: reproduce one case).
+        #[arg(long, default_value_t = 0)]
+        first_case: u64,
+        /// Stop after this many cases.
+        #[arg(long)]
+        cases: Option<u64>,
+        /// Stop after this many instructions (in each tier).
+        #[arg(long)]
+        instructions: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Most instructions one case runs.
+        #[arg(long, default_value_t = 2_000_000)]
+        case_limit: u64,
+        /// Where to keep files (default: a temporary directory).
+        #[arg(long)]
+        work: Option<PathBuf>,
     },
 }
 
@@ -228,6 +257,29 @@ fn run(cli: Cli) -> Result<bool, String> {
                 if all { "no divergence" } else { "DIVERGENCES" }
             );
             Ok(all)
+        }
+        Cmd::Soak { seed, first_case, cases, instructions, seconds, case_limit, work } => {
+            if cases.is_none() && instructions.is_none() && seconds.is_none() {
+                return Err("soak needs --cases, --instructions or --seconds".into());
+            }
+            let work = work_dir(&Common { engine: EngineArg::Interp, allowlist: None, work })?;
+            let opts = SoakOptions { seed, first_case, cases, instructions, seconds, case_limit };
+            let mut last_print = Instant::now();
+            let report = soak::run(&opts, &work, |r| {
+                if last_print.elapsed().as_secs() >= 10 {
+                    last_print = Instant::now();
+                    eprintln!(
+                        "soak: {} cases, {} instructions, {} divergences, {} panics, {:.0} s",
+                        r.cases,
+                        r.instructions,
+                        r.divergences.len(),
+                        r.panics.len(),
+                        r.elapsed.as_secs_f64()
+                    );
+                }
+            })?;
+            print!("{}", report.text(seed));
+            Ok(report.clean())
         }
         Cmd::Gen { select } => {
             let (families, modes) = selection(&select)?;

@@ -253,11 +253,42 @@ impl Machine {
         outcome
     }
 
+    /// With the CPU halted: the clock skips to the next device event that can
+    /// wake it (when `skip`); if none ever can (interrupts disabled, or every
+    /// line masked), the run has ended.
+    fn sleep(&mut self, skip: bool) -> Option<Outcome> {
+        let s = &self.cpu.state;
+        let interrupts_enabled = s.flags.bits & fl::IF != 0;
+        let now = self.cpu.now();
+        let event = if interrupts_enabled { self.bus().next_wakeup(now) } else { None };
+        match event {
+            Some(t) => {
+                if skip {
+                    self.cpu.warp += t.saturating_sub(now);
+                }
+                None
+            }
+            None => {
+                let s = &self.cpu.state;
+                Some(Outcome::HaltedForever { cs: s.seg(Seg::CS).selector, eip: s.eip, interrupts_enabled })
+            }
+        }
+    }
+
     /// Runs one slice: the CPU until its budget (at most the next device event
     /// or the instruction limit) is spent or it stops for something, which is
     /// then handled. Returns how the run ended, if it did.
     pub fn step(&mut self) -> Option<Outcome> {
         const SLICE: u64 = 1 << 20;
+        // A CPU that halted at the end of the last slice and that nothing
+        // can ever wake has ended, whatever the instruction limit says (the
+        // clock moves on, if something can wake it, when the CPU says it
+        // is halted below).
+        if self.cpu.state.halted {
+            if let Some(end) = self.sleep(false) {
+                return Some(end);
+            }
+        }
         let mut budget = match self.config.max_insns {
             Some(max) if self.cpu.icount >= max => return Some(Outcome::InstructionLimit),
             Some(max) => (max - self.cpu.icount).min(SLICE),
@@ -271,23 +302,8 @@ impl Machine {
         match self.cpu.run(budget) {
             Exit::Budget => {}
             Exit::Halted => {
-                // Nothing to do until an interrupt: the clock skips to the
-                // next device event, if one can ever wake the CPU.
-                let s = &self.cpu.state;
-                let interrupts_enabled = s.flags.bits & fl::IF != 0;
-                let now = self.cpu.now();
-                let bus = self.bus();
-                let event = if interrupts_enabled { bus.next_wakeup(now) } else { None };
-                match event {
-                    Some(t) => self.cpu.warp += t.saturating_sub(now),
-                    None => {
-                        let s = &self.cpu.state;
-                        return Some(Outcome::HaltedForever {
-                            cs: s.seg(Seg::CS).selector,
-                            eip: s.eip,
-                            interrupts_enabled,
-                        });
-                    }
+                if let Some(end) = self.sleep(true) {
+                    return Some(end);
                 }
             }
             Exit::Request(BusRequest::Exit(code)) => return Some(Outcome::GuestExit(code)),

@@ -285,6 +285,12 @@ impl Cpu {
             if self.state.halted {
                 return Exit::Halted;
             }
+            // Code written outside an instruction's own execution (the frame
+            // an exception or interrupt pushed, a task switch's TSS writes)
+            // is dropped before the next block is looked up.
+            if self.mem.has_dirty_code() {
+                self.invalidate_dirty_code(None);
+            }
             let stop = self.stop_before_event(end);
             let block = match self.lookup_block() {
                 Ok(b) => b,
@@ -603,6 +609,11 @@ impl Cpu {
                     || self.pending_debug_trap
                     || self.mem.has_dirty_code()
                     || std::mem::take(&mut self.device_access)
+                    // A REP instruction counts one per iteration: past the
+                    // point where the run loop must look (a device event),
+                    // the interpreter stops before the next instruction, and
+                    // so does compiled code.
+                    || self.icount >= self.jit_env.icount_base
                     || vemu_decoder::ends_block(ins);
                 if leave {
                     interp_status::EXIT

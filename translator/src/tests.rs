@@ -229,3 +229,25 @@ fn a_tss_at_the_top_of_the_address_space_wraps() {
     assert_eq!(cpu.state.tr.base, 0xffff_fff0, "the task switch happened");
     assert_eq!(cpu.state.eip, 0x1000, "EIP came from the wrapped address");
 }
+
+#[test]
+fn an_exception_frame_pushed_over_cached_code_drops_it() {
+    // ud2 at 0000:1000 raises #UD; its handler at 0000:2000 is `mov ax,
+    // 0x1234; hlt`. Once it has run (and is cached), again with SP = 0x2006:
+    // the frame (IP 0x1000, CS 0, FLAGS) lands on the handler's own bytes,
+    // which must run as they now are, not as they were decoded.
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&[0x0f, 0x0b], u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        cpu.mem.write_phys(PhysAddr(6 * 4), &[0x00, 0x20, 0x00, 0x00]);
+        cpu.mem.write_phys(PhysAddr(0x2000), &[0xb8, 0x34, 0x12, 0xf4]);
+        assert_eq!(cpu.run(100), Exit::Halted);
+        assert_eq!(cpu.state.regs[reg::EAX], 0x1234, "{engine:?}: the handler ran once");
+        cpu.state.regs[reg::EAX] = 0;
+        cpu.state.regs[reg::ESP] = 0x2006;
+        cpu.state.eip = 0x1000;
+        cpu.state.halted = false;
+        cpu.run(20);
+        assert_eq!(cpu.read_lin(0x2000, 2, false).unwrap(), 0x1000, "{engine:?}: the frame is there");
+        assert_ne!(cpu.state.regs[reg::EAX], 0x1234, "{engine:?}: the stale handler ran");
+    }
+}
