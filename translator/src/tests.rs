@@ -251,3 +251,14 @@ fn an_exception_frame_pushed_over_cached_code_drops_it() {
         assert_ne!(cpu.state.regs[reg::EAX], 0x1234, "{engine:?}: the stale handler ran");
     }
 }
+
+#[test]
+fn a_downward_rep_stos_from_the_top_of_a_flat_segment() {
+    // std; mov edi, 0xffffffff; mov ecx, 3; rep stosb; hlt: the bulk path
+    // counts the elements below EDI (all 4 Gi of them) without overflow.
+    let code = [0xfd, 0xbf, 0xff, 0xff, 0xff, 0xff, 0xb9, 3, 0, 0, 0, 0xf3, 0xaa, 0xf4];
+    let mut cpu = pm_cpu(&code, &[]);
+    cpu.run(20);
+    assert_eq!(cpu.state.regs[reg::ECX], 0);
+    assert_eq!(cpu.state.regs[reg::EDI], 0xffff_fffc);
+}

@@ -197,6 +197,9 @@ fn take_panic_message() -> String {
 
 thread_local! {
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The case being run, for a panic that cannot unwind (in a function
+    /// generated code calls) and so ends the process.
+    static CASE: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
 }
 
 /// Runs the soak; `progress` hears about every case.
@@ -234,6 +237,10 @@ pub fn run(opts: &SoakOptions, work: &Path, mut progress: impl FnMut(&Report)) -
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        let (seed, case) = CASE.with(|c| c.get());
+        eprintln!(
+            "vemu-diff soak: host panic in case {case}: {what}{at}; reproduce: vemu-diff soak --seed {seed} --first-case {case} --cases 1"
+        );
         PANIC.with(|p| *p.borrow_mut() = Some(format!("host panic: {what}{at}")));
     }));
     let mut case = first;
@@ -245,6 +252,7 @@ pub fn run(opts: &SoakOptions, work: &Path, mut progress: impl FnMut(&Report)) -
             break;
         }
         heartbeat.store(case - first + 1, Ordering::Relaxed);
+        CASE.with(|c| c.set((seed, case)));
         let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
             run_case(&rom, seed, case, opts.case_limit, &vectors)
         }));

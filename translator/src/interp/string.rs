@@ -187,7 +187,7 @@ impl Cpu {
             return None;
         }
         let (by_limit, by_page) = if down {
-            (offset / size + 1, in_page / size + 1)
+            ((offset / size).saturating_add(1), in_page / size + 1)
         } else {
             let top = (sg.limit as u64).min(amask as u64);
             (((top + 1 - offset as u64) / size as u64).min(u32::MAX as u64) as u32, (0x1000 - in_page) / size)
