@@ -115,7 +115,7 @@ const TIMEOUT_CHARS: u64 = 4;
 const HOST_INPUT_HIGH_WATER: usize = 4096;
 
 /// Everything the guest can see, and the bytes on their way to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct State {
     ier: u8,
     lcr: u8,
