@@ -35,7 +35,66 @@ pub fn encode<T: Serialize>(state: &T) -> Vec<u8> {
     postcard::to_stdvec(state).expect("device state encodes (no maps with non-string keys, no I/O)")
 }
 
-/// Decodes a state struct.
+/// Decodes a state struct; bytes left over mean the state was some other
+/// device's, or another version's.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StateError> {
-    postcard::from_bytes(bytes).map_err(|e| StateError(e.to_string()))
+    match postcard::take_from_bytes(bytes) {
+        Ok((state, [])) => Ok(state),
+        Ok((_, rest)) => Err(StateError(format!("{} bytes left over at the end", rest.len()))),
+        Err(e) => Err(StateError(e.to_string())),
+    }
+}
+
+/// Serde for byte arrays longer than serde's own implementations go (32
+/// bytes), such as a RAM: `#[serde(with = "crate::state::byte_array")]`.
+pub mod byte_array {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        bytes.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        let bytes = Vec::<u8>::deserialize(d)?;
+        let len = bytes.len();
+        bytes.try_into().map_err(|_| D::Error::custom(format!("{len} bytes where {N} belong")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Ram {
+        #[serde(with = "byte_array")]
+        bytes: [u8; 40],
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct SmallRam {
+        #[serde(with = "byte_array")]
+        bytes: [u8; 39],
+    }
+
+    #[test]
+    fn long_arrays_round_trip_and_keep_their_length() {
+        let mut ram = Ram { bytes: [0; 40] };
+        ram.bytes[39] = 0xaa;
+        let bytes = encode(&ram);
+        assert_eq!(decode::<Ram>(&bytes).unwrap(), ram);
+        assert!(decode::<SmallRam>(&bytes).is_err());
+    }
+
+    #[test]
+    fn leftover_bytes_are_an_error() {
+        let mut bytes = encode(&7u8);
+        assert_eq!(decode::<u8>(&bytes).unwrap(), 7);
+        bytes.push(0);
+        assert!(decode::<u8>(&bytes).unwrap_err().to_string().contains("left over"));
+        assert!(decode::<()>(&bytes).is_err());
+    }
 }

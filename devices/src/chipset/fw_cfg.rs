@@ -8,7 +8,15 @@
 //! count, then 64-byte entries of big-endian size and key and a 56-byte name)
 //! follow QEMU's documentation (docs/specs/fw_cfg.rst). The DMA interface is
 //! not offered (the ID item says so), so firmware uses the byte port.
+//!
+//! The items are the machine's configuration, not the guest's doing: as QEMU
+//! does, the machine sets them up again the same way before a restore, and
+//! the state saved ([`Snapshot`]) is where the guest is: the selected item and
+//! the offset of the next byte.
 
+use serde::{Deserialize, Serialize};
+
+use crate::state::{self, Snapshot, StateError};
 use crate::PortDevice;
 
 /// Well-known items.
@@ -130,6 +138,31 @@ impl PortDevice for FwCfg {
     }
 }
 
+/// The guest's place in the items: the state saved.
+#[derive(Serialize, Deserialize)]
+struct Position {
+    selected: u16,
+    offset: u64,
+}
+
+impl Snapshot for FwCfg {
+    fn save(&self) -> Vec<u8> {
+        state::encode(&Position { selected: self.selected, offset: self.offset as u64 })
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        let pos: Position = state::decode(bytes)?;
+        // No item comes near 4 GiB; a guest reading that far past one's end
+        // would take billions of reads.
+        if pos.offset > u32::MAX as u64 {
+            return Err(StateError(format!("fw_cfg: offset {:#x} into an item", pos.offset)));
+        }
+        self.selected = pos.selected;
+        self.offset = pos.offset as usize;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +197,25 @@ mod tests {
         assert_eq!(&dir[72..74], &0x20u16.to_be_bytes());
         assert_eq!(&dir[76..84], b"etc/e820");
         assert_eq!(read_item(&mut f, 0x21, 1), b"x");
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let configure = || {
+            let mut f = FwCfg::new();
+            f.set_u16(key::NB_CPUS, 1);
+            f.add_file("etc/boot-fail-wait", 5u32.to_le_bytes().to_vec());
+            f.add_file("bootorder", b"/pci@i0cf8/ide@1,1/drive@0/disk@0".to_vec());
+            f
+        };
+        let mut f = configure();
+        // Half-way through the file directory.
+        assert_eq!(read_item(&mut f, key::FILE_DIR, 10)[..4], 2u32.to_be_bytes());
+        let mut copy = configure();
+        copy.restore(&f.save()).unwrap();
+        let rest: Vec<u32> = (0..130).map(|_| f.read(0x511, 1)).collect();
+        assert_eq!((0..130).map(|_| copy.read(0x511, 1)).collect::<Vec<_>>(), rest);
+        assert_eq!(copy.read(0x510, 2), key::FILE_DIR as u32);
+        assert_eq!(read_item(&mut copy, 0x21, 4), b"/pci", "the items are the machine's");
     }
 }

@@ -10,8 +10,12 @@
 //! counter latch and read-back commands with status bytes, and gates (channel
 //! 2's from port 0x61; channels 0 and 1 are always enabled on a PC). As QEMU
 //! does, the timer is running in mode 3 with a count of 65536 at power-on, and
-//! a new count takes effect at once in every mode.
+//! a new count takes effect at once in every mode. The timer's state,
+//! times included, is saved and restored as it is ([`Snapshot`]).
 
+use serde::{Deserialize, Serialize};
+
+use crate::state::{self, Snapshot, StateError};
 use crate::PortDevice;
 
 /// The timer's input clock.
@@ -36,7 +40,7 @@ fn from_bcd(v: u32) -> u32 {
     (0..4).fold(0, |acc, i| acc + ((v >> (4 * i)) & 0xf).min(9) * 10u32.pow(i))
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Channel {
     mode: u8,
     /// 1: LSB only, 2: MSB only, 3: LSB then MSB.
@@ -254,7 +258,7 @@ impl Channel {
 }
 
 /// The 8254 and port 0x61.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pit {
     channels: [Channel; 3],
     /// Port 0x61 bits 0-3 as last written (timer 2 gate, speaker, parity and
@@ -375,6 +379,34 @@ impl PortDevice for Pit {
 
     fn reset(&mut self) {
         *self = Pit::new(self.now);
+    }
+}
+
+impl Channel {
+    /// Whether the saved fields make a channel the code above can run:
+    /// a mode, an access, and a count in range.
+    fn valid(&self) -> bool {
+        let max = if self.bcd { 10000 } else { 0x10000 };
+        self.mode <= 5 && (1..=3).contains(&self.access) && (1..=max).contains(&self.count)
+    }
+}
+
+impl Snapshot for Pit {
+    fn save(&self) -> Vec<u8> {
+        state::encode(self)
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        let pit: Pit = state::decode(bytes)?;
+        if let Some(i) = pit.channels.iter().position(|c| !c.valid()) {
+            let c = &pit.channels[i];
+            return Err(StateError(format!(
+                "8254 channel {i}: mode {}, access {}, count {}",
+                c.mode, c.access, c.count
+            )));
+        }
+        *self = pit;
+        Ok(())
     }
 }
 
@@ -525,5 +557,69 @@ mod tests {
         assert!(p.irq0_rose(t(10)));
         assert!(!p.irq0_rose(t(100_000)));
         assert_eq!(p.next_irq0(t(100_000)), None);
+    }
+
+    /// What a guest and the machine see of `p` from time `now` on: channel 0's
+    /// edges and next event, every counter read (latches first), port 0x61,
+    /// and the rest of a count being written.
+    fn observe(p: &mut Pit, now: u64) -> Vec<u64> {
+        let mut seen = Vec::new();
+        for step in 0..6 {
+            let t = now + t(37 * step);
+            seen.push(p.next_irq0(t).unwrap_or(u64::MAX));
+            seen.push(p.irq0_rose(t) as u64);
+            for port in [0x40, 0x40, 0x41, 0x41, 0x42, 0x42, 0x61] {
+                seen.push(at(p, t).read(port, 1) as u64);
+            }
+        }
+        let t = now + t(300);
+        at(p, t).write(0x41, 1, 0x00);
+        at(p, t).write(0x43, 1, 0xc2); // read-back: status and count of channel 0
+        for port in [0x40, 0x40, 0x40, 0x41, 0x41] {
+            seen.push(p.read(port, 1) as u64);
+        }
+        seen
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let mut p = Pit::new(0);
+        // Channel 0 in mode 2 (period 1000), latched mid-period.
+        at(&mut p, 500).write(0x43, 1, 0x34);
+        p.write(0x40, 1, 0xe8);
+        p.write(0x40, 1, 0x03);
+        at(&mut p, 500 + t(1000) + t(250)).write(0x43, 1, 0x00);
+        // Channel 1: word access, the LSB of a new count written, MSB to come.
+        p.write(0x43, 1, 0x70);
+        p.write(0x41, 1, 0x34);
+        // Channel 2: a one-shot with its gate low (paused), status latched.
+        p.write(0x61, 1, 0x03);
+        p.write(0x43, 1, 0xb0);
+        p.write(0x42, 1, 0x00);
+        p.write(0x42, 1, 0x10);
+        at(&mut p, 500 + t(1500)).write(0x61, 1, 0x02);
+        p.write(0x43, 1, 0xe8);
+        let now = 500 + t(1600);
+        p.sync(now);
+        assert!(p.irq0_rose(now));
+        let saved = p.save();
+
+        let mut copy = Pit::new(0);
+        copy.restore(&saved).unwrap();
+        let seen = observe(&mut p, now);
+        assert_eq!(observe(&mut copy, now), seen);
+        assert_ne!(observe(&mut Pit::new(now), now), seen, "the state observed is not the power-on one");
+        assert_eq!(seen[0], 500 + t(2000), "the next IRQ 0 is the period's end");
+    }
+
+    #[test]
+    fn impossible_counts_are_refused() {
+        let mut p = Pit::new(0);
+        let mut bad = p.clone();
+        bad.channels[1].count = 0;
+        assert!(p.restore(&bad.save()).is_err());
+        bad.channels[1].count = 2;
+        bad.channels[1].mode = 6;
+        assert!(p.restore(&bad.save()).is_err());
     }
 }

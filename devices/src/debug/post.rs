@@ -1,8 +1,11 @@
 //! Port 0x80, where firmware writes power-on self-test (POST) codes. The codes
-//! are kept and, when the run is traced, reported to a sink.
+//! are kept and, when the run is traced, reported to a sink. The last code is
+//! the state ([`Snapshot`]); the trace sink is the host's and stays attached
+//! on restore.
 
 use std::io::Write;
 
+use crate::state::{self, Snapshot, StateError};
 use crate::PortDevice;
 
 #[derive(Default)]
@@ -29,5 +32,35 @@ impl PortDevice for PostCodes {
         if let Some(t) = self.trace.as_mut() {
             let _ = writeln!(t, "# POST {:02x}", value as u8);
         }
+    }
+}
+
+impl Snapshot for PostCodes {
+    fn save(&self) -> Vec<u8> {
+        state::encode(&self.last)
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        self.last = state::decode(bytes)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Captured;
+
+    #[test]
+    fn state_round_trips_and_the_trace_stays() {
+        let mut p = PostCodes::new(None);
+        p.write(0x80, 1, 0x42);
+        let trace = Captured::default();
+        let mut copy = PostCodes::new(Some(Box::new(trace.clone())));
+        copy.restore(&p.save()).unwrap();
+        assert_eq!(copy.last, Some(0x42));
+        assert_eq!(copy.read(0x80, 1), 0xff);
+        copy.write(0x80, 1, 0x43);
+        assert_eq!(trace.text(), "# POST 43\n");
     }
 }
