@@ -40,6 +40,7 @@ pub use debug::debugcon::DebugCon;
 pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
 pub use input::keycode::KeyCode;
+pub use input::ps2kbd::{Leds, Ps2Keyboard, ScancodeSet};
 pub use serial::uart::Uart16550;
 
 use std::any::Any;

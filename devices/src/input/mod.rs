@@ -1,4 +1,5 @@
-//! The keyboard controller and the PS/2 devices behind it. So far the key
-//! names and scancode tables ([`keycode`]).
+//! The keyboard controller and the PS/2 devices behind it: the keyboard
+//! ([`ps2kbd`]) with its key names and scancode tables ([`keycode`]).
 
 pub mod keycode;
+pub mod ps2kbd;
