@@ -41,6 +41,7 @@ pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
 pub use input::keycode::KeyCode;
 pub use input::ps2kbd::{Leds, Ps2Keyboard, ScancodeSet};
+pub use input::ps2mouse::{button as mouse_button, Ps2Mouse};
 pub use serial::uart::Uart16550;
 
 use std::any::Any;
