@@ -39,6 +39,7 @@ pub use debug::debug_exit::IsaDebugExit;
 pub use debug::debugcon::DebugCon;
 pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
+pub use input::i8042::I8042;
 pub use input::keycode::KeyCode;
 pub use input::ps2kbd::{Leds, Ps2Keyboard, ScancodeSet};
 pub use input::ps2mouse::{button as mouse_button, Ps2Mouse};
