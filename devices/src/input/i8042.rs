@@ -470,10 +470,9 @@ impl PortDevice for I8042 {
     }
 
     fn reset(&mut self) {
-        let (now, auto_repeat) = (self.now, self.keyboard.auto_repeat());
-        *self = I8042::new();
-        self.now = now;
-        self.keyboard.set_auto_repeat(auto_repeat);
+        let mut keyboard = std::mem::take(&mut self.keyboard);
+        keyboard.reset();
+        *self = I8042 { keyboard, now: self.now, ..I8042::new() };
     }
 }
 
@@ -801,8 +800,11 @@ mod tests {
         set_command_byte(&mut c, 0x61);
         cmd(&mut c, 0xdd);
         c.take_request();
+        c.set_auto_repeat(true);
         c.key_event(KeyCode::A, true);
         c.reset();
+        assert!(c.keyboard().auto_repeat(), "the frontend's choice survives");
+        assert_eq!(c.next_event(), None, "no key held any more");
         assert_eq!(status(&mut c), STATUS_UNLOCKED | STATUS_COMMAND);
         assert_eq!(command_byte(&mut c), 0x03);
         cmd(&mut c, 0xd0);
@@ -873,7 +875,9 @@ mod tests {
                     status(&mut c);
                 }
                 6 => c.mouse_event((x as i16).into(), i32::MIN, i32::MAX, v),
-                _ => c.key_event(KeyCode::all().nth(usize::from(v) % 130).unwrap_or(KeyCode::A), v & 1 != 0),
+                _ => {
+                    c.key_event(KeyCode::all().cycle().nth(usize::from(v)).unwrap_or(KeyCode::A), v & 1 != 0)
+                }
             }
             c.take_request();
             c.advance(u64::from(i) * 1_000_000);

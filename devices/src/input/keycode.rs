@@ -212,7 +212,7 @@ impl KeyCode {
     }
 
     /// Every key, in table order.
-    pub fn all() -> impl Iterator<Item = KeyCode> {
+    pub fn all() -> impl Iterator<Item = KeyCode> + Clone {
         KEYS.iter().map(|k| k.key)
     }
 

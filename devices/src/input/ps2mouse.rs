@@ -116,11 +116,6 @@ impl Ps2Mouse {
         }
     }
 
-    /// Back to power-on (the machine's reset).
-    pub fn reset(&mut self) {
-        *self = Ps2Mouse::new();
-    }
-
     /// 0 for a plain mouse, 3 with a wheel, 4 with a wheel and five buttons.
     pub fn device_id(&self) -> u8 {
         self.device_id
