@@ -20,6 +20,7 @@ mod capture;
 pub mod chipset;
 pub mod debug;
 pub mod dma;
+pub mod input;
 pub mod irq;
 pub mod serial;
 pub mod state;
@@ -38,6 +39,10 @@ pub use debug::debug_exit::IsaDebugExit;
 pub use debug::debugcon::DebugCon;
 pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
+pub use input::i8042::I8042;
+pub use input::keycode::KeyCode;
+pub use input::ps2kbd::{Leds, Ps2Keyboard, ScancodeSet};
+pub use input::ps2mouse::{button as mouse_button, Ps2Mouse};
 pub use serial::uart::Uart16550;
 
 use std::any::Any;
