@@ -27,7 +27,6 @@ pub mod storage;
 
 pub use bus::PortBus;
 pub use capture::Captured;
-pub use chipset::dma_page::DmaPageRegisters;
 pub use chipset::fw_cfg::{key as fw_cfg_key, FwCfg};
 pub use chipset::pci::{pam_segments, PciHost};
 pub use chipset::pic::DualPic;
@@ -39,6 +38,7 @@ pub use debug::debugcon::DebugCon;
 pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
 pub use serial::uart::Uart16550;
+pub use storage::dma8237::{Dma8237, DmaClient, DmaTransfer};
 
 use std::any::Any;
 
