@@ -39,6 +39,7 @@ pub use debug::post::PostCodes;
 pub use dma::GuestMemory;
 pub use serial::uart::Uart16550;
 pub use storage::dma8237::{Dma8237, DmaClient, DmaTransfer};
+pub use storage::fdc::{DataRate, DriveType, Fdc, FloppyError, FloppyFormat, FLOPPY_DMA_CHANNEL};
 
 use std::any::Any;
 

@@ -3,4 +3,5 @@
 //! 8237 DMA controllers it transfers through.
 
 pub mod dma8237;
+pub mod fdc;
 pub mod image;
