@@ -481,9 +481,9 @@ struct Execution {
 struct FdcState {
     dor: u8,
     tdr: u8,
-    /// Data rate (DSR/CCR bits 1-0) and write precompensation (DSR bits 4-2).
+    /// Data rate (DSR/CCR bits 1-0; the DSR's precompensation bits act on
+    /// nothing an image can show).
     rate: u8,
-    precomp: u8,
     /// Command bytes received so far.
     command: Vec<u8>,
     /// Result bytes, and how many the host has read.
@@ -516,7 +516,6 @@ impl FdcState {
             dor: DOR_NOT_RESET | DOR_GATE,
             tdr: 0,
             rate: DataRate::Kbps500 as u8,
-            precomp: 0,
             command: Vec::new(),
             result: Vec::new(),
             result_pos: 0,
@@ -701,7 +700,6 @@ impl Fdc {
             3 => self.s.tdr = value & 0x03,
             4 => {
                 self.s.rate = value & 0x03;
-                self.s.precomp = (value >> 2) & 0x07;
                 if value & DSR_SOFTWARE_RESET != 0 {
                     self.software_reset();
                     self.leave_reset();
@@ -1606,6 +1604,17 @@ mod tests {
         assert_eq!(&pc.mem.0[0x2_0000..0x2_0200], sector(&data, 5, 0, 17));
         assert_eq!(&pc.mem.0[0x2_0200..0x2_0400], sector(&data, 5, 0, 18));
         assert_eq!(pc.inp(0x08) & 0x04, 0x04, "terminal count on channel 2");
+        // With the channel masked the controller waits in its execution phase,
+        // DREQ showing in the 8237's status, until the channel is unmasked.
+        pc.dma_setup(0x3_0000, SECTOR as u16, true);
+        pc.out(0x0a, 0x06);
+        pc.command(&[0xe6, 0x00, 5, 0, 1, 2, 1, 0x1b, 0xff]);
+        assert_eq!(pc.msr(), MSR_BUSY);
+        assert!(!pc.fdc.irq_level());
+        assert_eq!(pc.inp(0x08), 0x40);
+        pc.out(0x0a, 0x02);
+        assert_eq!(pc.result(7), vec![0x00, 0, 0, 5, 1, 1, 2]);
+        assert_eq!(&pc.mem.0[0x3_0000..0x3_0200], sector(&data, 5, 0, 1));
     }
 
     #[test]
