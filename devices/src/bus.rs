@@ -96,12 +96,29 @@ impl PortBus {
         let d: &mut dyn Any = self.devices.get_mut(idx)?.as_mut();
         d.downcast_mut::<T>()
     }
+
+    /// Two different devices at once, as their concrete types: for the
+    /// machine's calls that involve two devices, such as a DMA transfer
+    /// between the 8237s and the floppy controller.
+    pub fn device_pair_mut<A: PortDevice, B: PortDevice>(
+        &mut self,
+        a: usize,
+        b: usize,
+    ) -> Option<(&mut A, &mut B)> {
+        if a == b || a.max(b) >= self.devices.len() {
+            return None;
+        }
+        let (low, high) = self.devices.split_at_mut(a.max(b));
+        let (lower, upper) = (low[a.min(b)].as_mut(), high[0].as_mut());
+        let (da, db): (&mut dyn Any, &mut dyn Any) = if a < b { (lower, upper) } else { (upper, lower) };
+        Some((da.downcast_mut::<A>()?, db.downcast_mut::<B>()?))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DebugCon, DmaPageRegisters, IsaDebugExit};
+    use crate::{DebugCon, Dma8237, IsaDebugExit};
 
     #[test]
     fn unclaimed_ports_float_high() {
@@ -116,14 +133,14 @@ mod tests {
     #[test]
     fn wide_accesses_to_byte_devices_are_split() {
         let mut bus = PortBus::new();
-        let pages = bus.add(0x81, 0x83, Box::new(DmaPageRegisters::new()));
+        let pages = bus.add(0x81, 0x83, Box::new(Dma8237::new()));
         bus.write(0x82, 2, 0x1234);
         assert_eq!(bus.read(0x82, 1), 0x34);
         assert_eq!(bus.read(0x83, 1), 0x12);
         assert_eq!(bus.read(0x82, 2), 0x1234);
         // The byte above 0x83 is nobody's: it floats high.
         assert_eq!(bus.read(0x83, 2), 0xff12);
-        assert!(bus.device_mut::<DmaPageRegisters>(pages).is_some());
+        assert!(bus.device_mut::<Dma8237>(pages).is_some());
     }
 
     #[test]
@@ -135,5 +152,16 @@ mod tests {
         assert_eq!(bus.take_request(), None);
         assert!(bus.device_mut::<IsaDebugExit>(exit).is_some());
         assert!(bus.device_mut::<DebugCon>(exit).is_none());
+    }
+
+    #[test]
+    fn two_devices_at_once() {
+        let mut bus = PortBus::new();
+        let exit = bus.add(0xf4, 0xf4, Box::new(IsaDebugExit::new()));
+        let dma = bus.add(0x00, 0x0f, Box::new(Dma8237::new()));
+        assert!(bus.device_pair_mut::<Dma8237, IsaDebugExit>(dma, exit).is_some());
+        assert!(bus.device_pair_mut::<IsaDebugExit, Dma8237>(exit, dma).is_some());
+        assert!(bus.device_pair_mut::<IsaDebugExit, Dma8237>(dma, exit).is_none());
+        assert!(bus.device_pair_mut::<Dma8237, Dma8237>(dma, dma).is_none());
     }
 }

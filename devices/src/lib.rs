@@ -28,7 +28,6 @@ pub mod storage;
 
 pub use bus::PortBus;
 pub use capture::Captured;
-pub use chipset::dma_page::DmaPageRegisters;
 pub use chipset::fw_cfg::{key as fw_cfg_key, FwCfg};
 pub use chipset::pci::{pam_segments, PciHost};
 pub use chipset::pic::DualPic;
@@ -44,6 +43,8 @@ pub use input::keycode::KeyCode;
 pub use input::ps2kbd::{Leds, Ps2Keyboard, ScancodeSet};
 pub use input::ps2mouse::{button as mouse_button, Ps2Mouse};
 pub use serial::uart::Uart16550;
+pub use storage::dma8237::{Dma8237, DmaClient, DmaTransfer};
+pub use storage::fdc::{DataRate, DriveType, Fdc, FloppyError, FloppyFormat, FLOPPY_DMA_CHANNEL};
 
 use std::any::Any;
 
