@@ -2,4 +2,5 @@
 //! with ATA disks and ATAPI CD-ROMs, the 82077AA floppy controller and the
 //! 8237 DMA controllers it transfers through.
 
+pub mod ide;
 pub mod image;
