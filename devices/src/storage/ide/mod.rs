@@ -314,6 +314,11 @@ impl Ide {
         }
     }
 
+    /// What kind of drive sits at `channel`/`unit`, if any.
+    pub fn drive_kind(&self, channel: IdeChannel, unit: IdeUnit) -> Option<DriveKind> {
+        self.state.channels[channel.index()].units[unit.index()].kind
+    }
+
     /// The physical geometry and BIOS translation of the hard disk at
     /// `channel`/`unit`, if there is one.
     pub fn disk_geometry(&self, channel: IdeChannel, unit: IdeUnit) -> Option<DiskGeometry> {
@@ -343,17 +348,20 @@ impl Ide {
 
     /// The configuration space of the PCI function (00:01.1 on the `pc`
     /// machine): 8086:7010, class 0x010180 (legacy mode, bus mastering), the
-    /// bus-master registers in BAR 4 (16 bytes of I/O), IDE timing registers
-    /// at 0x40-0x47, no interrupt pin (the channels use IRQ 14 and 15).
+    /// bus-master registers in BAR 4 (16 bytes of I/O), no interrupt pin
+    /// (the channels use IRQ 14 and 15). As in QEMU, the device-specific
+    /// registers from 0x40 (IDE timing, whose decode-enable bits firmware sets
+    /// and Linux's ata_piix checks) keep what software writes.
     pub fn pci_function() -> ConfigSpace {
         let mut f = ConfigSpace::new(0x8086, 0x7010, 0x00, 0x01_01_80, 0x00);
         f.set16(0x06, 0x0280); // fast back-to-back, medium DEVSEL
         f.set16(0x2c, 0x1af4);
         f.set16(0x2e, 0x1100);
-        f.enable_command(command::IO | command::BUS_MASTER);
-        f.allow(0x0d, 0xf0); // latency timer
+        f.enable_command(command::IO | command::MEMORY | command::BUS_MASTER | command::INTX_DISABLE);
+        f.allow(0x0c, 0xff); // cache line size
+        f.allow(0x3c, 0xff); // interrupt line
         f.set_bar(busmaster::BAR, Bar { size: busmaster::SIZE, kind: BarKind::Io });
-        for off in 0x40..0x48 {
+        for off in 0x40..0x100 {
             f.allow(off, 0xff);
         }
         f
@@ -631,6 +639,7 @@ impl Channel {
         self.control = value;
         let srst = control::SRST;
         if value & srst != 0 && before & srst == 0 {
+            self.irq = false;
             for u in &mut self.units {
                 u.status |= status::BSY;
             }

@@ -893,6 +893,8 @@ fn pci_function_identifies_the_piix3_ide() {
     f.write(0x20, 4, 0xffff_ffff);
     assert_eq!(f.read(0x20, 4), 0xffff_fff1, "16 bytes of I/O");
     assert_eq!(f.interrupt_pin(), 0);
+    f.write(0x40, 4, 0x8000_8000);
+    assert_eq!(f.read(0x40, 4), 0x8000_8000, "IDE timing registers hold the decode enables");
 }
 
 #[test]
@@ -909,4 +911,28 @@ fn hardware_reset_restores_power_on_state() {
     assert_eq!(status(&mut ide, P), DRDY | DSC);
     let w = identify(&mut ide, P, 0xec);
     assert_eq!([w[55], w[56]], [16, 63], "the default translation, and nIEN clear");
+}
+
+#[test]
+fn works_behind_the_port_bus_at_both_channels() {
+    let (ide, image) = with_disk_and_cdrom();
+    let mut bus = crate::PortBus::new();
+    let idx = bus.add(0x1f0, 0x1f7, Box::new(ide));
+    bus.map(0x3f6, 0x3f6, idx);
+    bus.map(0x170, 0x177, idx);
+    bus.map(0x376, 0x376, idx);
+    assert_eq!(bus.read(0x3f6, 1) as u8, DRDY | DSC);
+    bus.write(0x1f6, 1, 0xe0);
+    bus.write(0x1f2, 1, 1);
+    bus.write(0x1f3, 1, 9);
+    bus.write(0x1f7, 1, 0x20);
+    let first = bus.read(0x1f0, 2) as u16;
+    let second = bus.read(0x1f0, 4);
+    let data = &image.lock().unwrap().data[9 * 512..9 * 512 + 6];
+    assert_eq!(first.to_le_bytes(), data[..2]);
+    assert_eq!(second.to_le_bytes(), data[2..6]);
+    assert_eq!(bus.read(0x177, 1) as u8, DRDY | DSC, "the CD-ROM drive at power-on (as QEMU)");
+    let ide = bus.device_mut::<Ide>(idx).unwrap();
+    assert_eq!(ide.drive_kind(IdeChannel::Secondary, IdeUnit::Master), Some(DriveKind::Cdrom));
+    assert_eq!(ide.drive_kind(IdeChannel::Secondary, IdeUnit::Slave), None);
 }
