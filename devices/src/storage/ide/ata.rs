@@ -6,12 +6,14 @@
 //! about it (CMOS). The register file and the data port are the
 //! controller's (`mod.rs`); the packet commands are `atapi.rs`'s.
 //!
+//! Like QEMU's disks these advertise TRIM (DATA SET MANAGEMENT by DMA): its
+//! ranges are checked, the data stays (reads after TRIM are deterministic).
 //! Errors follow QEMU: an address past the end of the medium, a failed
 //! read or write of the image (a read-only image included) and unsupported
 //! commands end with ERR and ABRT. Where this goes beyond QEMU: INITIALIZE
-//! DEVICE PARAMETERS sets the translation later CHS commands use, READ
-//! VERIFY checks its range, and IDENTIFY word 59 shows the current MULTIPLE
-//! setting.
+//! DEVICE PARAMETERS sets the translation later CHS commands use (QEMU
+//! ignores it), READ VERIFY checks its range, and IDENTIFY word 59 shows the
+//! current MULTIPLE setting (QEMU keeps the one of the first IDENTIFY).
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +146,8 @@ pub(super) fn cmos_entries(disks: [Option<DiskGeometry>; 4]) -> Vec<(u8, u8)> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Command {
     DeviceReset,
+    /// DATA SET MANAGEMENT: TRIM.
+    DataSetManagement,
     Recalibrate,
     Read {
         ext: bool,
@@ -199,6 +203,7 @@ impl Command {
         use Command::*;
         use Takes::*;
         Some(match opcode {
+            0x06 => (DataSetManagement, Disk, false),
             0x08 => (DeviceReset, Cdrom, false),
             0x10 => (Recalibrate, Disk, true),
             0x20 => (Read { ext: false }, Both, false),
@@ -369,6 +374,16 @@ impl Unit {
                     return false;
                 }
             }
+            DataSetManagement => {
+                if self.tf.feature & 0x01 == 0 || !has_medium {
+                    self.abort();
+                } else {
+                    self.status = status::DRDY | status::DSC | status::DRQ;
+                    self.dma = Some(DmaKind::Trim);
+                    self.signals.dma_start = true;
+                    return false;
+                }
+            }
             Verify { ext } => {
                 self.lba48_count(ext);
                 let count = self.tf.count as u64;
@@ -467,6 +482,7 @@ impl Unit {
         [w[62], w[63], w[88]] = self.dma_modes;
         w[64] = 0x0003; // PIO 3-4
         w[65..=68].fill(120); // cycle times
+        w[69] = 1 << 14; // reads after TRIM are deterministic
         w[80] = 0x00f0; // ATA-4 to ATA-7
         w[81] = 0x0016;
         w[82] = (1 << 14) | (1 << 5) | 1; // NOP, write cache, SMART
@@ -480,6 +496,7 @@ impl Unit {
             *word = (total >> (16 * i)) as u16;
         }
         w[106] = 0x6000; // one logical sector per physical sector
+        w[169] = 1; // TRIM supported
         w
     }
 
@@ -596,16 +613,17 @@ impl Unit {
         self.signals.irq = true;
     }
 
-    /// Serves READ DMA (`to_guest`) or WRITE DMA through the engine's PRD
+    /// Serves READ DMA, WRITE DMA or TRIM (`kind`) through the engine's PRD
     /// table, all at once as QEMU does: a table shorter than the transfer
     /// moves nothing and ends without an interrupt, a longer one leaves the
-    /// engine active. Returns whether the engine stays active.
+    /// engine active. Returns whether the engine stays active. TRIM checks
+    /// its ranges and keeps the data (reads after it are deterministic).
     pub(super) fn ata_dma(
         &mut self,
         medium: &mut Option<Box<dyn BlockBackend>>,
         bm: &mut BusMaster,
         mem: &mut dyn GuestMemory,
-        to_guest: bool,
+        kind: DmaKind,
     ) -> bool {
         let count = self.tf.count as u64;
         let wanted = count * SECTOR as u64;
@@ -614,35 +632,33 @@ impl Unit {
             self.status = status::DRDY | status::DSC;
             return false;
         }
-        let Some(sector) = self.current_sector().filter(|&s| in_range(medium, s, count)) else {
-            self.medium_error();
-            return false;
-        };
-        let Some(m) = medium.as_mut() else {
-            self.medium_error();
-            return false;
-        };
-        let mut offset = sector * SECTOR as u64;
-        let mut data = Vec::new();
-        for (addr, len) in pieces {
-            data.resize(len as usize, 0);
-            let ok = if to_guest {
-                let ok = m.read_at(offset, &mut data).is_ok();
-                if ok {
-                    mem.write(addr, &data);
+        let sector = self.current_sector();
+        let ok = match kind {
+            DmaKind::Trim => {
+                let mut ranges = Vec::new();
+                for &(addr, len) in &pieces {
+                    let start = ranges.len();
+                    ranges.resize(start + len as usize, 0);
+                    mem.read(addr, &mut ranges[start..]);
                 }
-                ok
-            } else {
-                mem.read(addr, &mut data);
-                m.write_at(offset, &data).is_ok()
-            };
-            if !ok {
-                self.medium_error();
-                return false;
+                ranges.chunks_exact(8).all(|e| {
+                    let lba = u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], 0, 0]);
+                    let n = u16::from_le_bytes([e[6], e[7]]) as u64;
+                    n == 0 || in_range(medium, lba, n)
+                })
             }
-            offset += len as u64;
+            _ => match (sector.filter(|&s| in_range(medium, s, count)), medium.as_mut()) {
+                (Some(s), Some(m)) => transfer(m.as_mut(), s * SECTOR as u64, &pieces, mem, kind),
+                _ => false,
+            },
+        };
+        if !ok {
+            self.medium_error();
+            return false;
         }
-        self.set_sector(sector + count);
+        if let Some(s) = sector {
+            self.set_sector(s.wrapping_add(count));
+        }
         self.tf.count = 0;
         self.status = status::DRDY | status::DSC;
         self.signals.irq = true;
@@ -734,6 +750,34 @@ impl Unit {
         }
         true
     }
+}
+
+/// Moves the bytes of a READ DMA (medium to `pieces` of guest memory) or a
+/// WRITE DMA from `offset` of the medium; false when the medium fails.
+fn transfer(
+    medium: &mut dyn BlockBackend,
+    mut offset: u64,
+    pieces: &[(u32, u32)],
+    mem: &mut dyn GuestMemory,
+    kind: DmaKind,
+) -> bool {
+    let mut data = Vec::new();
+    for &(addr, len) in pieces {
+        data.resize(len as usize, 0);
+        if kind == DmaKind::AtaRead {
+            if medium.read_at(offset, &mut data).is_err() {
+                return false;
+            }
+            mem.write(addr, &data);
+        } else {
+            mem.read(addr, &mut data);
+            if medium.write_at(offset, &data).is_err() {
+                return false;
+            }
+        }
+        offset += len as u64;
+    }
+    true
 }
 
 /// Whether sectors `sector..sector + count` lie on the medium.

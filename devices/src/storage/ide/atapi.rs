@@ -13,8 +13,10 @@
 //! attention reports NOT READY once, then UNIT ATTENTION (medium may have
 //! changed), which stays until REQUEST SENSE reads it. Beyond QEMU: MODE
 //! SENSE(6), MODE SENSE of all pages (0x3f), MODE SELECT (parameters taken
-//! and ignored) and a minimal READ SUB-CHANNEL. Unknown commands end in
-//! CHECK CONDITION with ILLEGAL REQUEST / invalid command operation code.
+//! and ignored) and a minimal READ SUB-CHANNEL; a PIO data command with a
+//! byte count limit of 0, which QEMU aborts silently, also interrupts.
+//! Unknown commands end in CHECK CONDITION with ILLEGAL REQUEST / invalid
+//! command operation code.
 
 use serde::{Deserialize, Serialize};
 

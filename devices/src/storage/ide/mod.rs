@@ -9,9 +9,9 @@
 //! data port with its DRQ blocks, the channel's interrupt line, and the
 //! public face the machine wires: [`Ide`], [`Drive`], snapshots, the PCI
 //! function's configuration space and the CMOS bytes firmware reads.
-//! The ATA command set, IDENTIFY and disk geometry live in [`ata`], the
-//! packet commands of the CD-ROM in [`atapi`], the bus-master DMA engine
-//! (BMIDE registers, PRD tables) in [`busmaster`]. Images are
+//! The ATA command set, IDENTIFY and disk geometry live in `ata.rs`, the
+//! packet commands of the CD-ROM in `atapi.rs`, the bus-master DMA engine
+//! (BMIDE registers, PRD tables) in `busmaster.rs`. Images are
 //! [`BlockBackend`]s the machine attaches; guest memory is lent for the
 //! calls that transfer ([`Ide::bm_write`], [`Ide::run_dma`]).
 //!
@@ -22,9 +22,10 @@
 //! are ignored; a soft reset leaves each drive's signature. Where this
 //! follows the hardware instead of QEMU: nIEN masks a pending interrupt
 //! rather than dropping it (the interrupt shows when nIEN is cleared, as the
-//! ATA standard describes INTRQ), and SRST holds the drives busy until it is
-//! cleared. Transfers are synchronous: a command's data is ready (or its DMA
-//! done) by the time the access that started it returns.
+//! ATA standard describes INTRQ), and SRST negates INTRQ and holds the
+//! drives busy until it is cleared (QEMU resets them at once). Transfers are
+//! synchronous: a command's data is ready (or its DMA done) by the time the
+//! access that started it returns.
 
 mod ata;
 mod atapi;
@@ -39,7 +40,7 @@ use crate::dma::GuestMemory;
 use crate::irq::line;
 use crate::state::{self, Snapshot, StateError};
 use crate::storage::image::BlockBackend;
-use crate::PortDevice;
+use crate::{ones, PortDevice};
 
 pub use ata::{DiskGeometry, Translation};
 use atapi::Atapi;
@@ -408,24 +409,38 @@ enum Port {
 }
 
 impl PortDevice for Ide {
+    // Widths follow QEMU's PIIX ports: the data port moves 16 or 32 bits
+    // (a byte read takes a whole word and gives its low byte; a byte write
+    // is dropped); the other registers are bytes, a 16-bit access to them
+    // is split in two and a 32-bit one reads all ones and writes nothing.
     fn read(&mut self, port: u16, size: u8) -> u32 {
-        if let Some((c, Port::Register(0))) = Ide::channel_of(port) {
-            if size >= 2 {
-                return self.state.channels[c].read_data(&mut self.media[c], size.min(4));
+        match (Ide::channel_of(port), size) {
+            (Some((c, Port::Register(0))), _) => {
+                let v = self.state.channels[c].read_data(&mut self.media[c], size.clamp(2, 4));
+                if size == 1 {
+                    v & 0xff
+                } else {
+                    v
+                }
             }
+            (_, 1) => self.read_byte(port) as u32,
+            (_, 2) => self.read_byte(port) as u32 | (self.read_byte(port.wrapping_add(1)) as u32) << 8,
+            _ => ones(size),
         }
-        (0..size.min(4) as u16).fold(0, |v, k| v | (self.read_byte(port.wrapping_add(k)) as u32) << (8 * k))
     }
 
     fn write(&mut self, port: u16, size: u8, value: u32) {
-        if let Some((c, Port::Register(0))) = Ide::channel_of(port) {
-            if size >= 2 {
-                self.state.channels[c].write_data(&mut self.media[c], size.min(4), value);
-                return;
+        match (Ide::channel_of(port), size) {
+            (Some((_, Port::Register(0))), 1) => {}
+            (Some((c, Port::Register(0))), _) => {
+                self.state.channels[c].write_data(&mut self.media[c], size.min(4), value)
             }
-        }
-        for k in 0..size.min(4) as u16 {
-            self.write_byte(port.wrapping_add(k), (value >> (8 * k)) as u8);
+            (_, 1) => self.write_byte(port, value as u8),
+            (_, 2) => {
+                self.write_byte(port, value as u8);
+                self.write_byte(port.wrapping_add(1), (value >> 8) as u8);
+            }
+            _ => {}
         }
     }
 
@@ -686,8 +701,9 @@ impl Channel {
         let unit = &mut self.units[u];
         let medium = &mut media[u];
         let stay_active = match kind {
-            DmaKind::AtaRead => unit.ata_dma(medium, &mut self.bm, mem, true),
-            DmaKind::AtaWrite => unit.ata_dma(medium, &mut self.bm, mem, false),
+            DmaKind::AtaRead | DmaKind::AtaWrite | DmaKind::Trim => {
+                unit.ata_dma(medium, &mut self.bm, mem, kind)
+            }
             DmaKind::AtapiIn => unit.atapi_dma_in(medium, &mut self.bm, mem),
             DmaKind::AtapiOut => unit.atapi_dma_out(&mut self.bm, mem),
         };
@@ -715,6 +731,8 @@ enum DmaKind {
     AtaRead,
     /// WRITE DMA: guest memory to medium.
     AtaWrite,
+    /// DATA SET MANAGEMENT (TRIM): ranges from guest memory.
+    Trim,
     /// ATAPI data to the host (replies and sectors).
     AtapiIn,
     /// ATAPI data from the host (MODE SELECT parameters).

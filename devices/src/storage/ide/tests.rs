@@ -226,6 +226,54 @@ fn identify_device_words() {
     assert_eq!([w[62], w[63], w[88]], [0x0007, 0x0007, 0x203f]);
     assert_eq!([w[82], w[83], w[85], w[86]], [0x4021, 0x7400, 0x4021, 0x3400]);
     assert_eq!(w[100..104], [0, 2, 0, 0]);
+    assert_eq!([w[69], w[169]], [0x4000, 0x0001], "TRIM, deterministic");
+}
+
+#[test]
+fn port_widths_follow_qemus_piix() {
+    let (mut ide, _) = with_disk();
+    command(&mut ide, P, 0xec);
+    // A byte read of the data port takes a whole word.
+    assert_eq!([ide.read(P, 1), ide.read(P, 1), ide.read(P, 2)], [0x40, 130, 0]);
+    // A byte write of it is dropped.
+    lba28(&mut ide, P, 0, 0, 1);
+    command(&mut ide, P, 0x30);
+    for _ in 0..512 {
+        ide.write(P, 1, 0);
+    }
+    assert_eq!(status(&mut ide, P), DRDY | DSC | DRQ);
+    outb(&mut ide, P_CTL, control::SRST);
+    outb(&mut ide, P_CTL, 0);
+    // 16-bit accesses to byte registers split, 32-bit ones do nothing.
+    ide.write(P + 2, 2, 0x0506);
+    assert_eq!([inb(&mut ide, P + 2), inb(&mut ide, P + 3)], [6, 5]);
+    ide.write(P + 2, 4, 0x0102_0304);
+    assert_eq!(ide.read(P + 2, 2), 0x0506);
+    assert_eq!(ide.read(P + 2, 4), 0xffff_ffff);
+    assert_eq!(ide.read(P + 7, 2), 0xff00 | (DRDY | DSC) as u32);
+}
+
+#[test]
+fn trim_takes_ranges_by_dma_and_checks_them() {
+    let (mut ide, image) = with_disk();
+    let mut mem = TestMemory::new(0x10000);
+    for (lba, ok) in [(100u64, true), (131070, false)] {
+        let mut ranges = vec![0u8; 512];
+        ranges[..8].copy_from_slice(&(lba | 8 << 48).to_le_bytes());
+        mem.write(0x2000, &ranges);
+        prd_table(&mut mem, 0x100, &[(0x2000, 512, true)]);
+        bm_prepare(&mut ide, BM_P, 0x100, false, &mut mem);
+        outb(&mut ide, P + 6, 0x40);
+        outb(&mut ide, P + 1, 0x01);
+        outb(&mut ide, P + 2, 1);
+        command(&mut ide, P, 0x06);
+        bm_start(&mut ide, BM_P, false, &mut mem);
+        assert_eq!(bm_status(&mut ide, BM_P), bm::INTERRUPT);
+        let expected = if ok { (DRDY | DSC, 0) } else { (DRDY | ERR, ABRT) };
+        assert_eq!((status(&mut ide, P), inb(&mut ide, P + 1)), expected);
+        ide.bm_write(BM_P, 1, 0, &mut mem);
+    }
+    assert_eq!(image.lock().unwrap().data[100 * 512..101 * 512], patterned(101, 512)[100 * 512..]);
 }
 
 #[test]
