@@ -984,3 +984,79 @@ fn works_behind_the_port_bus_at_both_channels() {
     assert_eq!(ide.drive_kind(IdeChannel::Secondary, IdeUnit::Master), Some(DriveKind::Cdrom));
     assert_eq!(ide.drive_kind(IdeChannel::Secondary, IdeUnit::Slave), None);
 }
+
+#[test]
+fn random_guest_accesses_never_break_the_controller() {
+    let (mut ide, _) = with_disk_and_cdrom();
+    let (disc, _) = shared(patterned(3, 2048));
+    ide.attach(IdeChannel::Primary, IdeUnit::Slave, Drive::cdrom(Some(disc)));
+    let mut mem = TestMemory::new(0x20000);
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    // Commands and packets the drives know, so that the random walk gets
+    // into transfers rather than only aborting.
+    let commands =
+        [0x20, 0x24, 0x30, 0xc4, 0xc5, 0xc6, 0xc8, 0xca, 0x25, 0x35, 0x06, 0xa0, 0xa1, 0xec, 0x91, 0xef];
+    for _ in 0..300_000 {
+        let r = next();
+        let base = if r & 1 == 0 { P } else { S };
+        let value = next();
+        match (r >> 1) % 16 {
+            0..=3 => {
+                ide.read(base, if r & 0x100 == 0 { 2 } else { 4 });
+            }
+            4..=5 => ide.write(base, 2, value),
+            6 => ide.write(base + 1 + (value % 6) as u16, 1, value >> 8),
+            7 => ide.write(base + 7, 1, commands[(value % commands.len() as u32) as usize]),
+            8 => {
+                ide.read(base + (value % 8) as u16, 1);
+            }
+            9 => ide.write(base + 0x206, 1, value & 0x86),
+            10 => ide.bm_write((value % 16) as u8, [1, 2, 4][(r >> 8) as usize % 3], next(), &mut mem),
+            11 => {
+                ide.bm_read((value % 16) as u8, 1);
+            }
+            12 => mem.write(value % 0x20000, &next().to_le_bytes()),
+            13 if ide.dma_pending() => ide.run_dma(&mut mem),
+            14 => {
+                // A packet of random bytes with a known opcode.
+                let ops = [0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x28, 0x2b, 0x42, 0x43, 0x46, 0x4a];
+                let mut p = [0u8; 12];
+                for b in &mut p {
+                    *b = next() as u8;
+                }
+                p[0] = ops[(value % ops.len() as u32) as usize];
+                write_data(&mut ide, base, &p);
+            }
+            _ => {
+                let save = ide.save();
+                ide.restore(&save).unwrap();
+            }
+        }
+    }
+    // The controller still answers after a reset.
+    ide.reset();
+    assert_eq!(identify(&mut ide, P, 0xec)[0], 0x0040);
+    assert_eq!(identify(&mut ide, S, 0xa1)[0], 0x85c0);
+}
+
+#[test]
+fn snapshot_keeps_a_dma_command_waiting_for_the_engine() {
+    let (mut ide, _) = with_disk_and_cdrom();
+    let mut mem = TestMemory::new(0x4000);
+    prd_table(&mut mem, 0x100, &[(0x1000, 4096, true)]);
+    bm_prepare(&mut ide, BM_S, 0x100, true, &mut mem);
+    packet(&mut ide, &[0x28, 0, 0, 0, 0, 2, 0, 0, 2], 0, true);
+    let saved = ide.save();
+
+    let (mut restored, _) = with_disk_and_cdrom();
+    restored.restore(&saved).unwrap();
+    assert_eq!(restored.bm_read(BM_S + 4, 4), 0x100);
+    bm_start(&mut restored, BM_S, true, &mut mem);
+    assert_eq!(mem.0[0x1000..0x2000], patterned(40, 2048)[2 * 2048..4 * 2048]);
+    assert!(restored.irq_level(IdeChannel::Secondary));
+    assert_eq!(bm_status(&mut restored, BM_S), bm::INTERRUPT);
+}
