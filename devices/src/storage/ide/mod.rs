@@ -234,7 +234,9 @@ impl Ide {
     }
 
     /// Inserts a disc into the CD-ROM drive at `channel`/`unit` (replacing
-    /// any), closing the tray; the guest sees a medium change.
+    /// any), closing the tray; the guest sees a medium change. This does not
+    /// ask the guest's tray lock: a monitor `change` ejects first
+    /// ([`Ide::eject_medium`]), which does.
     pub fn insert_medium(
         &mut self,
         channel: IdeChannel,
