@@ -4,4 +4,5 @@
 
 pub mod dma8237;
 pub mod fdc;
+pub mod ide;
 pub mod image;
