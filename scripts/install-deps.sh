@@ -2,7 +2,10 @@
 # Installs the system packages vemu's tests and demo need on Debian 12:
 # nasm (test ROMs), qemu-system-x86 (reference emulator and SeaBIOS),
 # bochs and vgabios (the second opinion where QEMU 7.2 departs from hardware;
-# Bochs needs the VGA BIOS even when nothing is displayed).
+# Bochs needs the VGA BIOS even when nothing is displayed), and what
+# scripts/build-guests.sh builds the guest images with: syslinux (its installer,
+# which works through mtools), syslinux-common (the MBR and ldlinux.c32),
+# isolinux, mtools, dosfstools (mkfs.fat) and xorriso.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 need=()
@@ -11,6 +14,13 @@ command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v bochs >/dev/null 2>&1 || need+=(bochs bochsbios)
 [ -e /usr/share/seabios/bios.bin ] || need+=(seabios)
 [ -e /usr/share/vgabios/vgabios.bin ] || need+=(vgabios)
+command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
+[ -e /usr/lib/syslinux/mbr/mbr.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] ||
+    need+=(syslinux-common)
+[ -e /usr/lib/ISOLINUX/isolinux.bin ] || need+=(isolinux)
+command -v mcopy >/dev/null 2>&1 || need+=(mtools)
+[ -x /usr/sbin/mkfs.fat ] || command -v mkfs.fat >/dev/null 2>&1 || need+=(dosfstools)
+command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
