@@ -12,7 +12,7 @@
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # mkfs.fat lives in /usr/sbin, which a user's PATH on Debian leaves out.
 PATH=$PATH:/usr/sbin:/sbin
-guest_dir=${VEMU_GUEST_DIR:-$repo_root/target/guests}
+guest_dir=$(realpath -m "${VEMU_GUEST_DIR:-$repo_root/target/guests}")
 
 # write_pattern FILE FIRST_UNIT COUNT [AT]: the position pattern of
 # test-roms/boot/boot.inc for 512-byte units FIRST_UNIT .. FIRST_UNIT+COUNT-1,
