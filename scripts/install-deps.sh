@@ -4,7 +4,10 @@
 # qemu-utils (qemu-img and qemu-io, the judges of what the disk image backends
 # leave in a file),
 # bochs and vgabios (the second opinion where QEMU 7.2 departs from hardware;
-# Bochs needs the VGA BIOS even when nothing is displayed).
+# Bochs needs the VGA BIOS even when nothing is displayed), and what
+# scripts/build-guests.sh builds the guest images with: syslinux (its installer,
+# which works through mtools), syslinux-common (the MBR and ldlinux.c32),
+# isolinux, mtools, dosfstools (mkfs.fat) and xorriso.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 need=()
@@ -14,6 +17,13 @@ command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v bochs >/dev/null 2>&1 || need+=(bochs bochsbios)
 [ -e /usr/share/seabios/bios.bin ] || need+=(seabios)
 [ -e /usr/share/vgabios/vgabios.bin ] || need+=(vgabios)
+command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
+[ -e /usr/lib/syslinux/mbr/mbr.bin ] && [ -e /usr/lib/syslinux/modules/bios/ldlinux.c32 ] ||
+    need+=(syslinux-common)
+[ -e /usr/lib/ISOLINUX/isolinux.bin ] || need+=(isolinux)
+command -v mcopy >/dev/null 2>&1 || need+=(mtools)
+[ -x /usr/sbin/mkfs.fat ] || command -v mkfs.fat >/dev/null 2>&1 || need+=(dosfstools)
+command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
