@@ -45,6 +45,8 @@ pub use input::ps2mouse::{button as mouse_button, Ps2Mouse};
 pub use serial::uart::Uart16550;
 pub use storage::dma8237::{Dma8237, DmaClient, DmaTransfer};
 pub use storage::fdc::{DataRate, DriveType, Fdc, FloppyError, FloppyFormat, FLOPPY_DMA_CHANNEL};
+pub use storage::ide::Ide;
+pub use storage::image::{open_image, BlockBackend, ImageError, ImageOptions};
 
 use std::any::Any;
 

@@ -11,10 +11,14 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
 use vemu_softmmu::PhysAddr;
 use vemu_translator::{CpuConfig, Engine};
+
+/// Comparisons made so far in this process (a watchdog sees progress in it).
+pub static STOPS: AtomicU64 = AtomicU64::new(0);
 
 /// One of the two machines.
 pub struct Side {
@@ -139,6 +143,7 @@ pub fn run(name: &str, interp: &mut Side, jit: &mut Side) -> Result<Agreement, S
             interp.run_to(at + 1);
         }
         stops += 1;
+        STOPS.fetch_add(1, Ordering::Relaxed);
         if interp.icount() != at {
             return Err(format!(
                 "{name}: the interpreter stopped at {} instructions, the JIT at {at} ({:?} vs {:?})",
@@ -186,7 +191,7 @@ pub fn run(name: &str, interp: &mut Side, jit: &mut Side) -> Result<Agreement, S
                 interp.outcome, jit.outcome
             ));
         }
-        if let Some(outcome) = interp.outcome {
+        if let Some(outcome) = interp.outcome.clone() {
             return Ok(Agreement { stops, instructions: at, outcome });
         }
     }

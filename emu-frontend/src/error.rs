@@ -17,6 +17,10 @@ pub enum MachineError {
     KernelLayout { path: PathBuf, why: String },
     /// Guest memory could not be set up.
     Memory(vemu_softmmu::MemoryError),
+    /// A disk image could not be opened.
+    Image(vemu_devices::ImageError),
+    /// An image that does not suit its drive (a floppy of no known size).
+    Drive { path: PathBuf, why: String },
 }
 
 impl fmt::Display for MachineError {
@@ -34,6 +38,8 @@ impl fmt::Display for MachineError {
             }
             MachineError::KernelLayout { path, why } => write!(f, "cannot load {}: {why}", path.display()),
             MachineError::Memory(e) => write!(f, "{e}"),
+            MachineError::Image(e) => write!(f, "{e}"),
+            MachineError::Drive { path, why } => write!(f, "{}: {why}", path.display()),
         }
     }
 }

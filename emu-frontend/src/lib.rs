@@ -2,6 +2,8 @@
 //! Multiboot kernel, memory size, devices), runs it, and reports how it ended.
 //! `main.rs` is only the command line on top of this.
 
+pub mod cli;
+pub mod console;
 pub mod error;
 pub mod firmware;
 pub mod machine;
@@ -10,5 +12,5 @@ pub mod platform;
 pub mod trace;
 
 pub use error::MachineError;
-pub use machine::{Boot, Machine, MachineConfig, Outcome};
+pub use machine::{Boot, Clock, DriveConfig, Interface, Machine, MachineConfig, Media, Outcome};
 pub use vemu_devices::Captured;

@@ -11,10 +11,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use vemu_softmmu::{Memory, PhysAddr, PhysMemory, Shadow};
 use vemu_translator::{attr, cr0, fl, reg, BusRequest, Cpu, CpuConfig, Exit, Seg, Segment};
 
+use crate::console::{Console, ConsoleEvent};
 use crate::error::MachineError;
 use crate::firmware;
 use crate::multiboot::{self, MultibootImage};
@@ -28,6 +30,53 @@ pub enum Boot {
     Bios(PathBuf),
     /// A Multiboot kernel and its command line, booted without firmware.
     Kernel { path: PathBuf, append: String },
+}
+
+/// How the machine's clock runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// It follows the host's: timers tick at wall-clock rate whatever the
+    /// engine's speed, and a halted guest sleeps until its next timer event
+    /// (or a key). Within a slice, instructions count a nanosecond each; the
+    /// clock is brought up to the host's between slices, and a guest running
+    /// more than one instruction per nanosecond is held back.
+    Host,
+    /// Instructions count a nanosecond each (QEMU's `-icount shift=0`): the
+    /// same run every time. With `sleep`, a halted guest still waits in real
+    /// time for its next timer event; without (`sleep=off`), the clock jumps
+    /// straight to it.
+    Instructions { sleep: bool },
+}
+
+/// Which controller a drive hangs off.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Interface {
+    /// IDE: index 0-3 is primary master, primary slave, secondary master,
+    /// secondary slave (QEMU's -hda .. -hdd, -cdrom at 2).
+    Ide,
+    /// The floppy controller: index 0 is A:, 1 is B:.
+    Floppy,
+}
+
+/// What a drive is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Media {
+    Disk,
+    Cdrom,
+}
+
+/// One drive and its image, as `-drive` describes it.
+#[derive(Clone, Debug)]
+pub struct DriveConfig {
+    pub path: PathBuf,
+    pub interface: Interface,
+    pub index: u8,
+    pub media: Media,
+    /// None: probed from the file, as QEMU does.
+    pub format: Option<vemu_devices::storage::image::Format>,
+    pub read_only: bool,
+    /// Writes go to a throw-away overlay (`snapshot=on`, `-snapshot`).
+    pub snapshot: bool,
 }
 
 /// Everything `vemu run` can set.
@@ -49,6 +98,14 @@ pub struct MachineConfig {
     /// None: it never retries (fw_cfg `etc/boot-fail-wait`, as QEMU's
     /// `-boot reboot-timeout`).
     pub reboot_timeout: Option<u32>,
+    /// The drives.
+    pub drives: Vec<DriveConfig>,
+    /// The firmware's boot order: drive letters as QEMU's `-boot order=`
+    /// takes them (a floppy, c hard disk, d CD-ROM).
+    pub boot_order: String,
+    /// The firmware's boot menu (`-boot menu=on`).
+    pub boot_menu: bool,
+    pub clock: Clock,
     pub cpu: CpuConfig,
 }
 
@@ -62,13 +119,17 @@ impl Default for MachineConfig {
             trace: None,
             rtc_base: None,
             reboot_timeout: None,
+            drives: Vec::new(),
+            boot_order: "cad".to_string(),
+            boot_menu: false,
+            clock: Clock::Instructions { sleep: false },
             cpu: CpuConfig::default(),
         }
     }
 }
 
 /// How a run ended.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A device ended the run with this status (isa-debug-exit: `(v << 1) | 1`).
     GuestExit(i32),
@@ -78,6 +139,8 @@ pub enum Outcome {
     TripleFault { cs: u16, eip: u32 },
     /// `--max-insns` instructions ran.
     InstructionLimit,
+    /// The user asked to stop (the console's Ctrl-A x, a signal); why.
+    Quit(String),
     /// HLT with nothing left that could ever wake the CPU (interrupts
     /// disabled, or every interrupt line masked).
     HaltedForever { cs: u16, eip: u32, interrupts_enabled: bool },
@@ -88,7 +151,7 @@ impl Outcome {
     pub fn exit_status(&self) -> i32 {
         match self {
             Outcome::GuestExit(code) => *code,
-            Outcome::ResetRequested => 0,
+            Outcome::ResetRequested | Outcome::Quit(_) => 0,
             Outcome::TripleFault { .. } => 4,
             Outcome::InstructionLimit => 6,
             Outcome::HaltedForever { .. } => 8,
@@ -99,6 +162,7 @@ impl Outcome {
     pub fn message(&self) -> Option<String> {
         match self {
             Outcome::GuestExit(_) | Outcome::ResetRequested => None,
+            Outcome::Quit(why) => Some(why.clone()),
             Outcome::TripleFault { cs, eip } => Some(format!(
                 "the guest triple-faulted at {cs:04x}:{eip:08x}; stopped instead of resetting (--no-reboot)"
             )),
@@ -117,10 +181,41 @@ pub struct Machine {
     config: MachineConfig,
     kernel: Option<MultibootImage>,
     trace: Option<SharedWriter>,
+    /// The serial console's keys and the user's quit requests, if attached.
+    console: Option<Console>,
+    /// When the machine was powered on (for `Clock::Host`).
+    started: Instant,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, MachineError> {
     std::fs::read(path).map_err(|source| MachineError::Read { path: path.clone(), source })
+}
+
+/// Opens the drives' images and attaches them to their controllers.
+fn attach_drives(bus: &mut PcBus, drives: &[DriveConfig]) -> Result<(), MachineError> {
+    use vemu_devices::storage::ide::{Drive, IdeChannel, IdeUnit};
+    use vemu_devices::{open_image, ImageOptions};
+    for d in drives {
+        let read_only = d.read_only || d.media == Media::Cdrom;
+        let options = ImageOptions { format: d.format, read_only, snapshot: d.snapshot };
+        let image = open_image(&d.path, options).map_err(MachineError::Image)?;
+        let err = |why: String| MachineError::Drive { path: d.path.clone(), why };
+        match d.interface {
+            Interface::Ide => {
+                let channel = if d.index < 2 { IdeChannel::Primary } else { IdeChannel::Secondary };
+                let unit = if d.index % 2 == 0 { IdeUnit::Master } else { IdeUnit::Slave };
+                let drive = match d.media {
+                    Media::Disk => Drive::disk(image).map_err(|e| err(e.to_string()))?,
+                    Media::Cdrom => Drive::cdrom(Some(image)),
+                };
+                bus.ide().attach(channel, unit, drive);
+            }
+            Interface::Floppy => {
+                bus.fdc().insert(d.index, image).map_err(|e| err(e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Machine {
@@ -175,12 +270,13 @@ impl Machine {
             Outputs { debugcon, serial, post: trace.clone().map(|t| Box::new(t) as Box<dyn Write>) },
             wall,
         );
-        firmware::configure(&mut bus, ram as u32, config.reboot_timeout);
+        attach_drives(&mut bus, &config.drives)?;
+        firmware::configure(&mut bus, ram as u32, &config);
         let mut cpu = Cpu::new(Memory::new(phys), Box::new(bus), config.cpu);
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));
         }
-        let mut m = Machine { cpu, config, kernel, trace };
+        let mut m = Machine { cpu, config, kernel, trace, console: None, started: Instant::now() };
         m.power_on();
         Ok(m)
     }
@@ -217,6 +313,12 @@ impl Machine {
         }
     }
 
+    /// Attaches the serial console: its keys go to COM1 between slices, and
+    /// a halted guest waiting for them sleeps until one comes.
+    pub fn attach_console(&mut self, console: Console) {
+        self.console = Some(console);
+    }
+
     /// Changes where `run` stops: after this many instructions in all (None: no limit).
     pub fn set_max_insns(&mut self, max: Option<u64>) {
         self.config.max_insns = max;
@@ -231,9 +333,7 @@ impl Machine {
     /// survives).
     pub fn reset(&mut self) {
         let now = self.cpu.now();
-        let bus = self.bus();
-        bus.ports.set_time(now);
-        bus.ports.reset();
+        self.bus().reset(now);
         for (base, len, read_ram, write_ram) in vemu_devices::pam_segments([0; 7]) {
             self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram });
         }
@@ -253,18 +353,39 @@ impl Machine {
         outcome
     }
 
-    /// With the CPU halted: the clock skips to the next device event that can
-    /// wake it (when `skip`); if none ever can (interrupts disabled, or every
-    /// line masked), the run has ended.
+    /// With the CPU halted: the clock moves on to the next device event that
+    /// can wake it (when `skip`: at once, or in real time when the clock
+    /// sleeps); if none ever can (interrupts disabled, or every line
+    /// masked, and no console key can come), the run has ended.
     fn sleep(&mut self, skip: bool) -> Option<Outcome> {
         let s = &self.cpu.state;
         let interrupts_enabled = s.flags.bits & fl::IF != 0;
         let now = self.cpu.now();
         let event = if interrupts_enabled { self.bus().next_wakeup(now) } else { None };
+        let keys_can_wake = interrupts_enabled
+            && self.console.as_ref().is_some_and(|c| c.has_input())
+            && self.bus().serial_can_interrupt();
         match event {
-            Some(t) => {
+            Some(t) if skip => {
+                let wait = t.saturating_sub(now);
+                match self.config.clock {
+                    Clock::Instructions { sleep: false } => self.cpu.warp += wait,
+                    Clock::Instructions { sleep: true } => {
+                        let started = Instant::now();
+                        let end = self.take_input(Duration::from_nanos(wait));
+                        let slept = (started.elapsed().as_nanos() as u64).min(wait);
+                        self.cpu.warp += slept;
+                        return end;
+                    }
+                    // The next slice brings the clock up to the host's.
+                    Clock::Host => return self.take_input(Duration::from_nanos(wait)),
+                }
+                None
+            }
+            Some(_) => None,
+            None if keys_can_wake => {
                 if skip {
-                    self.cpu.warp += t.saturating_sub(now);
+                    return self.take_input(Duration::from_millis(100));
                 }
                 None
             }
@@ -275,11 +396,53 @@ impl Machine {
         }
     }
 
+    /// Takes what the console has (waiting at most `wait` for something):
+    /// keys go to COM1; a quit request ends the run.
+    fn take_input(&mut self, wait: Duration) -> Option<Outcome> {
+        let Some(console) = self.console.as_mut() else {
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
+            }
+            return None;
+        };
+        for event in console.poll(wait) {
+            match event {
+                ConsoleEvent::Key(b) => self.bus().serial_input(b),
+                ConsoleEvent::Quit(why) => return Some(Outcome::Quit(why)),
+            }
+        }
+        None
+    }
+
+    /// Under `Clock::Host`: the clock never lags the host's (it jumps
+    /// forward to it between slices), and a guest that ran ahead of it by
+    /// more than a few milliseconds waits for it.
+    fn follow_host_clock(&mut self) -> Option<Outcome> {
+        const AHEAD: u64 = 20_000_000;
+        if self.config.clock != Clock::Host {
+            return None;
+        }
+        let host = self.started.elapsed().as_nanos() as u64;
+        let now = self.cpu.now();
+        if host > now {
+            self.cpu.warp += host - now;
+        } else if now - host > AHEAD {
+            return self.take_input(Duration::from_nanos(now - host - AHEAD));
+        }
+        None
+    }
+
     /// Runs one slice: the CPU until its budget (at most the next device event
     /// or the instruction limit) is spent or it stops for something, which is
     /// then handled. Returns how the run ended, if it did.
     pub fn step(&mut self) -> Option<Outcome> {
         const SLICE: u64 = 1 << 20;
+        if let Some(end) = self.take_input(Duration::ZERO) {
+            return Some(end);
+        }
+        if let Some(end) = self.follow_host_clock() {
+            return Some(end);
+        }
         // A CPU that halted at the end of the last slice and that nothing
         // can ever wake has ended, whatever the instruction limit says (the
         // clock moves on, if something can wake it, when the CPU says it

@@ -1,24 +1,38 @@
-//! The PC around the CPU: the devices on the port bus, wired to the CPU through
-//! the translator's [`Bus`] trait, and to each other (timer and clock to the
-//! interrupt controller).
+//! The PC around the CPU: the devices of QEMU's `pc` machine, wired to the
+//! CPU through the translator's [`Bus`] trait and to each other (interrupt
+//! lines to the 8259s, the floppy controller to its DMA channel, the IDE
+//! controller's bus master to guest memory).
 //!
-//! Ports, as on QEMU's `pc` machine: 0x20-0x21 and 0xa0-0xa1 the 8259 pair,
-//! 0x40-0x43 the 8254 timer, 0x61 system control port B, 0x70-0x71 RTC/CMOS,
-//! 0x80 POST codes, 0x81-0x8f DMA page registers, 0x92 system control port A
-//! (fast A20, reset), 0xe9 debug console, 0xf4 isa-debug-exit, 0x3f8-0x3ff
-//! COM1 (16550A), 0x4d0-0x4d1 the interrupt edge/level registers, 0x510-0x511
-//! fw_cfg, 0xcf8-0xcff PCI configuration (i440FX and PIIX3) with the reset
-//! control register at 0xcf9. Everything else floats high.
+//! Ports, as on QEMU's `pc` machine: 0x00-0x0f, 0x81-0x8f and 0xc0-0xdf the
+//! 8237 pair and its page registers, 0x20-0x21 and 0xa0-0xa1 the 8259 pair,
+//! 0x4d0-0x4d1 their edge/level registers, 0x40-0x43 the 8254 timer, 0x61
+//! system control port B, 0x60/0x64 the 8042 keyboard controller, 0x70-0x71
+//! RTC/CMOS, 0x80 POST codes, 0x92 system control port A (fast A20, reset),
+//! 0xe9 debug console, 0xf4 isa-debug-exit, 0x1f0-0x1f7/0x3f6 and
+//! 0x170-0x177/0x376 the two IDE channels, 0x3f0-0x3f5/0x3f7 the floppy
+//! controller, 0x3f8-0x3ff COM1, 0x510-0x511 fw_cfg, 0xcf8-0xcff PCI
+//! configuration (the i440FX, the PIIX3 and its IDE function) with the
+//! reset control register at 0xcf9, and the IDE bus master's registers
+//! wherever the firmware puts its BAR. Everything else floats high.
+//!
+//! Interrupt lines: 0 the timer (edges), 1 the keyboard, 4 COM1, 6 the
+//! floppy controller, 8 the RTC (edges), 12 the mouse, 14 and 15 the IDE
+//! channels. After every access the lines of level-triggered sources are
+//! read again; the timer, the RTC, the UART and the keyboard also move with
+//! the clock (`advance`).
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::io::Write;
 
+use vemu_devices::chipset::pci::Slot;
+use vemu_devices::irq::line;
+use vemu_devices::storage::ide::{IdeChannel, IdeUnit};
 use vemu_devices::{
-    pam_segments, DebugCon, DmaPageRegisters, DualPic, FwCfg, IsaDebugExit, PciHost, Pit, PortBus, PostCodes,
-    Request, Rtc, SystemControlA, Uart16550,
+    pam_segments, DebugCon, Dma8237, DualPic, Fdc, FwCfg, GuestMemory, Ide, IsaDebugExit, PciHost, Pit,
+    PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, FLOPPY_DMA_CHANNEL, I8042,
 };
-use vemu_softmmu::MmioId;
+use vemu_softmmu::{Memory, MmioId, PhysAddr};
 use vemu_translator::{Bus, BusRequest};
 
 /// Where the machine's output goes.
@@ -31,19 +45,60 @@ pub struct Outputs {
     pub post: Option<Box<dyn Write>>,
 }
 
-/// Interrupt lines of the devices wired here.
-const IRQ_TIMER: u8 = 0;
-const IRQ_COM1: u8 = 4;
-const IRQ_RTC: u8 = 8;
+/// The PIIX3's IDE function.
+pub const IDE_SLOT: Slot = Slot { device: 1, function: 1 };
+
+/// Which device answers a port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Dev {
+    Dma,
+    Pic,
+    Pit,
+    Kbc,
+    Rtc,
+    Post,
+    Port92,
+    DebugCon,
+    DebugExit,
+    Ide,
+    /// The bus master's registers; the BAR's base.
+    IdeBusMaster(u16),
+    Fdc,
+    Uart,
+    FwCfg,
+    Pci,
+}
+
+/// Guest memory lent to a device for DMA: the soft MMU's own write path.
+struct GuestRam<'a>(&'a mut Memory);
+
+impl GuestMemory for GuestRam<'_> {
+    fn read(&mut self, addr: u32, buf: &mut [u8]) {
+        self.0.read_phys(PhysAddr(addr), buf);
+    }
+    fn write(&mut self, addr: u32, data: &[u8]) {
+        self.0.write_phys(PhysAddr(addr), data);
+    }
+}
 
 /// The devices of vemu's PC.
 pub struct PcBus {
-    pub ports: PortBus,
-    uart: usize,
-    pic: usize,
-    pit: usize,
-    rtc: usize,
-    fw_cfg: usize,
+    pic: DualPic,
+    pit: Pit,
+    rtc: Rtc,
+    uart: Uart16550,
+    kbc: I8042,
+    dma: Dma8237,
+    fdc: Fdc,
+    ide: Ide,
+    pci: PciHost,
+    fw_cfg: FwCfg,
+    port92: SystemControlA,
+    post: PostCodes,
+    debugcon: DebugCon,
+    debug_exit: IsaDebugExit,
+    /// Virtual time of the accesses being made.
+    now: u64,
     /// Requests waiting for the CPU (one device write may make several).
     requests: VecDeque<BusRequest>,
 }
@@ -52,121 +107,294 @@ impl PcBus {
     /// The devices at power-on, with the RTC reading `wall_secs` (seconds since
     /// 1970, UTC) at virtual time 0.
     pub fn new(out: Outputs, wall_secs: i64) -> PcBus {
-        let mut ports = PortBus::new();
-        let pic = ports.add(0x20, 0x21, Box::new(DualPic::new()));
-        ports.map(0xa0, 0xa1, pic);
-        ports.map(0x4d0, 0x4d1, pic);
-        let pit = ports.add(0x40, 0x43, Box::new(Pit::new(0)));
-        ports.map(0x61, 0x61, pit);
-        let rtc = ports.add(0x70, 0x71, Box::new(Rtc::new(wall_secs, 0)));
-        ports.add(0x80, 0x80, Box::new(PostCodes::new(out.post)));
-        let pages = ports.add(0x81, 0x81, Box::new(DmaPageRegisters::new()));
-        for port in DmaPageRegisters::ports().skip(1) {
-            ports.map(port, port, pages);
+        let mut pci = PciHost::new();
+        pci.add_function(IDE_SLOT, Ide::pci_function());
+        PcBus {
+            pic: DualPic::new(),
+            pit: Pit::new(0),
+            rtc: Rtc::new(wall_secs, 0),
+            uart: Uart16550::new(out.serial),
+            kbc: I8042::new(),
+            dma: Dma8237::new(),
+            fdc: Fdc::new(),
+            ide: Ide::new(),
+            pci,
+            fw_cfg: FwCfg::new(),
+            port92: SystemControlA::new(),
+            post: PostCodes::new(out.post),
+            debugcon: DebugCon::new(out.debugcon),
+            debug_exit: IsaDebugExit::new(),
+            now: 0,
+            requests: VecDeque::new(),
         }
-        ports.add(0x92, 0x92, Box::new(SystemControlA::new()));
-        ports.add(0xe9, 0xe9, Box::new(DebugCon::new(out.debugcon)));
-        ports.add(0xf4, 0xf4, Box::new(IsaDebugExit::new()));
-        let uart = ports.add(0x3f8, 0x3ff, Box::new(Uart16550::new(out.serial)));
-        let fw_cfg = ports.add(0x510, 0x511, Box::new(FwCfg::new()));
-        ports.add(0xcf8, 0xcff, Box::new(PciHost::new()));
-        PcBus { ports, uart, pic, pit, rtc, fw_cfg, requests: VecDeque::new() }
     }
 
     /// COM1.
     pub fn uart(&mut self) -> &mut Uart16550 {
-        self.ports.device_mut::<Uart16550>(self.uart).expect("COM1 is a 16550")
-    }
-
-    fn pic(&mut self) -> &mut DualPic {
-        self.ports.device_mut::<DualPic>(self.pic).expect("the PIC pair")
-    }
-
-    fn pit(&mut self) -> &mut Pit {
-        self.ports.device_mut::<Pit>(self.pit).expect("the 8254")
+        &mut self.uart
     }
 
     /// The RTC and its CMOS RAM.
     pub fn rtc(&mut self) -> &mut Rtc {
-        self.ports.device_mut::<Rtc>(self.rtc).expect("the RTC")
+        &mut self.rtc
     }
 
     /// The firmware configuration device.
     pub fn fw_cfg(&mut self) -> &mut FwCfg {
-        self.ports.device_mut::<FwCfg>(self.fw_cfg).expect("fw_cfg")
+        &mut self.fw_cfg
     }
 
-    /// Brings the timer and the clock up to `now`: their interrupt requests
-    /// reach the PIC.
+    /// The IDE controller (drives are attached before power-on).
+    pub fn ide(&mut self) -> &mut Ide {
+        &mut self.ide
+    }
+
+    /// The floppy controller.
+    pub fn fdc(&mut self) -> &mut Fdc {
+        &mut self.fdc
+    }
+
+    /// The keyboard controller, with the keyboard and mouse.
+    pub fn kbc(&mut self) -> &mut I8042 {
+        &mut self.kbc
+    }
+
+    /// Which device answers `port`.
+    fn route(&self, port: u16) -> Option<Dev> {
+        Some(match port {
+            0x00..=0x0f | 0x81..=0x8f | 0xc0..=0xdf => Dev::Dma,
+            0x20 | 0x21 | 0xa0 | 0xa1 | 0x4d0 | 0x4d1 => Dev::Pic,
+            0x40..=0x43 | 0x61 => Dev::Pit,
+            0x60 | 0x64 => Dev::Kbc,
+            0x70 | 0x71 => Dev::Rtc,
+            0x80 => Dev::Post,
+            0x92 => Dev::Port92,
+            0xe9 => Dev::DebugCon,
+            0xf4 => Dev::DebugExit,
+            0x170..=0x177 | 0x1f0..=0x1f7 | 0x376 | 0x3f6 => Dev::Ide,
+            0x3f0..=0x3f5 | 0x3f7 => Dev::Fdc,
+            0x3f8..=0x3ff => Dev::Uart,
+            0x510 | 0x511 => Dev::FwCfg,
+            0xcf8..=0xcff => Dev::Pci,
+            _ => {
+                let base = self.pci.function(IDE_SLOT)?.bar_address(4)?;
+                let base = u16::try_from(base).ok()?;
+                return (port.wrapping_sub(base) < 16).then_some(Dev::IdeBusMaster(base));
+            }
+        })
+    }
+
+    /// The device behind `dev` as a port device (the bus master is not one).
+    fn device(&mut self, dev: Dev) -> &mut dyn PortDevice {
+        match dev {
+            Dev::Dma => &mut self.dma,
+            Dev::Pic => &mut self.pic,
+            Dev::Pit => &mut self.pit,
+            Dev::Kbc => &mut self.kbc,
+            Dev::Rtc => &mut self.rtc,
+            Dev::Post => &mut self.post,
+            Dev::Port92 => &mut self.port92,
+            Dev::DebugCon => &mut self.debugcon,
+            Dev::DebugExit => &mut self.debug_exit,
+            Dev::Ide | Dev::IdeBusMaster(_) => &mut self.ide,
+            Dev::Fdc => &mut self.fdc,
+            Dev::Uart => &mut self.uart,
+            Dev::FwCfg => &mut self.fw_cfg,
+            Dev::Pci => &mut self.pci,
+        }
+    }
+
+    /// The widest access `dev` takes at once (wider ones are split into
+    /// accesses at consecutive ports, as the ISA bus splits them).
+    fn width(&mut self, dev: Dev) -> u8 {
+        match dev {
+            Dev::IdeBusMaster(_) => 4,
+            d => self.device(d).access_size(),
+        }
+    }
+
+    fn read(&mut self, port: u16, size: u8, mem: &mut Memory) -> u32 {
+        let Some(dev) = self.route(port) else { return vemu_devices::ones(size) };
+        let w = self.width(dev);
+        if size > w {
+            return (0..size / w).fold(0, |v, k| {
+                v | self.read(port.wrapping_add((k * w) as u16), w, mem) << (8 * k * w) as u32
+            });
+        }
+        let v = match dev {
+            Dev::IdeBusMaster(base) => self.ide.bm_read((port - base) as u8, size),
+            d => {
+                let now = self.now;
+                let device = self.device(d);
+                device.sync(now);
+                device.read(port, size)
+            }
+        };
+        self.after_access(dev, mem);
+        v
+    }
+
+    fn write(&mut self, port: u16, size: u8, value: u32, mem: &mut Memory) {
+        let Some(dev) = self.route(port) else { return };
+        let w = self.width(dev);
+        if size > w {
+            for k in 0..size / w {
+                self.write(port.wrapping_add((k * w) as u16), w, value >> (8 * k * w) as u32, mem);
+            }
+            return;
+        }
+        match dev {
+            Dev::IdeBusMaster(base) => {
+                self.ide.bm_write((port - base) as u8, size, value, &mut GuestRam(mem))
+            }
+            d => {
+                let now = self.now;
+                let device = self.device(d);
+                device.sync(now);
+                device.write(port, size, value);
+                if let Some(r) = device.take_request() {
+                    self.request(r);
+                }
+            }
+        }
+        self.after_access(dev, mem);
+    }
+
+    /// What an access to `dev` may set going: a DMA transfer (the floppy
+    /// controller through channel 2, the IDE controller's bus master), and
+    /// new levels on the interrupt lines.
+    fn after_access(&mut self, dev: Dev, mem: &mut Memory) {
+        match dev {
+            Dev::Fdc | Dev::Dma => {
+                self.dma.service(FLOPPY_DMA_CHANNEL, &mut self.fdc, &mut GuestRam(mem));
+            }
+            Dev::Ide if self.ide.dma_pending() => self.ide.run_dma(&mut GuestRam(mem)),
+            _ => {}
+        }
+        self.update_lines();
+    }
+
+    /// Passes the levels of the level-triggered sources to the 8259s.
+    fn update_lines(&mut self) {
+        self.pic.set_irq(line::KEYBOARD, self.kbc.keyboard_irq());
+        self.pic.set_irq(line::MOUSE, self.kbc.mouse_irq());
+        self.pic.set_irq(line::COM1, self.uart.irq_level());
+        self.pic.set_irq(line::FLOPPY, self.fdc.irq_level());
+        self.pic.set_irq(line::IDE_PRIMARY, self.ide.irq_level(IdeChannel::Primary));
+        self.pic.set_irq(line::IDE_SECONDARY, self.ide.irq_level(IdeChannel::Secondary));
+    }
+
+    fn request(&mut self, r: Request) {
+        match r {
+            Request::SetA20(on) => self.requests.push_back(BusRequest::SetA20(on)),
+            Request::Reset => self.requests.push_back(BusRequest::Reset),
+            Request::Exit(code) => self.requests.push_back(BusRequest::Exit(code)),
+            Request::Pam(pam) => {
+                for (base, len, read_ram, write_ram) in pam_segments(pam) {
+                    self.requests.push_back(BusRequest::Shadow { base, len, read_ram, write_ram });
+                }
+            }
+        }
+    }
+
+    /// Brings the devices that keep time up to `now`: the timer's and the
+    /// clock's interrupt edges, the UART's receiver and the keyboard's
+    /// auto-repeat, and their lines.
     pub fn advance(&mut self, now: u64) {
-        if self.pit().irq0_rose(now) {
-            self.pic().pulse(IRQ_TIMER);
+        if self.pit.irq0_rose(now) {
+            self.pic.pulse(line::TIMER);
         }
-        if self.rtc().irq8_rose(now) {
-            self.pic().pulse(IRQ_RTC);
+        if self.rtc.irq8_rose(now) {
+            self.pic.pulse(line::RTC);
         }
-        let com1 = self.uart().irq_level();
-        self.pic().set_irq(IRQ_COM1, com1);
+        self.uart.advance(now);
+        self.kbc.advance(now);
+        self.update_lines();
     }
 
-    /// The next virtual time at which a device will request an interrupt.
+    /// The next virtual time at which a device has something to do.
     pub fn next_event(&mut self, now: u64) -> Option<u64> {
-        let timer = self.pit().next_irq0(now);
-        let clock = self.rtc().next_event(now);
-        match (timer, clock) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.pit.next_irq0(now), self.rtc.next_event(now), self.uart.next_event(now), self.kbc.next_event()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// The next virtual time at which a device event will bring an interrupt
+    /// The next virtual time at which a device event can bring an interrupt
     /// to the CPU (its line unmasked, not held off by a level in service, and
     /// for the clock, its flag down so that it can rise), if any: a halted
     /// CPU with interrupts enabled sleeps until then, or for ever.
     pub fn next_wakeup(&mut self, now: u64) -> Option<u64> {
-        let timer = if self.pic().deliverable(IRQ_TIMER) { self.pit().next_irq0(now) } else { None };
-        let rtc_can = self.rtc().can_interrupt();
-        let clock =
-            if self.pic().deliverable(IRQ_RTC) && rtc_can { self.rtc().next_event(now) } else { None };
-        match (timer, clock) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let timer = if self.pic.deliverable(line::TIMER) { self.pit.next_irq0(now) } else { None };
+        let clock = if self.pic.deliverable(line::RTC) && self.rtc.can_interrupt() {
+            self.rtc.next_event(now)
+        } else {
+            None
+        };
+        let serial = if self.pic.deliverable(line::COM1) { self.uart.next_event(now) } else { None };
+        let keys = if self.pic.deliverable(line::KEYBOARD) { self.kbc.next_event() } else { None };
+        [timer, clock, serial, keys].into_iter().flatten().min()
+    }
+
+    /// Whether COM1 could interrupt the CPU if a byte arrived (its line
+    /// unmasked, its receive interrupt enabled).
+    pub fn serial_can_interrupt(&self) -> bool {
+        self.pic.deliverable(line::COM1) && self.uart.receive_interrupt_enabled()
+    }
+
+    /// A byte typed on the serial console.
+    pub fn serial_input(&mut self, byte: u8) {
+        self.uart.receive(byte);
+        self.update_lines();
+    }
+
+    /// Puts every device back to its power-on state (the machine's reset).
+    pub fn reset(&mut self, now: u64) {
+        self.now = now;
+        for d in [
+            Dev::Dma,
+            Dev::Pic,
+            Dev::Pit,
+            Dev::Kbc,
+            Dev::Rtc,
+            Dev::Post,
+            Dev::Port92,
+            Dev::DebugCon,
+            Dev::DebugExit,
+            Dev::Ide,
+            Dev::Fdc,
+            Dev::Uart,
+            Dev::FwCfg,
+            Dev::Pci,
+        ] {
+            let device = self.device(d);
+            device.sync(now);
+            device.reset();
         }
+        self.requests.clear();
+        self.update_lines();
+    }
+
+    /// Whether the IDE position holds a drive (for the firmware's tables).
+    pub fn has_ide(&self, channel: IdeChannel, unit: IdeUnit) -> bool {
+        self.ide.drive_kind(channel, unit).is_some()
     }
 }
 
 impl Bus for PcBus {
-    // Every access first brings the timer and clock up to the end of the
-    // previous instruction (`now` counts the one doing the access), so that
-    // the interrupt controller shows their requests even to a guest that
-    // polls, exactly when QEMU's -icount does.
-    fn port_in(&mut self, now: u64, port: u16, size: u8) -> u32 {
+    // Every access first brings the devices that keep time up to the end of
+    // the previous instruction (`now` counts the one doing the access), so
+    // that the interrupt controller shows their requests even to a guest
+    // that polls, exactly when QEMU's -icount does.
+    fn port_in(&mut self, now: u64, port: u16, size: u8, mem: &mut Memory) -> u32 {
         self.advance(now.saturating_sub(1));
-        self.ports.set_time(now);
-        self.ports.read(port, size)
+        self.now = now;
+        self.read(port, size, mem)
     }
-    fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32) {
+    fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32, mem: &mut Memory) {
         self.advance(now.saturating_sub(1));
-        self.ports.set_time(now);
-        self.ports.write(port, size, value);
-        if let Some(r) = self.ports.take_request() {
-            match r {
-                Request::SetA20(on) => self.requests.push_back(BusRequest::SetA20(on)),
-                Request::Reset => self.requests.push_back(BusRequest::Reset),
-                Request::Exit(code) => self.requests.push_back(BusRequest::Exit(code)),
-                Request::Pam(pam) => {
-                    for (base, len, read_ram, write_ram) in pam_segments(pam) {
-                        self.requests.push_back(BusRequest::Shadow { base, len, read_ram, write_ram });
-                    }
-                }
-            }
-        }
-        // A write to COM1 may change its interrupt line; the PIC's own
-        // registers may unmask or acknowledge.
-        if (0x3f8..=0x3ff).contains(&port) {
-            let com1 = self.uart().irq_level();
-            self.pic().set_irq(IRQ_COM1, com1);
-        }
+        self.now = now;
+        self.write(port, size, value, mem);
     }
     fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, size: u8) -> u32 {
         vemu_devices::ones(size)
@@ -174,13 +402,13 @@ impl Bus for PcBus {
     fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
     fn interrupt_pending(&mut self, now: u64) -> bool {
         self.advance(now);
-        self.pic().interrupt_pending()
+        self.pic.interrupt_pending()
     }
     fn next_event(&mut self, now: u64) -> Option<u64> {
         PcBus::next_event(self, now)
     }
     fn acknowledge_interrupt(&mut self) -> u8 {
-        self.pic().acknowledge()
+        self.pic.acknowledge()
     }
     fn take_request(&mut self) -> Option<BusRequest> {
         self.requests.pop_front()

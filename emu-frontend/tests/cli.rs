@@ -59,8 +59,12 @@ fn usage_errors() {
     let run = vemu(&["run", "--bios", "x.rom", "--frobnicate"]);
     assert_eq!(run.status, Some(2), "{}", run.describe());
     assert!(run.stderr.contains("--frobnicate"), "{}", run.describe());
-    let run = vemu(&["run"]);
+    let run = vemu(&["run", "-hda"]);
     assert_eq!(run.status, Some(2), "{}", run.describe());
+    let run = vemu(&["run", "-smp", "2", "disk.img"]);
+    assert_one_clear_line(&run, 2, "-smp is a QEMU option vemu does not support");
+    let run = vemu(&["run", "-drive", "file=x.img,if=virtio"]);
+    assert_one_clear_line(&run, 2, "if=virtio");
     let run = vemu(&["run", "--bios", "x.rom", "-m", "0"]);
     assert_eq!(run.status, Some(2), "{}", run.describe());
     let run = vemu(&["run", "--bios", "x.rom", "-m", "100000"]);

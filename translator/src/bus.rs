@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use vemu_softmmu::MmioId;
+use vemu_softmmu::{Memory, MmioId};
 
 /// A request from a device to the machine.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -23,12 +23,15 @@ pub enum BusRequest {
 }
 
 /// The machine around the CPU. `now` is the machine's virtual time in
-/// nanoseconds (see [`crate::Cpu::now`]) at the access.
+/// nanoseconds (see [`crate::Cpu::now`]) at the access. Port accesses lend
+/// the devices guest memory (`mem`), through which a controller the access
+/// starts moves data (DMA): it is the soft MMU's one write path, so DMA onto
+/// translated code invalidates it like a CPU write.
 pub trait Bus {
     /// Reads `size` (1, 2 or 4) bytes from an I/O port.
-    fn port_in(&mut self, now: u64, port: u16, size: u8) -> u32;
+    fn port_in(&mut self, now: u64, port: u16, size: u8, mem: &mut Memory) -> u32;
     /// Writes `size` (1, 2 or 4) bytes to an I/O port.
-    fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32);
+    fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32, mem: &mut Memory);
     /// Reads from an MMIO window registered with the memory map.
     fn mmio_read(&mut self, now: u64, id: MmioId, offset: u32, size: u8) -> u32;
     /// Writes to an MMIO window.
@@ -57,18 +60,18 @@ pub struct NullBus {
 }
 
 impl Bus for NullBus {
-    fn port_in(&mut self, _now: u64, _port: u16, size: u8) -> u32 {
+    fn port_in(&mut self, _now: u64, _port: u16, size: u8, _mem: &mut Memory) -> u32 {
         if size == 4 {
             u32::MAX
         } else {
             (1u32 << (size * 8)) - 1
         }
     }
-    fn port_out(&mut self, _now: u64, port: u16, size: u8, value: u32) {
+    fn port_out(&mut self, _now: u64, port: u16, size: u8, value: u32, _mem: &mut Memory) {
         self.writes.push((port, size, value));
     }
-    fn mmio_read(&mut self, now: u64, _id: MmioId, _offset: u32, size: u8) -> u32 {
-        self.port_in(now, 0, size)
+    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, size: u8) -> u32 {
+        crate::interp::mask(size as u32)
     }
     fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
     fn interrupt_pending(&mut self, _now: u64) -> bool {

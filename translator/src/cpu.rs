@@ -609,11 +609,6 @@ impl Cpu {
                     || self.pending_debug_trap
                     || self.mem.has_dirty_code()
                     || std::mem::take(&mut self.device_access)
-                    // A REP instruction counts one per iteration: past the
-                    // point where the run loop must look (a device event),
-                    // the interpreter stops before the next instruction, and
-                    // so does compiled code.
-                    || self.icount >= self.jit_env.icount_base
                     || vemu_decoder::ends_block(ins);
                 if leave {
                     interp_status::EXIT

@@ -21,10 +21,10 @@ struct TimedIrq {
 }
 
 impl Bus for TimedIrq {
-    fn port_in(&mut self, _now: u64, _port: u16, _size: u8) -> u32 {
+    fn port_in(&mut self, _now: u64, _port: u16, _size: u8, _mem: &mut Memory) -> u32 {
         0xff
     }
-    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32) {}
+    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32, _mem: &mut Memory) {}
     fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
         self.after = 0;
         0
@@ -261,4 +261,56 @@ fn a_downward_rep_stos_from_the_top_of_a_flat_segment() {
     cpu.run(20);
     assert_eq!(cpu.state.regs[reg::ECX], 0);
     assert_eq!(cpu.state.regs[reg::EDI], 0xffff_fffc);
+}
+
+/// A bus whose interrupt line rises at virtual time `at` (a device event the
+/// CPU is told about through `next_event`).
+struct EventIrq {
+    at: u64,
+    acknowledged: bool,
+}
+
+impl Bus for EventIrq {
+    fn port_in(&mut self, _now: u64, _port: u16, _size: u8, _mem: &mut Memory) -> u32 {
+        0xff
+    }
+    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32, _mem: &mut Memory) {}
+    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
+        0
+    }
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn interrupt_pending(&mut self, now: u64) -> bool {
+        !self.acknowledged && now >= self.at
+    }
+    fn next_event(&mut self, now: u64) -> Option<u64> {
+        (now < self.at).then_some(self.at)
+    }
+    fn acknowledge_interrupt(&mut self) -> u8 {
+        self.acknowledged = true;
+        0x20
+    }
+    fn take_request(&mut self) -> Option<BusRequest> {
+        None
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+#[test]
+fn a_rep_instruction_does_not_carry_compiled_code_past_a_device_event() {
+    // sti; mov cx, 20; rep stosb; nop x 8; hlt. REP STOSB counts 21; the
+    // event is due 3 instructions after it, before the fourth NOP (at
+    // 0x1009), and both tiers take the interrupt there.
+    let mut code = vec![0xfb, 0xb9, 20, 0, 0xf3, 0xaa];
+    code.extend_from_slice(&[0x90; 8]);
+    code.push(0xf4);
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        cpu.bus = Box::new(EventIrq { at: 1 + 1 + 21 + 3, acknowledged: false });
+        cpu.state.regs[reg::EDI] = 0x3000;
+        // Compile the blocks first (the JIT compiles before a block runs).
+        assert_eq!(cpu.run(1000), Exit::Halted);
+        assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}");
+    }
 }

@@ -460,6 +460,13 @@ impl Uart16550 {
             .map(|at| at.max(now))
     }
 
+    /// Whether a received byte would raise the interrupt line (the receive
+    /// interrupt enabled and OUT2 up, not in loopback): a halted guest
+    /// waiting for a key can then be woken by one.
+    pub fn receive_interrupt_enabled(&self) -> bool {
+        self.s.ier & IER_RDI != 0 && self.s.mcr & (MCR_OUT2 | MCR_LOOP) == MCR_OUT2
+    }
+
     /// The interrupt line (IRQ 4 for COM1). On a PC the OUT2 output gates it,
     /// and loopback sets the output pins inactive, OUT2 among them.
     pub fn irq_level(&self) -> bool {

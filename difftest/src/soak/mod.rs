@@ -208,24 +208,25 @@ pub fn run(opts: &SoakOptions, work: &Path, mut progress: impl FnMut(&Report)) -
     let start = Instant::now();
     let mut report = Report::default();
     let vectors = Rc::new(RefCell::new(BTreeMap::new()));
-    // A case that makes no progress for a minute is a hang: say which and end.
-    let heartbeat = Arc::new(AtomicU64::new(0));
-    let watched = heartbeat.clone();
-    let (seed, first) = (opts.seed, opts.first_case);
+    // A case whose machines make no progress (no comparison of the two
+    // tiers, each after at most a few thousand instructions) for a minute is
+    // a hang: say which and end.
+    let current = Arc::new(AtomicU64::new(opts.first_case));
+    let watched = current.clone();
+    let seed = opts.seed;
     std::thread::spawn(move || {
         let mut last = u64::MAX;
         loop {
             std::thread::sleep(Duration::from_secs(60));
-            let now = watched.load(Ordering::Relaxed);
-            if now == last {
+            let stops = lockstep::STOPS.load(Ordering::Relaxed);
+            if stops == last {
+                let case = watched.load(Ordering::Relaxed);
                 eprintln!(
-                    "vemu-diff soak: HANG: case {} made no progress for 60 s; reproduce: vemu-diff soak --seed {seed} --first-case {} --cases 1",
-                    now - 1 + first,
-                    now - 1 + first
+                    "vemu-diff soak: HANG: case {case} made no progress for 60 s; reproduce: vemu-diff soak --seed {seed} --first-case {case} --cases 1"
                 );
                 std::process::exit(3);
             }
-            last = now;
+            last = stops;
         }
     });
     let default_hook = std::panic::take_hook();
@@ -243,7 +244,7 @@ pub fn run(opts: &SoakOptions, work: &Path, mut progress: impl FnMut(&Report)) -
         );
         PANIC.with(|p| *p.borrow_mut() = Some(format!("host panic: {what}{at}")));
     }));
-    let mut case = first;
+    let mut case = opts.first_case;
     loop {
         let done = opts.cases.is_some_and(|n| report.cases >= n)
             || opts.instructions.is_some_and(|n| report.instructions >= n)
@@ -251,7 +252,7 @@ pub fn run(opts: &SoakOptions, work: &Path, mut progress: impl FnMut(&Report)) -
         if done {
             break;
         }
-        heartbeat.store(case - first + 1, Ordering::Relaxed);
+        current.store(case, Ordering::Relaxed);
         CASE.with(|c| c.set((seed, case)));
         let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
             run_case(&rom, seed, case, opts.case_limit, &vectors)

@@ -122,10 +122,88 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
     }
 }
 
-/// `vemu run ARGS...`
+/// Runs `cmd` with stdin closed until its output shows every one of
+/// `markers` in order (then it is killed: the guest has shown what the test
+/// wanted), it exits, or `limit` passes (no markers: until it exits). The run's stdout is what it printed.
+pub fn run_until(mut cmd: Command, markers: &[&str], limit: Duration) -> Run {
+    use std::sync::{Arc, Mutex};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let writer = seen.clone();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            writer.lock().expect("output buffer").extend_from_slice(&buf[..n]);
+        }
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    let all_seen = |text: &str| {
+        let mut at = 0;
+        markers.iter().all(|m| match text[at..].find(m) {
+            Some(i) => {
+                at += i + m.len();
+                true
+            }
+            None => false,
+        })
+    };
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting") {
+            break Some(st);
+        }
+        let text = String::from_utf8_lossy(&seen.lock().expect("output buffer")).into_owned();
+        if !markers.is_empty() && all_seen(&text) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = out_reader.join();
+    let stdout = String::from_utf8_lossy(&seen.lock().expect("output buffer")).into_owned();
+    Run {
+        status: status.and_then(|s| s.code()),
+        stdout,
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+        timed_out,
+    }
+}
+
+/// `vemu ARGS...`, with `vemu run` on the deterministic clock (one
+/// nanosecond per instruction, no sleeping: `-icount shift=0,sleep=off`), so
+/// that a test's guest runs the same every time and as fast as it can.
 pub fn vemu(args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vemu"));
-    cmd.args(args);
+    match args.split_first() {
+        Some((&"run", rest)) => {
+            cmd.args(["run", "-icount", "shift=0,sleep=off"]).args(rest);
+        }
+        _ => {
+            cmd.args(args);
+        }
+    }
     run_with_limit(cmd, Duration::from_secs(120))
 }
 

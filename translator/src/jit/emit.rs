@@ -104,6 +104,10 @@ struct Known {
 struct Addr {
     seg: u32,
     offset: Value,
+    /// After the read half of a read-modify-write: whether its probe (of the
+    /// write tag) hit, and the host address; the write half uses them
+    /// instead of probing again (nothing in between touches the TLB).
+    probed: Option<(Value, Value)>,
 }
 
 /// The general registers a region touches. Only these live in variables:
@@ -192,6 +196,8 @@ struct Emitter<'a, 'b> {
     invalid: Option<String>,
     /// The instruction being emitted.
     ins: &'b Instruction,
+    /// Instructions of the current block after the one being emitted.
+    left_in_block: usize,
     /// Non-zero when one of the current instruction's memory accesses wrote
     /// code or reached a device (MMIO): control goes back to the run loop
     /// after it, as after a port access (None: no slow path that could).
@@ -220,6 +226,7 @@ pub(crate) fn emit_region<'b>(
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
+    b.seal_block(entry);
 
     let regs = std::array::from_fn(|_| b.declare_var(types::I32));
     let budget = b.declare_var(types::I64);
@@ -258,6 +265,7 @@ pub(crate) fn emit_region<'b>(
         emitted: std::collections::HashSet::new(),
         invalid: None,
         ins: &blocks[0].insns[0],
+        left_in_block: 0,
         leave: None,
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
@@ -292,7 +300,7 @@ impl<'b> Emitter<'_, 'b> {
     fn block(&mut self, blk: &'b Block) {
         let insns: &'b [Instruction] = &blk.insns;
         let head = self.heads[&blk.eip];
-        self.b.switch_to_block(head);
+        self.b.switch_to_block(head); // sealed at the end: loops jump back to it
         (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
         self.emitted.insert(blk.eip);
         // Not enough budget left for the whole block: back to the run loop,
@@ -302,14 +310,15 @@ impl<'b> Emitter<'_, 'b> {
         let out = self.b.create_block();
         let body = self.b.create_block();
         self.b.ins().brif(spent, out, &[], body, &[]);
-        self.b.switch_to_block(out);
+        self.enter(out);
         self.b.set_cold_block(out);
         self.store_state_eip(blk.eip);
         self.ret(status::OK);
-        self.b.switch_to_block(body);
+        self.enter(body);
         let last = insns.len() - 1;
         for (i, ins) in insns.iter().enumerate() {
             self.ins = ins;
+            self.left_in_block = last - i;
             let left = self.b.use_var(self.budget);
             let left = self.b.ins().iadd_imm_s(left, -1);
             self.b.def_var(self.budget, left);
@@ -485,9 +494,9 @@ impl<'b> Emitter<'_, 'b> {
         let linked = self.b.create_block();
         let unlinked = self.b.create_block();
         self.b.ins().brif(target, linked, &[], unlinked, &[]);
-        self.b.switch_to_block(linked);
+        self.enter(linked);
         self.b.ins().return_call_indirect(self.block_sig, target, &[]);
-        self.b.switch_to_block(unlinked);
+        self.enter(unlinked);
         let ev = self.iconst(eip);
         self.through_jump_cache(ev, slot_ptr);
     }
@@ -521,10 +530,10 @@ impl<'b> Emitter<'_, 'b> {
         let go = self.b.create_block();
         let back = self.b.create_block();
         self.b.ins().brif(hit, go, &[], back, &[]);
-        self.b.switch_to_block(go);
+        self.enter(go);
         let code = self.b.ins().load(self.ptr, mf(), entry, JMP_CODE);
         self.b.ins().return_call_indirect(self.block_sig, code, &[]);
-        self.b.switch_to_block(back);
+        self.enter(back);
         self.st(slot, ENV + env_offset::EXIT_SLOT);
         let st = self.b.ins().iconst(types::I32, status::OK as i64);
         self.b.ins().return_(&[st]);
@@ -532,7 +541,17 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Continues in a fresh Cranelift block (after a conditional exit).
     fn continue_in(&mut self, blk: IrBlock) {
+        self.enter(blk);
+    }
+
+    /// Continues in `blk`, a block inside one guest instruction's code, all of
+    /// whose predecessors are emitted already: it is sealed at once, which
+    /// keeps Cranelift's SSA construction linear in long blocks (only the
+    /// guest blocks' heads, which later code may jump back to, wait for the
+    /// end).
+    fn enter(&mut self, blk: IrBlock) {
         self.b.switch_to_block(blk);
+        self.b.seal_block(blk);
     }
 
     // ---- registers ------------------------------------------------------------------------
@@ -625,7 +644,7 @@ impl<'b> Emitter<'_, 'b> {
         if addr16(ins) {
             a = self.b.ins().band_imm_s(a, 0xffff);
         }
-        Addr { seg: seg_of(ins.memory_segment()) as u32, offset: a }
+        Addr { seg: seg_of(ins.memory_segment()) as u32, offset: a, probed: None }
     }
 
     /// The fast-path test of an access: in the segment's plain limit and a TLB
@@ -670,15 +689,18 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     /// Loads `size` bytes (zero-extended); `rmw` checks the access as a write.
-    fn load(&mut self, a: &Addr, size: u32, rmw: bool) -> Value {
+    fn load(&mut self, a: &mut Addr, size: u32, rmw: bool) -> Value {
         let (ok, host) = self.probe(a, size, rmw);
+        if rmw {
+            a.probed = Some((ok, host));
+        }
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let v = self.b.append_block_param(done, types::I32);
         let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
+        self.enter(fast);
         let x = match size {
             1 => self.b.ins().uload8(types::I32, mf(), host, 0),
             2 => self.b.ins().uload16(types::I32, mf(), host, 0),
@@ -686,7 +708,7 @@ impl<'b> Emitter<'_, 'b> {
         };
         let zero = self.iconst(0);
         self.b.ins().jump(done, &[x.into(), zero.into()]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         self.b.set_cold_block(slow);
         let rmw_v = self.iconst(rmw as u32);
         let r = self.memory_helper(self.h_read, a, size, rmw_v, read_status::FAULT as i64);
@@ -694,7 +716,7 @@ impl<'b> Emitter<'_, 'b> {
         let flag = self.b.ins().ushr_imm_s(r, 32);
         let flag = self.b.ins().ireduce(types::I32, flag);
         self.b.ins().jump(done, &[r32.into(), flag.into()]);
-        self.b.switch_to_block(done);
+        self.enter(done);
         self.ask_to_leave(leave);
         v
     }
@@ -702,13 +724,16 @@ impl<'b> Emitter<'_, 'b> {
     /// Stores `size` bytes (and asks to leave after the instruction when the
     /// store wrote code or reached a device).
     fn store(&mut self, a: &Addr, size: u32, v: Value) {
-        let (ok, host) = self.probe(a, size, true);
+        let (ok, host) = match a.probed {
+            Some(p) => p,
+            None => self.probe(a, size, true),
+        };
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
+        self.enter(fast);
         match size {
             1 => self.b.ins().istore8(mf(), v, host, 0),
             2 => self.b.ins().istore16(mf(), v, host, 0),
@@ -716,13 +741,13 @@ impl<'b> Emitter<'_, 'b> {
         };
         let zero = self.iconst(0);
         self.b.ins().jump(done, &[zero.into()]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         self.b.set_cold_block(slow);
         let r = self.memory_helper(self.h_write, a, size, v, write_status::FAULT as i64);
         let flag = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::LEAVE as i64);
         let flag = self.b.ins().uextend(types::I32, flag);
         self.b.ins().jump(done, &[flag.into()]);
-        self.b.switch_to_block(done);
+        self.enter(done);
         self.ask_to_leave(leave);
     }
 
@@ -741,10 +766,10 @@ impl<'b> Emitter<'_, 'b> {
         let fail = self.b.create_block();
         let good = self.b.create_block();
         self.b.ins().brif(failed, fail, &[], good, &[]);
-        self.b.switch_to_block(fail);
+        self.enter(fail);
         self.b.set_cold_block(fail);
         self.ret(status::FAULT);
-        self.b.switch_to_block(good);
+        self.enter(good);
         self.reload_after_call();
         r
     }
@@ -768,11 +793,11 @@ impl<'b> Emitter<'_, 'b> {
         let leave = self.b.create_block();
         let go_on = self.b.create_block();
         self.b.ins().brif(flag, leave, &[], go_on, &[]);
-        self.b.switch_to_block(leave);
+        self.enter(leave);
         self.b.set_cold_block(leave);
         self.store_state(eip);
         self.ret(status::OK);
-        self.b.switch_to_block(go_on);
+        self.enter(go_on);
     }
 
     // ---- operands ----------------------------------------------------------------------------
@@ -818,9 +843,9 @@ impl<'b> Emitter<'_, 'b> {
         if self.is_gpr(n) {
             return self.get_reg(self.ins.op_register(n));
         }
-        let a = self.addr();
+        let mut a = self.addr();
         let size = self.op_size(n);
-        self.load(&a, size, false)
+        self.load(&mut a, size, false)
     }
 
     // ---- flags -------------------------------------------------------------------------------
@@ -947,7 +972,7 @@ impl<'b> Emitter<'_, 'b> {
         let index = self.b.ins().ushr_imm_s(r.op, 2);
         self.b.ins().br_table(index, table);
         for (kind, blk) in kinds.iter().zip(&blocks) {
-            self.b.switch_to_block(*blk);
+            self.enter(*blk);
             let v = match *kind {
                 op::ADD => self.b.ins().icmp(IntCC::UnsignedLessThan, r.res, r.src1),
                 op::ADC => self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, r.res, r.src1),
@@ -975,7 +1000,7 @@ impl<'b> Emitter<'_, 'b> {
             };
             self.b.ins().jump(done, &[v.into()]);
         }
-        self.b.switch_to_block(done);
+        self.enter(done);
         cf
     }
 
@@ -1104,10 +1129,10 @@ impl<'b> Emitter<'_, 'b> {
         let other = self.b.create_block();
         let is_fault = self.b.ins().icmp_imm_s(IntCC::Equal, r, interp_status::FAULT as i64);
         self.b.ins().brif(is_fault, fault, &[], other, &[]);
-        self.b.switch_to_block(fault);
+        self.enter(fault);
         self.b.set_cold_block(fault);
         self.ret(status::FAULT);
-        self.b.switch_to_block(other);
+        self.enter(other);
         if terminator {
             self.ret(status::OK);
             return true;
@@ -1116,11 +1141,28 @@ impl<'b> Emitter<'_, 'b> {
         let go_on = self.b.create_block();
         let is_exit = self.b.ins().icmp_imm_s(IntCC::Equal, r, interp_status::EXIT as i64);
         self.b.ins().brif(is_exit, leave, &[], go_on, &[]);
-        self.b.switch_to_block(leave);
+        self.enter(leave);
         self.ret(status::OK);
-        self.b.switch_to_block(go_on);
+        self.enter(go_on);
         self.load_state();
         self.load_budget();
+        if is_rep_string(self.ins) && self.left_in_block > 0 {
+            // A REP instruction counts one per iteration: if the rest of the
+            // block no longer fits the budget, back to the run loop before
+            // the next instruction (where the interpreter would stop too,
+            // at a device event).
+            let left = self.b.use_var(self.budget);
+            let short = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, self.left_in_block as i64);
+            let out = self.b.create_block();
+            let fits = self.b.create_block();
+            self.b.ins().brif(short, out, &[], fits, &[]);
+            self.enter(out);
+            self.b.set_cold_block(out);
+            let next = self.next_eip();
+            self.store_state_eip(next);
+            self.ret(status::OK);
+            self.enter(fits);
+        }
         false
     }
 
@@ -1253,8 +1295,8 @@ impl<'b> Emitter<'_, 'b> {
             let v = self.get_reg(self.ins.op0_register());
             (None, v)
         } else {
-            let a = self.addr();
-            let v = self.load(&a, size, rmw);
+            let mut a = self.addr();
+            let v = self.load(&mut a, size, rmw);
             (Some(a), v)
         }
     }
@@ -1471,7 +1513,7 @@ impl<'b> Emitter<'_, 'b> {
         let new = self.b.ins().iadd_imm_s(esp, -(size as i64));
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(new, sm);
-        let a = Addr { seg: Seg::SS as u32, offset: off };
+        let a = Addr { seg: Seg::SS as u32, offset: off, probed: None };
         self.store(&a, size, v);
         let keep = self.b.ins().band_imm_s(esp, !sm);
         self.b.ins().bor(keep, off)
@@ -1493,8 +1535,8 @@ impl<'b> Emitter<'_, 'b> {
         let esp = self.reg32(reg::ESP);
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(esp, sm);
-        let a = Addr { seg: Seg::SS as u32, offset: off };
-        let v = self.load(&a, size, false);
+        let mut a = Addr { seg: Seg::SS as u32, offset: off, probed: None };
+        let v = self.load(&mut a, size, false);
         let up = self.b.ins().iadd_imm_s(esp, size as i64);
         let up = self.b.ins().band_imm_s(up, sm);
         let keep = self.b.ins().band_imm_s(esp, !sm);
@@ -1544,10 +1586,10 @@ impl<'b> Emitter<'_, 'b> {
         let slow = self.b.create_block();
         let fine = self.b.create_block();
         self.b.ins().brif(bad, slow, &[], fine, &[]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         self.b.set_cold_block(slow);
         self.fallback_terminal();
-        self.b.switch_to_block(fine);
+        self.enter(fine);
     }
 
     /// Runs the current (terminating) instruction in the interpreter and leaves.
@@ -1637,7 +1679,7 @@ impl<'b> Emitter<'_, 'b> {
             let yes = self.b.create_block();
             let no = self.b.create_block();
             self.b.ins().brif(cond, yes, &[], no, &[]);
-            self.b.switch_to_block(yes);
+            self.enter(yes);
             self.exit_direct(taken);
             self.continue_in(no);
             let next = self.next_eip();
@@ -1654,15 +1696,15 @@ impl<'b> Emitter<'_, 'b> {
         let slow = self.b.create_block();
         let rest = self.b.create_block();
         self.b.ins().brif(check_bad, slow, &[], rest, &[]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         self.b.set_cold_block(slow);
         self.fallback_terminal();
-        self.b.switch_to_block(rest);
+        self.enter(rest);
         for (r, v) in commit {
             self.def_reg(*r, *v);
         }
         self.b.ins().brif(take, yes, &[], no, &[]);
-        self.b.switch_to_block(yes);
+        self.enter(yes);
         self.exit_direct(taken);
         self.continue_in(no);
         let next = self.next_eip();
@@ -1727,6 +1769,17 @@ fn is_cmovcc(m: Mnemonic) -> bool {
             | M::Cmovle
             | M::Cmovg
     )
+}
+
+/// A string instruction with a REP prefix (it counts one per iteration).
+fn is_rep_string(ins: &Instruction) -> bool {
+    let string = (0..ins.op_count()).any(|n| {
+        matches!(
+            ins.op_kind(n),
+            OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemoryESDI | OpKind::MemoryESEDI
+        )
+    });
+    string && (ins.has_rep_prefix() || ins.has_repne_prefix())
 }
 
 fn is_setcc(m: Mnemonic) -> bool {

@@ -41,13 +41,13 @@ impl Cpu {
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
         let now = self.now();
-        self.bus.port_in(now, port, size as u8) & mask(size)
+        self.bus.port_in(now, port, size as u8, &mut self.mem) & mask(size)
     }
 
     /// Writes a port through the bus and acts on what the device asks for.
     pub(crate) fn port_out(&mut self, port: u16, size: u32, value: u32) {
         let now = self.now();
-        self.bus.port_out(now, port, size as u8, value & mask(size));
+        self.bus.port_out(now, port, size as u8, value & mask(size), &mut self.mem);
         // The device may be set to interrupt at another time now.
         self.events_stale = true;
         while let Some(req) = self.bus.take_request() {

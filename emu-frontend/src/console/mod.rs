@@ -1,0 +1,196 @@
+//! The serial console: COM1 on this process's standard input and output (or
+//! a file, or nothing), as QEMU's `-serial` gives it.
+//!
+//! What the guest sends reaches the terminal at once (the UART writes each
+//! byte to its sink and flushes it). Keys come from a thread that reads
+//! standard input and hands the bytes to the run loop through a channel; the
+//! run loop drains it between slices and feeds the UART, whose FIFO and
+//! host-side queue pace them. With standard input a terminal, it is in raw
+//! mode ([`terminal`]) while the run lasts; with `mon:stdio` (the default, as
+//! under `-nographic`) Ctrl-A starts QEMU's escapes: Ctrl-A x quits, Ctrl-A h
+//! lists them, Ctrl-A Ctrl-A sends a Ctrl-A. When standard input is not a
+//! terminal its bytes are the input, and its end is not an error.
+
+pub mod terminal;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use terminal::{RawMode, Signals};
+
+/// Where COM1 goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SerialTarget {
+    /// This terminal; `escapes`: with QEMU's Ctrl-A escapes (`mon:stdio`).
+    Stdio { escapes: bool },
+    /// Nowhere (output dropped, no input).
+    Null,
+    /// Output appended to a file, no input.
+    File(PathBuf),
+}
+
+/// How the console is set up.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
+    pub serial: SerialTarget,
+}
+
+/// What the run loop should do about the console.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConsoleEvent {
+    /// A byte for the guest's serial port.
+    Key(u8),
+    /// The user asked to quit (Ctrl-A x, or a signal).
+    Quit(String),
+}
+
+/// Ctrl-A, QEMU's escape character.
+const CTRL_A: u8 = 0x01;
+
+const ESCAPE_HELP: &str = "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a C-a  sends C-a\r\n";
+
+/// The serial console of a run.
+pub struct Console {
+    input: Option<Receiver<Vec<u8>>>,
+    escapes: bool,
+    after_ctrl_a: bool,
+    signals: Signals,
+    /// Keeps the terminal raw; restores it when dropped.
+    _raw: Option<RawMode>,
+}
+
+impl Console {
+    /// Sets the console up; returns it and the sink COM1 writes to.
+    pub fn open(config: &ConsoleConfig) -> Result<(Console, Box<dyn Write>), String> {
+        let signals = Signals::watch();
+        let (sink, input, escapes, raw): (Box<dyn Write>, _, _, _) = match &config.serial {
+            SerialTarget::Stdio { escapes } => {
+                let raw = RawMode::enable(!escapes);
+                (Box::new(std::io::stdout()), Some(spawn_reader()), *escapes, raw)
+            }
+            SerialTarget::Null => (Box::new(std::io::sink()), None, false, None),
+            SerialTarget::File(path) => {
+                let f = File::options()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("cannot open serial output file {}: {e}", path.display()))?;
+                (Box::new(f), None, false, None)
+            }
+        };
+        Ok((Console { input, escapes, after_ctrl_a: false, signals, _raw: raw }, sink))
+    }
+
+    /// Whether keys can still come (a terminal or a pipe that has not ended).
+    pub fn has_input(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// What arrived, waiting at most `wait` for something (a halted guest
+    /// sleeps here until its next timer event or a key).
+    pub fn poll(&mut self, wait: Duration) -> Vec<ConsoleEvent> {
+        let mut events = Vec::new();
+        if let Some(sig) = self.signals.raised() {
+            events.push(ConsoleEvent::Quit(format!("terminating on signal {sig}")));
+            return events;
+        }
+        let Some(rx) = &self.input else {
+            std::thread::sleep(wait);
+            return events;
+        };
+        let mut bytes = match rx.recv_timeout(wait) {
+            Ok(b) => b,
+            Err(RecvTimeoutError::Timeout) => return events,
+            Err(RecvTimeoutError::Disconnected) => {
+                // Standard input ended: no more keys, and no more waiting for them.
+                self.input = None;
+                std::thread::sleep(wait);
+                return events;
+            }
+        };
+        while let Ok(more) = rx.try_recv() {
+            bytes.extend(more);
+        }
+        for b in bytes {
+            self.key(b, &mut events);
+        }
+        events
+    }
+
+    /// One byte from the terminal, through the escapes.
+    fn key(&mut self, b: u8, events: &mut Vec<ConsoleEvent>) {
+        if !self.escapes {
+            events.push(ConsoleEvent::Key(b));
+            return;
+        }
+        if !self.after_ctrl_a {
+            if b == CTRL_A {
+                self.after_ctrl_a = true;
+            } else {
+                events.push(ConsoleEvent::Key(b));
+            }
+            return;
+        }
+        self.after_ctrl_a = false;
+        match b {
+            b'x' | b'X' => events.push(ConsoleEvent::Quit("terminating on user request (C-a x)".into())),
+            b'h' | b'H' | b'?' => {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(ESCAPE_HELP.as_bytes());
+                let _ = out.flush();
+            }
+            CTRL_A => events.push(ConsoleEvent::Key(CTRL_A)),
+            // Anything else after C-a is dropped, as QEMU's multiplexer does.
+            _ => {}
+        }
+    }
+}
+
+/// A thread that reads standard input and sends what it reads.
+fn spawn_reader() -> Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 256];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn console(escapes: bool) -> Console {
+        Console { input: None, escapes, after_ctrl_a: false, signals: Signals::watch(), _raw: None }
+    }
+
+    #[test]
+    fn escapes_as_qemu_multiplexer() {
+        let mut c = console(true);
+        let mut ev = Vec::new();
+        for b in [b'a', CTRL_A, CTRL_A, CTRL_A, b'z', CTRL_A, b'x'] {
+            c.key(b, &mut ev);
+        }
+        assert_eq!(ev[0], ConsoleEvent::Key(b'a'));
+        assert_eq!(ev[1], ConsoleEvent::Key(CTRL_A));
+        assert!(matches!(ev[2], ConsoleEvent::Quit(_)), "C-a z is dropped, C-a x quits: {ev:?}");
+        let mut plain = console(false);
+        let mut ev = Vec::new();
+        plain.key(CTRL_A, &mut ev);
+        plain.key(b'x', &mut ev);
+        assert_eq!(ev, vec![ConsoleEvent::Key(CTRL_A), ConsoleEvent::Key(b'x')]);
+    }
+}

@@ -1,0 +1,224 @@
+//! `vemu run disk.img` and QEMU's spellings: booting through SeaBIOS from a
+//! floppy, a hard disk and a CD-ROM, in every engine and, with the same
+//! command line, in QEMU (issue 8).
+//!
+//! The guests are built from Debian packages by scripts/build-guests.sh
+//! (cached under target/guests): boot programs of our own on each medium,
+//! which exercise INT 13h and end through isa-debug-exit with PASS, and
+//! SYSLINUX on a hard disk and a floppy and ISOLINUX on a CD, which must load
+//! their kernel and initrd ("Loading /initrd.img... ok"; Debian's kernel then
+//! needs an FPU, which comes later, so the tests stop there). Writes reach a
+//! disk image without -snapshot and never with it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{require, run_until, scratch, Run};
+
+/// The guest images, built once per test run (the script caches them).
+fn guests() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let repo = common::repo();
+        let dir = repo.join("target/guests");
+        let status = Command::new(repo.join("scripts/build-guests.sh"))
+            .env("VEMU_GUEST_DIR", &dir)
+            .status()
+            .expect("running scripts/build-guests.sh");
+        assert!(status.success(), "scripts/build-guests.sh failed");
+        dir
+    })
+}
+
+fn image(name: &str) -> String {
+    guests().join(name).to_string_lossy().into_owned()
+}
+
+const ENGINES: [&str; 3] = ["interp", "jit", "auto"];
+
+/// `vemu run ARGS` until the markers show (the host clock runs, as a user's
+/// does: boot loaders wait a second at their prompt).
+fn vemu_until(args: &[String], markers: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vemu"));
+    cmd.arg("run").args(args);
+    run_until(cmd, markers, Duration::from_secs(240))
+}
+
+/// The same command line in QEMU (with its debug-exit device and a console
+/// on stdio).
+fn qemu_until(args: &[String], markers: &[&str]) -> Run {
+    require("qemu-system-i386");
+    let mut cmd = Command::new("qemu-system-i386");
+    cmd.args(["-display", "none", "-serial", "stdio", "-no-reboot", "-net", "none"]);
+    cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01"]);
+    cmd.args(args);
+    run_until(cmd, markers, Duration::from_secs(120))
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A boot program that ends through isa-debug-exit: PASS and exit status 1
+/// in vemu (each engine) and in QEMU.
+fn boot_program(args: &[String]) {
+    for engine in ENGINES {
+        let mut a = args.to_vec();
+        a.extend(strings(&["-no-reboot", "--engine", engine]));
+        let run = vemu_until(&a, &[]);
+        assert!(
+            run.status == Some(1) && run.last_line() == "PASS",
+            "vemu --engine {engine}: {}",
+            run.describe()
+        );
+    }
+    let run = qemu_until(args, &[]);
+    assert!(run.status == Some(1) && run.last_line() == "PASS", "QEMU: {}", run.describe());
+}
+
+#[test]
+fn a_boot_program_on_a_floppy() {
+    boot_program(&strings(&["-fda", &image("boot-fd.img"), "-boot", "a"]));
+}
+
+#[test]
+fn a_boot_program_on_a_hard_disk() {
+    // The positional image is the first hard disk, as for qemu-system-i386.
+    boot_program(&strings(&[&image("boot-hd.img")]));
+}
+
+#[test]
+fn a_boot_program_on_a_cd() {
+    boot_program(&strings(&["-drive", &format!("file={},media=cdrom", image("boot-cd.iso")), "-boot", "d"]));
+}
+
+/// Markers of SYSLINUX/ISOLINUX loading Debian's kernel and initrd.
+const LOADED: [&str; 4] = ["Loading /vmlinuz", "ok", "Loading /initrd.img", "ok"];
+
+fn loads_kernel_and_initrd(args: &[String]) {
+    for engine in ENGINES {
+        let mut a = args.to_vec();
+        a.extend(strings(&["-no-reboot", "--engine", engine]));
+        let run = vemu_until(&a, &LOADED);
+        assert!(!run.timed_out && run.status.is_none(), "vemu --engine {engine}: {}", run.describe());
+    }
+    let run = qemu_until(args, &LOADED);
+    assert!(!run.timed_out && run.status.is_none(), "QEMU: {}", run.describe());
+}
+
+#[test]
+fn syslinux_on_a_hard_disk_loads_linux() {
+    loads_kernel_and_initrd(&strings(&[&image("hd-syslinux.img")]));
+}
+
+#[test]
+fn isolinux_on_a_cd_loads_linux() {
+    loads_kernel_and_initrd(&strings(&["-cdrom", &image("cd-isolinux.iso")]));
+}
+
+#[test]
+fn syslinux_on_a_floppy_loads_a_kernel_that_checks_itself() {
+    // The floppy's kernel is the project's test kernel (Debian's does not fit
+    // on 1.44 MB): it checks its image, initrd and command line and exits.
+    let fd = image("fd-syslinux.img");
+    boot_program(&strings(&["-drive", &format!("file={fd},if=floppy,format=raw")]));
+}
+
+/// A copy of an image in the scratch directory.
+fn copy_of(name: &str, as_name: &str) -> PathBuf {
+    let to = scratch().join(as_name);
+    std::fs::copy(guests().join(name), &to).expect("copying the image");
+    to
+}
+
+/// What the write test's boot reports: "boots recorded before this one: N".
+fn boots_recorded(args: &[String]) -> u32 {
+    let run = vemu_until(args, &[]);
+    assert_eq!(run.status, Some(1), "{}", run.describe());
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("boots recorded before this one:"))
+        .unwrap_or_else(|| panic!("no boot count: {}", run.describe()));
+    line.rsplit(':').next().unwrap_or("").trim().parse().unwrap_or_else(|_| panic!("{line}"))
+}
+
+#[test]
+fn writes_reach_the_image_unless_snapshot() {
+    let img = copy_of("boot-hd-write.img", "write-test.img");
+    let path = img.to_string_lossy().into_owned();
+    let before = std::fs::read(&img).unwrap();
+    // -snapshot: the guest writes, the file does not change, and a second
+    // boot sees nothing of the first.
+    for _ in 0..2 {
+        assert_eq!(boots_recorded(&strings(&[&path, "-snapshot", "-no-reboot"])), 0);
+    }
+    assert!(std::fs::read(&img).unwrap() == before, "-snapshot changed the image");
+    // snapshot=on on the drive does the same.
+    let drive = format!("file={path},format=raw,snapshot=on");
+    assert_eq!(boots_recorded(&strings(&["-drive", &drive, "-no-reboot"])), 0);
+    assert!(std::fs::read(&img).unwrap() == before, "snapshot=on changed the image");
+    // Without it the writes stay: the next boot reads them back.
+    assert_eq!(boots_recorded(&strings(&[&path, "-no-reboot"])), 0);
+    assert_eq!(boots_recorded(&strings(&[&path, "-no-reboot"])), 1);
+    assert!(std::fs::read(&img).unwrap() != before);
+}
+
+#[test]
+fn bad_images_get_one_clear_line() {
+    let odd = scratch().join("odd-floppy.img");
+    std::fs::write(&odd, vec![0u8; 1000]).unwrap();
+    let empty = scratch().join("empty.img");
+    std::fs::write(&empty, []).unwrap();
+    let bad = scratch().join("bad.qcow2");
+    std::fs::write(&bad, b"QFI\xfb\0\0\0\x09garbage").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["/nonexistent/disk.img"], "cannot open disk image /nonexistent/disk.img"),
+        (&["-fda", odd.to_str().unwrap()], "odd-floppy.img"),
+        (&[empty.to_str().unwrap()], "empty"),
+        (&[bad.to_str().unwrap()], "qcow2"),
+    ];
+    for (args, needle) in cases {
+        let mut a = vec!["run"];
+        a.extend_from_slice(args);
+        let run = common::vemu(&a);
+        assert_eq!(run.status, Some(2), "{}", run.describe());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(lines.len() == 1 && lines[0].starts_with("vemu: "), "{}", run.describe());
+        assert!(lines[0].contains(needle), "expected {needle:?}: {}", run.describe());
+    }
+}
+
+#[test]
+fn a_locked_image_is_refused_and_left_alone() {
+    let img = copy_of("boot-hd.img", "locked.img");
+    let path = img.to_string_lossy().into_owned();
+    let before = std::fs::read(&img).unwrap();
+    // QEMU holds it (paused, -S) ...
+    require("qemu-system-i386");
+    let mut qemu = Command::new("qemu-system-i386")
+        .args(["-display", "none", "-S", "-drive", &format!("file={path},format=raw")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting QEMU");
+    // ... once it has opened the image.
+    let mut refused = None;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        let run = common::vemu(&["run", &path, "-no-reboot"]);
+        if run.status == Some(2) {
+            refused = Some(run);
+            break;
+        }
+    }
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+    let run = refused.expect("vemu never saw QEMU's lock");
+    assert!(run.stderr.contains("lock"), "{}", run.describe());
+    assert!(std::fs::read(&img).unwrap() == before, "the image changed");
+}
