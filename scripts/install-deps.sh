@@ -7,7 +7,8 @@
 # Bochs needs the VGA BIOS even when nothing is displayed), and what
 # scripts/build-guests.sh builds the guest images with: syslinux (its installer,
 # which works through mtools), syslinux-common (the MBR and ldlinux.c32),
-# isolinux, mtools, dosfstools (mkfs.fat) and xorriso.
+# isolinux, mtools, dosfstools (mkfs.fat) and xorriso; and tmux, the terminal
+# the console tests type into.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 need=()
@@ -24,6 +25,7 @@ command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
 command -v mcopy >/dev/null 2>&1 || need+=(mtools)
 [ -x /usr/sbin/mkfs.fat ] || command -v mkfs.fat >/dev/null 2>&1 || need+=(dosfstools)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -1,0 +1,150 @@
+//! The serial console on a real terminal (tmux): keys typed there reach the
+//! guest, Ctrl-A x quits, and the terminal is as it was afterwards, whichever
+//! way the run ends (issue 8).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{require, scratch};
+
+/// A tmux session of its own running `script` in a shell, 120x40.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(name: &str, script: &str) -> Tmux {
+        require("tmux");
+        let name = format!("vemu-{name}-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", "sh", "-c", script])
+            .status()
+            .expect("starting tmux");
+        assert!(ok.success(), "tmux new-session failed");
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; the screen then.
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(start.elapsed() < limit, "{text:?} never showed; the screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status();
+        assert!(ok.is_ok_and(|s| s.success()), "tmux send-keys failed");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
+
+/// A copy of guest image `name` in `dir` (each test runs its own, and the
+/// built images stay as they are).
+fn guest_image(name: &str, dir: &Path) -> PathBuf {
+    let repo = common::repo();
+    let guests = repo.join("target/guests");
+    let ok = Command::new(repo.join("scripts/build-guests.sh")).env("VEMU_GUEST_DIR", &guests).status();
+    assert!(ok.is_ok_and(|s| s.success()), "scripts/build-guests.sh failed");
+    let copy = dir.join(name);
+    std::fs::copy(guests.join(name), &copy).expect("copying the image");
+    copy
+}
+
+/// The shell line that runs vemu on `image`, then records its exit status
+/// and the terminal settings before and after it in `dir`.
+fn script(dir: &Path, image: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "stty -a > {d}/before; {} run -no-reboot {} ; echo $? > {d}/status; stty -a > {d}/after; sleep 60",
+        env!("CARGO_BIN_EXE_vemu"),
+        image.display()
+    )
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+/// Waits for the run in `dir` to end; its exit status.
+fn exit_status(dir: &Path) -> String {
+    let start = Instant::now();
+    while read(dir, "status").is_empty() || read(dir, "after").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "vemu did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    read(dir, "status").trim().to_string()
+}
+
+#[test]
+fn keys_typed_at_the_boot_prompt_reach_the_guest() {
+    let dir = scratch().join("console-keys");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = Tmux::start("keys", &script(&dir, &guest_image("hd-syslinux.img", &dir)));
+    // SYSLINUX waits a second at "boot:" for the default entry (Debian's
+    // kernel); typed in time, "mini" picks the test kernel, which ends the
+    // run through the debug-exit port (status 1).
+    t.wait_for("SYSLINUX", Duration::from_secs(60));
+    t.keys(&["mini", "Enter"]);
+    let screen = t.wait_for("PASS", Duration::from_secs(60));
+    assert!(screen.contains("Loading /minikern"), "{screen}");
+    assert_eq!(exit_status(&dir), "1", "{}", t.screen());
+    assert_eq!(read(&dir, "before"), read(&dir, "after"), "the terminal was not restored");
+}
+
+#[test]
+fn ctrl_a_x_quits_and_restores_the_terminal() {
+    let dir = scratch().join("console-quit");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // SYSLINUX loads Debian's kernel, which then stops for want of an FPU:
+    // the run goes on until the user quits.
+    let t = Tmux::start("quit", &script(&dir, &guest_image("hd-syslinux.img", &dir)));
+    t.wait_for("Loading /vmlinuz", Duration::from_secs(60));
+    // Help first, then quit.
+    t.keys(&["C-a", "h"]);
+    t.wait_for("C-a x    exit emulator", Duration::from_secs(10));
+    t.keys(&["C-a", "x"]);
+    assert_eq!(exit_status(&dir), "0", "{}", t.screen());
+    assert!(t.screen().contains("terminating on user request"), "{}", t.screen());
+    assert_eq!(read(&dir, "before"), read(&dir, "after"), "the terminal was not restored");
+}
+
+#[test]
+fn a_signal_ends_the_run_and_restores_the_terminal() {
+    let dir = scratch().join("console-signal");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let image = guest_image("hd-syslinux.img", &dir);
+    let t = Tmux::start("signal", &script(&dir, &image));
+    t.wait_for("Loading /vmlinuz", Duration::from_secs(60));
+    // vemu itself, not the shell around it (whose command line names it too).
+    let pattern = format!("^{} run -no-reboot {}", env!("CARGO_BIN_EXE_vemu"), image.display());
+    let ok = Command::new("pkill").args(["-TERM", "-f", &pattern]).status();
+    assert!(ok.is_ok_and(|s| s.success()), "pkill failed");
+    assert_eq!(exit_status(&dir), "0", "{}", t.screen());
+    assert!(t.screen().contains("terminating on signal 15"), "{}", t.screen());
+    assert_eq!(read(&dir, "before"), read(&dir, "after"), "the terminal was not restored");
+}
