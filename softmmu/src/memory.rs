@@ -240,8 +240,22 @@ impl Memory {
     /// Reads guest memory for a device (DMA) or a loader: RAM and ROM, all
     /// ones elsewhere (MMIO is not reached this way).
     pub fn read_phys(&self, addr: PhysAddr, buf: &mut [u8]) {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = self.phys.read_u8(PhysAddr(addr.0.wrapping_add(i as u32)));
+        let mut done = 0usize;
+        while done < buf.len() {
+            let a = PhysAddr(addr.0.wrapping_add(done as u32));
+            let n = ((PAGE_SIZE - (a.0 & 0xfff)) as usize).min(buf.len() - done);
+            let chunk = &mut buf[done..done + n];
+            match self.phys.host_ptr(a) {
+                // SAFETY: `host_ptr` maps the whole page of `a` (RAM or ROM)
+                // contiguously, and the chunk stays within that page.
+                Some(p) => unsafe { std::ptr::copy_nonoverlapping(p, chunk.as_mut_ptr(), n) },
+                None => {
+                    for (i, b) in chunk.iter_mut().enumerate() {
+                        *b = self.phys.read_u8(PhysAddr(a.0.wrapping_add(i as u32)));
+                    }
+                }
+            }
+            done += n;
         }
     }
 
@@ -507,6 +521,18 @@ mod tests {
         assert_eq!(pages, vec![0x3000, 0x5000, 0x6000, 0x8000]);
         assert!(!m.store_fast(TlbMode::Supervisor, 0x3020, 4, 2), "clean again once taken");
         assert!(m.take_dirty_pages().is_empty());
+    }
+
+    #[test]
+    fn physical_reads_cross_pages_and_backings() {
+        let mut m = Memory::new(PhysMemory::new(2 << 20).unwrap());
+        m.write_phys(PhysAddr(0x1ffe), &[1, 2, 3, 4]);
+        let mut buf = [0u8; 4];
+        m.read_phys(PhysAddr(0x1ffe), &mut buf);
+        assert_eq!(buf, [1, 2, 3, 4]);
+        let mut beyond = [0u8; 3];
+        m.read_phys(PhysAddr((2 << 20) - 1), &mut beyond);
+        assert_eq!(beyond, [0, 0xff, 0xff], "past RAM reads as all ones");
     }
 
     #[test]

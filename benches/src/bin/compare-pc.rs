@@ -1,0 +1,200 @@
+//! compare-pc: the PC around the CPU in vemu and in QEMU, side by side in one
+//! run (issue 8). `benches/compare-pc.sh` builds and runs it.
+//!
+//! - `disk`: benches/roms/diskio.asm reads and writes 64 MiB of an IDE hard
+//!   disk (a raw image in a temporary directory) by PIO and by bus-master
+//!   DMA; both emulators run it as `-bios ROM -drive file=IMG,format=raw`, and
+//!   MB/s are the 64 MiB over each mode's shortest wall time minus that of a
+//!   run that moves nothing (the same ROM, MODE=0).
+//! - `boot`: the wall time from starting the emulator to the boot loader's
+//!   prompt ("boot:" on the serial console) on target/guests/hd-syslinux.img
+//!   (scripts/build-guests.sh), through SeaBIOS, with the host clock as a user
+//!   runs it (`vemu run IMG`, `qemu-system-i386 -display none -serial stdio
+//!   IMG`), both with `-snapshot`.
+//!
+//! The shortest of `--runs` runs counts (noise only adds time).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use vemu_benches::{assemble, repo};
+
+#[derive(Parser)]
+#[command(about = "Disk throughput and boot time of vemu and QEMU, side by side")]
+struct Args {
+    #[command(subcommand)]
+    what: What,
+    /// Timed runs of each case in each emulator; the shortest counts.
+    #[arg(long, default_value_t = 3, global = true)]
+    runs: usize,
+    /// The vemu binary (default: the `vemu` beside this program).
+    #[arg(long, global = true)]
+    vemu: Option<PathBuf>,
+    /// The QEMU binary.
+    #[arg(long, default_value = "qemu-system-i386", global = true)]
+    qemu: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// MB/s of PIO and DMA reads and writes of 64 MiB.
+    Disk,
+    /// Seconds from power-on to SYSLINUX's prompt.
+    Boot,
+}
+
+/// Starts `cmd` and waits until it exits, or its output shows `marker` (then
+/// kills it); the seconds that took and whether the marker showed.
+fn time_until(cmd: &mut Command, marker: Option<&str>) -> Result<(f64, bool), String> {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let mut out = child.stdout.take().ok_or("no stdout")?;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = out.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if marker.is_some_and(|m| String::from_utf8_lossy(&seen).contains(m)) {
+            let secs = start.elapsed().as_secs_f64();
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok((secs, true));
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            return Err(format!("{:?} ran for more than 300 s", cmd.get_program()));
+        }
+    }
+    let _ = child.wait();
+    let secs = start.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&seen);
+    if marker.is_none() && text.lines().rev().find(|l| !l.trim().is_empty()).map(str::trim) != Some("PASS") {
+        return Err(format!("{:?} did not pass: {text}", cmd.get_program()));
+    }
+    Ok((secs, marker.is_none()))
+}
+
+fn shortest(cmd: &mut impl FnMut() -> Command, runs: usize, marker: Option<&str>) -> Result<f64, String> {
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let (secs, ok) = time_until(&mut cmd(), marker)?;
+        if !ok {
+            return Err(format!("{marker:?} never showed"));
+        }
+        best = best.min(secs);
+    }
+    Ok(best)
+}
+
+fn disk(args: &Args, vemu: &Path) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("vemu-compare-pc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let image = dir.join("disk.img");
+    let file = std::fs::File::create(&image).map_err(|e| e.to_string())?;
+    file.set_len(65 << 20).map_err(|e| e.to_string())?;
+    let drive = format!("file={},format=raw", image.display());
+    let modes = [(0, "nothing"), (1, "PIO read"), (2, "PIO write"), (3, "DMA read"), (4, "DMA write")];
+    let mut times = Vec::new();
+    for (mode, _) in modes {
+        let define = format!("MODE={mode}");
+        let rom = assemble("diskio", 1, &[&define], &dir)?;
+        let v = shortest(
+            &mut || {
+                let mut c = Command::new(vemu);
+                c.args(["run", "-no-reboot", "-bios"]).arg(&rom).args(["-drive", &drive]);
+                c
+            },
+            args.runs,
+            None,
+        )?;
+        let q = shortest(
+            &mut || {
+                let mut c = Command::new(&args.qemu);
+                c.args(["-nodefaults", "-display", "none", "-no-reboot", "-bios"]).arg(&rom);
+                c.args(["-drive", &format!("{drive},if=ide")]);
+                c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "stdio"]);
+                c
+            },
+            args.runs,
+            None,
+        )?;
+        times.push((v, q));
+    }
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "64 MiB", "vemu s", "qemu s", "vemu MB/s", "qemu MB/s", "ratio"
+    );
+    let (v0, q0) = times[0];
+    for ((_, name), (v, q)) in modes.iter().zip(&times).skip(1) {
+        let (vt, qt) = ((v - v0).max(1e-3), (q - q0).max(1e-3));
+        let (vm, qm) = (64.0 / vt, 64.0 / qt);
+        println!("{name:<10} {vt:>10.3} {qt:>10.3} {vm:>10.0} {qm:>10.0} {:>8.2}", vm / qm);
+    }
+    println!("(times less the run that moves nothing: vemu {v0:.3} s, QEMU {q0:.3} s)");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn boot(args: &Args, vemu: &Path) -> Result<(), String> {
+    let image = repo().join("target/guests/hd-syslinux.img");
+    if !image.is_file() {
+        return Err(format!("{} is missing (run scripts/build-guests.sh)", image.display()));
+    }
+    let v = shortest(
+        &mut || {
+            let mut c = Command::new(vemu);
+            c.args(["run", "-snapshot", "-no-reboot"]).arg(&image);
+            c
+        },
+        args.runs,
+        Some("boot:"),
+    )?;
+    let q = shortest(
+        &mut || {
+            let mut c = Command::new(&args.qemu);
+            c.args(["-display", "none", "-serial", "stdio", "-snapshot", "-no-reboot", "-net", "none"]);
+            c.args(["-drive", &format!("file={},format=raw", image.display())]);
+            c
+        },
+        args.runs,
+        Some("boot:"),
+    )?;
+    println!(
+        "power-on to SYSLINUX's \"boot:\" on hd-syslinux.img: vemu {v:.3} s, QEMU {q:.3} s, ratio {:.2}",
+        v / q
+    );
+    Ok(())
+}
+
+fn main() {
+    let args = Args::parse();
+    let vemu = match &args.vemu {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map(|p| p.with_file_name("vemu")).unwrap_or_default(),
+    };
+    let result = if args.runs == 0 {
+        Err("--runs must be at least 1".to_string())
+    } else if !vemu.is_file() {
+        Err(format!("no vemu binary at {} (build it: cargo build --release -p vemu)", vemu.display()))
+    } else {
+        match args.what {
+            What::Disk => disk(&args, &vemu),
+            What::Boot => boot(&args, &vemu),
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("compare-pc: {e}");
+        std::process::exit(2);
+    }
+}
