@@ -41,7 +41,9 @@ fn image(name: &str) -> String {
 const ENGINES: [&str; 3] = ["interp", "jit", "auto"];
 
 /// `vemu run ARGS` until the markers show (the host clock runs, as a user's
-/// does: boot loaders wait a second at their prompt).
+/// does: boot loaders wait a second at their prompt). Tests that share an
+/// image give `-snapshot`: it is then opened read-only, which many may do at
+/// once (a writer would lock the others out, as QEMU's locking has it).
 fn vemu_until(args: &[String], markers: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vemu"));
     cmd.arg("run").args(args);
@@ -66,6 +68,8 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// A boot program that ends through isa-debug-exit: PASS and exit status 1
 /// in vemu (each engine) and in QEMU.
 fn boot_program(args: &[String]) {
+    let args = [args, &strings(&["-snapshot"])].concat();
+    let args = &args;
     for engine in ENGINES {
         let mut a = args.to_vec();
         a.extend(strings(&["-no-reboot", "--engine", engine]));
@@ -100,6 +104,8 @@ fn a_boot_program_on_a_cd() {
 const LOADED: [&str; 4] = ["Loading /vmlinuz", "ok", "Loading /initrd.img", "ok"];
 
 fn loads_kernel_and_initrd(args: &[String]) {
+    let args = [args, &strings(&["-snapshot"])].concat();
+    let args = &args;
     for engine in ENGINES {
         let mut a = args.to_vec();
         a.extend(strings(&["-no-reboot", "--engine", engine]));
@@ -221,4 +227,38 @@ fn a_locked_image_is_refused_and_left_alone() {
     let run = refused.expect("vemu never saw QEMU's lock");
     assert!(run.stderr.contains("lock"), "{}", run.describe());
     assert!(std::fs::read(&img).unwrap() == before, "the image changed");
+}
+
+#[test]
+fn a_qcow2_image_over_its_raw_backing_file_boots() {
+    require("qemu-img");
+    let dir = scratch().join("qcow2-boot");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("base.img");
+    std::fs::copy(guests().join("boot-hd.img"), &base).unwrap();
+    let overlay = dir.join("overlay.qcow2");
+    let ok = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"])
+        .arg(&base)
+        .arg(&overlay)
+        .status()
+        .expect("qemu-img");
+    assert!(ok.success());
+    let run = vemu_until(&strings(&[&overlay.to_string_lossy(), "-no-reboot"]), &[]);
+    assert!(run.status == Some(1) && run.last_line() == "PASS", "{}", run.describe());
+}
+
+#[test]
+fn the_clock_follows_the_host() {
+    // SYSLINUX waits one second of BIOS timer ticks at its prompt before it
+    // boots the default: with the host clock that is a second of wall time
+    // (an instruction-counted clock would take as long as a billion
+    // instructions take).
+    let start = std::time::Instant::now();
+    let run =
+        vemu_until(&strings(&[&image("hd-syslinux.img"), "-snapshot", "-no-reboot"]), &["Loading /vmlinuz"]);
+    let secs = start.elapsed().as_secs_f64();
+    assert!(!run.timed_out, "after {secs:.2} s: {}", run.describe());
+    assert!(secs >= 0.9, "the prompt's second took {secs:.2} s of wall time: {}", run.describe());
 }
