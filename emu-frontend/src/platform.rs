@@ -162,7 +162,8 @@ impl PcBus {
     /// Which device answers `port`.
     fn route(&self, port: u16) -> Option<Dev> {
         Some(match port {
-            0x00..=0x0f | 0x81..=0x8f | 0xc0..=0xdf => Dev::Dma,
+            0x00..=0x0f | 0xc0..=0xdf => Dev::Dma,
+            p if Dma8237::is_page_port(p) => Dev::Dma,
             0x20 | 0x21 | 0xa0 | 0xa1 | 0x4d0 | 0x4d1 => Dev::Pic,
             0x40..=0x43 | 0x61 => Dev::Pit,
             0x60 | 0x64 => Dev::Kbc,

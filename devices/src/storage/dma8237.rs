@@ -7,9 +7,14 @@
 //! a 128 KiB window. DMA1 is cascaded into DMA2's channel 4: its transfers
 //! reach the bus only while channel 4 is unmasked and in cascade mode (the
 //! BIOS sets that up at POST), and while neither controller is disabled in its
-//! command register. The page registers at 0x81-0x8f give address bits 16-23
-//! (bits 17-23 for the 16-bit channels); port 0x80 is the POST port and not
-//! theirs, and the high page registers of later chipsets are not modelled.
+//! command register. The page registers give address bits 16-23 (bits 17-23
+//! for the 16-bit channels): one per channel, at 0x87, 0x83, 0x81, 0x82 for
+//! channels 0-3 and 0x8f, 0x8b, 0x89, 0x8a for 4-7. The AT's 74LS612 also
+//! latched the spare ports between them (0x84-0x86, 0x88, 0x8c-0x8e); QEMU's
+//! `pc` leaves them unclaimed (they read all ones) and so does this device, so
+//! that guests see what they see under QEMU, the reference the differential
+//! tests hold vemu to. Port 0x80 is the POST port, and the high page registers
+//! of later chipsets are not modelled.
 //!
 //! Per channel: base and current address and count (written a byte at a time
 //! through the byte flip-flop), the mode register (verify/write/read, autoinit,
@@ -336,7 +341,7 @@ fn reversed(bytes: &[u8], unit: usize) -> Vec<u8> {
 pub struct Dma8237 {
     /// DMA1 (channels 0-3) and DMA2 (channels 4-7).
     controllers: [Controller; 2],
-    /// Page registers by port offset from 0x80 (offset 0, the POST port, unused).
+    /// Page registers by port offset from 0x80 (only [`PAGE_PORT`]'s are used).
     pages: [u8; 16],
 }
 
@@ -353,8 +358,13 @@ impl Dma8237 {
     }
 
     /// The port ranges to map to this device.
-    pub fn ports() -> [(u16, u16); 3] {
-        [(0x00, 0x0f), (0x81, 0x8f), (0xc0, 0xdf)]
+    pub fn ports() -> [(u16, u16); 6] {
+        [(0x00, 0x0f), (0x81, 0x83), (0x87, 0x87), (0x89, 0x8b), (0x8f, 0x8f), (0xc0, 0xdf)]
+    }
+
+    /// Whether `port` is one of the channels' page registers.
+    pub fn is_page_port(port: u16) -> bool {
+        port & !0xf == 0x80 && PAGE_PORT.contains(&((port & 0xf) as usize))
     }
 
     /// The page register of `channel` (0-7).
@@ -450,7 +460,7 @@ impl PortDevice for Dma8237 {
     fn read(&mut self, port: u16, _size: u8) -> u32 {
         (match port {
             0x00..=0x0f => self.controllers[0].read(port as u8),
-            0x81..=0x8f => self.pages[(port & 0xf) as usize],
+            p if Self::is_page_port(p) => self.pages[(port & 0xf) as usize],
             0xc0..=0xdf => self.controllers[1].read(((port - 0xc0) >> 1) as u8),
             _ => 0xff,
         }) as u32
@@ -460,7 +470,7 @@ impl PortDevice for Dma8237 {
         let value = value as u8;
         match port {
             0x00..=0x0f => self.controllers[0].write(port as u8, value),
-            0x81..=0x8f => self.pages[(port & 0xf) as usize] = value,
+            p if Self::is_page_port(p) => self.pages[(port & 0xf) as usize] = value,
             0xc0..=0xdf => self.controllers[1].write(((port - 0xc0) >> 1) as u8, value),
             _ => return,
         }
@@ -573,9 +583,11 @@ mod tests {
         assert_eq!((inp(&mut d, 0x04), inp(&mut d, 0x04)), (0x45, 0x23));
         assert_eq!((inp(&mut d, 0x05), inp(&mut d, 0x05)), (0xff, 0x01));
         assert_eq!(inp(&mut d, 0x81), 0x01);
-        // The spare page registers are latches too; 0x80 is not ours.
+        // Only the channels' page registers are ours, as under QEMU.
         out(&mut d, 0x84, 0x5a);
-        assert_eq!(inp(&mut d, 0x84), 0x5a);
+        assert_eq!(inp(&mut d, 0x84), 0xff);
+        assert!((0x80..=0x8f)
+            .all(|p| Dma8237::is_page_port(p) == [1, 2, 3, 7, 9, 10, 11, 15].contains(&(p & 0xf))));
         assert_eq!(inp(&mut d, 0x0f) & 0x0f, 0x0b, "only channel 2 unmasked");
         // DMA2 at even ports; an odd port aliases the even one below it.
         out(&mut d, 0xd8, 0);
