@@ -6,6 +6,8 @@
 //! Every workload checks its own result and prints `PASS` last on the debug
 //! console, so a benchmark that ran wrong code fails instead of reporting speed.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -15,6 +15,8 @@
 //! bookkeeping; the translator cuts the links into every block the cache gives
 //! back as removed.
 
+#![forbid(unsafe_code)]
+
 mod links;
 
 pub use links::{LinkTable, Links};

@@ -11,6 +11,8 @@
 //! (segmentation has been applied by the caller: it passes CS.base, the limit and
 //! EIP) and supplies bytes. It does not cache blocks either (see the block cache).
 
+#![forbid(unsafe_code)]
+
 use iced_x86::{
     Code, Decoder, DecoderError, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register,
 };

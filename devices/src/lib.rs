@@ -15,6 +15,8 @@
 //! machine wires them, reading each device's interrupt line after an access
 //! and moving DMA data between a controller and guest memory.
 
+#![forbid(unsafe_code)]
+
 pub mod bus;
 mod capture;
 pub mod chipset;

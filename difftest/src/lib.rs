@@ -11,6 +11,8 @@
 //! - [`soak`]: generated system-level guests run in lockstep, for a given
 //!   number of instructions or time.
 
+#![forbid(unsafe_code)]
+
 pub mod compare;
 pub mod gen;
 pub mod lockstep;

@@ -2,6 +2,8 @@
 //! Multiboot kernel, memory size, devices), runs it, and reports how it ended.
 //! `main.rs` is only the command line on top of this.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod console;
 pub mod error;

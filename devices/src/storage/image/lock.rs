@@ -17,7 +17,10 @@
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
 
 /// The first byte of the held permissions' locks.
 const HELD_BASE: i64 = 100;
@@ -155,14 +158,13 @@ impl ImageLock {
     }
 
     fn set(&self, byte: i64, kind: libc::c_int) -> Result<(), LockError> {
-        let mut region = lock_region(byte, kind);
-        fcntl_lock(&self.file, SET_LOCK, &mut region).map_err(LockError::Io)
+        fcntl_lock(&self.file, LockCmd::Set(&lock_region(byte, kind))).map_err(LockError::Io)
     }
 
     /// Whether an exclusive lock on `byte` would conflict with someone else's.
     fn taken_by_others(&self, byte: i64) -> Result<bool, LockError> {
         let mut region = lock_region(byte, libc::F_WRLCK);
-        fcntl_lock(&self.file, GET_LOCK, &mut region).map_err(LockError::Io)?;
+        fcntl_lock(&self.file, LockCmd::Get(&mut region)).map_err(LockError::Io)?;
         Ok(region.l_type != libc::F_UNLCK as libc::c_short)
     }
 }
@@ -179,17 +181,6 @@ impl Drop for ImageLock {
     }
 }
 
-/// Open-file-description locks where the host has them (Linux), else POSIX
-/// record locks (QEMU's fallback, which do not conflict within one process).
-#[cfg(target_os = "linux")]
-const SET_LOCK: libc::c_int = libc::F_OFD_SETLK;
-#[cfg(target_os = "linux")]
-const GET_LOCK: libc::c_int = libc::F_OFD_GETLK;
-#[cfg(not(target_os = "linux"))]
-const SET_LOCK: libc::c_int = libc::F_SETLK;
-#[cfg(not(target_os = "linux"))]
-const GET_LOCK: libc::c_int = libc::F_GETLK;
-
 /// One byte at `byte` from the start of the file; OFD locks want `l_pid` 0.
 fn lock_region(byte: i64, kind: libc::c_int) -> libc::flock {
     libc::flock {
@@ -201,18 +192,35 @@ fn lock_region(byte: i64, kind: libc::c_int) -> libc::flock {
     }
 }
 
-fn fcntl_lock(file: &File, cmd: libc::c_int, region: &mut libc::flock) -> io::Result<()> {
+/// Which lock command to give: set `region`'s lock, or ask whether it would
+/// conflict (the kernel then rewrites `region`).
+enum LockCmd<'a> {
+    Set(&'a libc::flock),
+    Get(&'a mut libc::flock),
+}
+
+/// Open-file-description locks where the host has them (Linux), else POSIX
+/// record locks (QEMU's fallback, which do not conflict within one process).
+/// Retried when a signal interrupts the call.
+fn fcntl_lock(file: &File, cmd: LockCmd) -> io::Result<()> {
+    let ret = match cmd {
+        #[cfg(target_os = "linux")]
+        LockCmd::Set(r) => retry(|| fcntl(file, FcntlArg::F_OFD_SETLK(r))),
+        #[cfg(target_os = "linux")]
+        LockCmd::Get(r) => retry(|| fcntl(file, FcntlArg::F_OFD_GETLK(r))),
+        #[cfg(not(target_os = "linux"))]
+        LockCmd::Set(r) => retry(|| fcntl(file, FcntlArg::F_SETLK(r))),
+        #[cfg(not(target_os = "linux"))]
+        LockCmd::Get(r) => retry(|| fcntl(file, FcntlArg::F_GETLK(r))),
+    };
+    ret.map(drop).map_err(io::Error::from)
+}
+
+fn retry(mut call: impl FnMut() -> nix::Result<libc::c_int>) -> nix::Result<libc::c_int> {
     loop {
-        // SAFETY: the descriptor is open for as long as `file` lives, and
-        // `region` is a valid, exclusively borrowed `struct flock`, the
-        // argument the lock commands read and (for GETLK) write.
-        let ret = unsafe { libc::fcntl(file.as_raw_fd(), cmd, region as *mut libc::flock) };
-        if ret != -1 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match call() {
+            Err(Errno::EINTR) => continue,
+            r => return r,
         }
     }
 }

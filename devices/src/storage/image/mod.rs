@@ -283,7 +283,7 @@ fn open_file(path: &Path, read_only: bool) -> Result<File, ImageError> {
 /// system refused (permissions, a read-only file system), say how to do
 /// without writing.
 fn open_error(path: &Path, e: io::Error, read_only: bool) -> ImageError {
-    let refused = e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EROFS);
+    let refused = e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(nix::libc::EROFS);
     ImageError::new(
         path,
         if refused && !read_only { ImageErrorKind::NotWritable(e) } else { ImageErrorKind::Open(e) },
@@ -364,7 +364,7 @@ mod tests {
         let message = err.to_string();
         assert!(message.starts_with("cannot open disk image /images/cd.iso: "), "{message}");
         assert!(message.contains("readonly=on") && message.contains("-snapshot"), "{message}");
-        let err = open_error(path, io::Error::from_raw_os_error(libc::EROFS), false);
+        let err = open_error(path, io::Error::from_raw_os_error(nix::libc::EROFS), false);
         assert!(matches!(err.kind, ImageErrorKind::NotWritable(_)));
         let err = open_error(path, io::ErrorKind::PermissionDenied.into(), true);
         assert!(matches!(err.kind, ImageErrorKind::Open(_)), "a reader has no better way");
