@@ -1,7 +1,10 @@
 //! The debug console (QEMU's `-debugcon`, Bochs's port 0xe9 hack): every byte
 //! written goes to a sink (stdout in `vemu run`); reads return 0xe9, the value
-//! guests probe for. The sink is the host's and the device keeps nothing
-//! else ([`Snapshot`] saves nothing; the sink stays attached on restore).
+//! guests probe for. It takes byte accesses only, as QEMU's does: a word or
+//! doubleword read gives 0 and such a write is dropped (QEMU refuses the
+//! access as a whole, it does not split it). The sink is the host's and the
+//! device keeps nothing else ([`Snapshot`] saves nothing; the sink stays
+//! attached on restore).
 
 use std::io::Write;
 
@@ -19,13 +22,24 @@ impl DebugCon {
 }
 
 impl PortDevice for DebugCon {
-    fn read(&mut self, _port: u16, _size: u8) -> u32 {
-        0xe9
+    fn read(&mut self, _port: u16, size: u8) -> u32 {
+        if size == 1 {
+            0xe9
+        } else {
+            0
+        }
     }
-    fn write(&mut self, _port: u16, _size: u8, value: u32) {
+    fn write(&mut self, _port: u16, size: u8, value: u32) {
+        if size != 1 {
+            return;
+        }
         // A console that cannot be written to is not the guest's problem.
         let _ = self.out.write_all(&[value as u8]);
         let _ = self.out.flush();
+    }
+    /// Wider accesses reach the device whole, to be refused.
+    fn access_size(&self) -> u8 {
+        4
     }
 }
 
@@ -53,6 +67,17 @@ mod tests {
         }
         assert_eq!(sink.bytes(), b"hi\n");
         assert_eq!(d.read(0xe9, 1), 0xe9);
+    }
+
+    #[test]
+    fn wider_accesses_are_refused_whole() {
+        let sink = Captured::default();
+        let mut d = DebugCon::new(Box::new(sink.clone()));
+        assert_eq!(d.read(0xe9, 2), 0);
+        assert_eq!(d.read(0xe9, 4), 0);
+        d.write(0xe9, 2, 0x4141);
+        d.write(0xe9, 4, 0x4141_4141);
+        assert_eq!(sink.bytes(), b"");
     }
 
     #[test]
