@@ -20,6 +20,9 @@
 ;  - INT n at CPL 3 through a DPL-0 gate: #GP(vector*8+2), faulting EIP = the INT
 ;    (SDM Vol 2 INT n: "IF software interrupt AND gate DPL < CPL THEN
 ;    #GP(vector_number << 3 + 2)").
+;  - INT1 (F1) at CPL 3 through the DPL-0 #DB gate: #DB with the next
+;    instruction's EIP, no gate DPL check (SDM Vol 2 INT n/INTO/INT3/INT1:
+;    the DPL check "does not apply to INT1"). Outside QEMU (QEMU 7.2: #UD).
 ;  - CLI at CPL 3 with IOPL 0: #GP(0) (SDM Vol 2 CLI); the exception frame is on the
 ;    ESP0 stack and holds the ring-3 ESP and SS (SDM Vol 3 6.12.1). Outside QEMU:
 ;    the pushed EFLAGS has RF=1, as for every fault-class exception (Vol 3
@@ -153,6 +156,18 @@ ring3_start:
     CHECK_EXC 13, 0x82 * 8 + 2, "int 0x82 through a dpl-0 gate"
     CHECK32 [VAR_EXC_EIP], .int82, "int 0x82 #gp: eip"
     CHECK16 [VAR_EXC_CS], SEL_CODE32_R3, "int 0x82 #gp: cs"
+
+%ifndef QEMU
+    ; ---- INT1 (F1) at CPL 3 through the DPL-0 #DB gate: no DPL check, a
+    ; trap-like #DB (QEMU 7.2 raises #UD for F1) ----
+    SET_RECOVERY .after_int1
+.int1:
+    int1
+.after_int1:
+    CHECK_EXC 1, 0xffffffff, "int1 at cpl 3 through a dpl-0 gate"
+    CHECK32 [VAR_EXC_EIP], .after_int1, "int1: eip = the next instruction"
+    CHECK16 [VAR_EXC_CS], SEL_CODE32_R3, "int1: cs"
+%endif
 
     ; ---- CLI at CPL 3, IOPL 0 -> #GP(0), frame on the ESP0 stack ----
     push dword 0x202
