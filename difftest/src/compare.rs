@@ -20,18 +20,45 @@
 
 use std::fmt::Write as _;
 
-use crate::record::{Event, Step, EFL, FIELDS};
+use crate::record::{Event, Step, CPL, CR0, EFL, FIELDS};
 
 /// The pseudo-field of allowlist entries about a #PF's error code.
 pub const PF_ERROR: usize = usize::MAX;
+/// The pseudo-field of allowlist entries about the error code of an
+/// exception raised while an earlier exception or a hardware interrupt of the
+/// same step was being delivered (`NESTEDEXT`; any instruction: `*`).
+pub const NESTED_ERROR: usize = usize::MAX - 1;
+/// The pseudo-field of allowlist entries about segment checks QEMU leaves
+/// out (`SEGCHECK`): vemu raises #GP(0) or #SS(0) for an access through a
+/// segment and QEMU does not. The traces cannot agree after that, so an entry
+/// ends the comparison there, as an explained divergence.
+pub const SEG_CHECK: usize = usize::MAX - 2;
+/// The pseudo-field of allowlist entries about alignment checking
+/// (`ALIGNCHECK`): vemu raises #AC(0) for a misaligned access and QEMU does
+/// not; like [`SEG_CHECK`], the comparison ends there.
+pub const ALIGN_CHECK: usize = usize::MAX - 4;
+/// The pseudo-field of allowlist entries about an instruction that raises a
+/// different event in QEMU (`EVENTS`): like [`SEG_CHECK`], the comparison ends
+/// there as an explained divergence.
+pub const EVENTS: usize = usize::MAX - 3;
+/// The pseudo-field of allowlist entries about the code segment's limit in
+/// real-address and virtual-8086 mode (`CSLIMIT`): vemu raises #GP(0) for a
+/// control transfer to an offset beyond it and QEMU jumps there. The
+/// comparison ends there as an explained divergence.
+pub const CS_LIMIT: usize = usize::MAX - 5;
+/// The pseudo-field of allowlist entries about IRET with EFLAGS.VM set in the
+/// image at CPL > 0 (`IRETVM`): vemu makes it a protected-mode return, QEMU
+/// returns to virtual-8086 mode. The comparison ends there.
+pub const IRET_VM: usize = usize::MAX - 6;
 
 /// One entry of the allowlist.
 #[derive(Clone, Debug)]
 pub struct AllowEntry {
-    /// The instruction whose result may differ (iced-x86 mnemonic, lower case).
+    /// The instruction whose result may differ (iced-x86 mnemonic, lower case;
+    /// `*` for any).
     pub mnemonic: String,
-    /// Index into [`FIELDS`], or [`PF_ERROR`] for the error code of a page fault
-    /// the instruction raised.
+    /// Index into [`FIELDS`], or [`PF_ERROR`], [`NESTED_ERROR`], [`SEG_CHECK`],
+    /// [`ALIGN_CHECK`], [`EVENTS`], [`CS_LIMIT`], [`IRET_VM`].
     pub field: usize,
     /// The bits that may differ.
     pub mask: u32,
@@ -65,10 +92,15 @@ impl Allowlist {
             let mut parts = head.split_whitespace();
             let mnemonics = parts.next().ok_or_else(|| err("no mnemonic"))?.to_lowercase();
             let field_name = parts.next().ok_or_else(|| err("no field"))?;
-            let field = if field_name == "PFERR" {
-                PF_ERROR
-            } else {
-                FIELDS.iter().position(|f| *f == field_name).ok_or_else(|| err("unknown field"))?
+            let field = match field_name {
+                "PFERR" => PF_ERROR,
+                "NESTEDEXT" => NESTED_ERROR,
+                "SEGCHECK" => SEG_CHECK,
+                "EVENTS" => EVENTS,
+                "ALIGNCHECK" => ALIGN_CHECK,
+                "CSLIMIT" => CS_LIMIT,
+                "IRETVM" => IRET_VM,
+                _ => FIELDS.iter().position(|f| *f == field_name).ok_or_else(|| err("unknown field"))?,
             };
             let mask_text = parts.next().ok_or_else(|| err("no mask"))?;
             let mask =
@@ -87,7 +119,7 @@ impl Allowlist {
 
     /// The entry about `field` after instruction `mnemonic`, if any.
     fn entry(&self, mnemonic: &str, field: usize) -> Option<&AllowEntry> {
-        self.entries.iter().find(|e| e.mnemonic == mnemonic && e.field == field)
+        self.entries.iter().find(|e| (e.mnemonic == mnemonic || e.mnemonic == "*") && e.field == field)
     }
 }
 
@@ -111,6 +143,9 @@ pub struct Divergence {
     /// Index of the step (in the normalised traces).
     pub step: usize,
     pub text: String,
+    /// The reason of the allowlist entry that explains it (vemu right, and
+    /// the traces cannot agree after it), if one does.
+    pub explained: Option<String>,
 }
 
 /// What a comparison found.
@@ -134,18 +169,66 @@ fn exceptions(events: &[Event]) -> Vec<(u8, Option<u32>)> {
 }
 
 /// Whether the exceptions agree; `pf_mask` are the bits a page fault's error
-/// code may differ in (by the allowlist).
-fn events_agree(a: &[Event], b: &[Event], pf_mask: u32) -> bool {
+/// code may differ in, `nested_mask` those of a selector error code (#TS,
+/// #NP, #SS, #GP) raised while an earlier exception or hardware interrupt of
+/// the step was being delivered (by the allowlist).
+fn events_agree(a: &[Event], b: &[Event], pf_mask: u32, nested_mask: u32) -> bool {
+    let nested: Vec<bool> = {
+        let mut after_event = false;
+        a.iter()
+            .filter_map(|e| {
+                let n = after_event;
+                after_event = matches!(e, Event::Exception { .. } | Event::Hardware { .. });
+                matches!(e, Event::Exception { .. }).then_some(n)
+            })
+            .collect()
+    };
     let (a, b) = (exceptions(a), exceptions(b));
     a.len() == b.len()
-        && a.iter().zip(&b).all(|((va, ea), (vb, eb))| {
-            let mask = if *va == 14 { !pf_mask } else { u32::MAX };
+        && a.iter().zip(&b).zip(nested).all(|(((va, ea), (vb, eb)), nested)| {
+            let mask = match *va {
+                14 => !pf_mask,
+                10..=13 if nested => !nested_mask,
+                _ => u32::MAX,
+            };
             va == vb
                 && match (ea, eb) {
                     (Some(x), Some(y)) => (x ^ y) & mask == 0,
                     _ => true,
                 }
         })
+}
+
+/// Whether the step's events are vemu raising exception `vector` with error
+/// code 0 where QEMU raised nothing or something else.
+fn vemu_alone_raises(a: &[Event], b: &[Event], vector: u8) -> bool {
+    let (a, b) = (exceptions(a), exceptions(b));
+    let first = a.first().copied();
+    first == Some((vector, Some(0))) && b.first().copied() != first
+}
+
+/// EFLAGS.VM.
+const VM: u32 = 1 << 17;
+
+/// Whether QEMU's state after a step is at an offset beyond 0xFFFF in
+/// real-address or virtual-8086 mode, where CS's limit is 0xFFFF unless
+/// protected-mode code left a bigger one in real mode, which the soak never
+/// does.
+fn beyond_real_cs_limit(qemu: &crate::record::State) -> bool {
+    let real_or_v86 = qemu.0[CR0] & 1 == 0 || qemu.0[EFL] & VM != 0;
+    real_or_v86 && qemu.eip() > 0xffff
+}
+
+/// Whether an instruction reads or writes memory through a segment: a memory
+/// operand, the stack, or a string instruction.
+fn touches_memory(insn: &crate::record::Insn) -> bool {
+    const IMPLICIT: &[&str] = &[
+        "push", "pop", "pushad", "popad", "pusha", "popa", "pushfd", "popfd", "pushf", "popf", "call", "ret",
+        "retf", "enter", "leave", "movsb", "movsw", "movsd", "stosb", "stosw", "stosd", "lodsb", "lodsw",
+        "lodsd", "cmpsb", "cmpsw", "cmpsd", "scasb", "scasw", "scasd", "insb", "insw", "insd", "outsb",
+        "outsw", "outsd", "xlatb",
+    ];
+    insn.text.contains('[') || IMPLICIT.contains(&insn.mnemonic.as_str())
 }
 
 /// Compares vemu's trace (which knows its instructions) with QEMU's.
@@ -165,16 +248,51 @@ pub fn compare(vemu: &[Step], qemu: &[Step], allow: &Allowlist) -> Comparison {
                     "{which}'s trace ends at step {k} while the other goes on\n{}",
                     context(vemu, qemu, k)
                 ),
+                explained: None,
             });
             return result;
         };
         let mut report = String::new();
         let prev = k.checked_sub(1).and_then(|p| vemu[p].insn.as_ref());
-        if !events_agree(&a.events, &b.events, 0) {
-            let entry = prev
-                .and_then(|p| allow.entries.iter().find(|e| e.mnemonic == p.mnemonic && e.field == PF_ERROR));
-            match entry {
-                Some(e) if events_agree(&a.events, &b.events, e.mask) => {
+        if !events_agree(&a.events, &b.events, 0, 0) {
+            let pf = prev.and_then(|p| allow.entry(&p.mnemonic, PF_ERROR));
+            let nested = prev.and_then(|p| allow.entry(&p.mnemonic, NESTED_ERROR));
+            let masks = (pf.map_or(0, |e| e.mask), nested.map_or(0, |e| e.mask));
+            let vemu_only = |vector: u8| vemu_alone_raises(&a.events, &b.events, vector);
+            let seg = prev.and_then(|p| {
+                let touches = touches_memory(p);
+                let found = |field| allow.entry(&p.mnemonic, field);
+                (touches && (vemu_only(12) || vemu_only(13)))
+                    .then(|| found(SEG_CHECK))
+                    .flatten()
+                    .or_else(|| (touches && vemu_only(17)).then(|| found(ALIGN_CHECK)).flatten())
+                    .or_else(|| {
+                        (vemu_only(13) && beyond_real_cs_limit(&b.state)).then(|| found(CS_LIMIT)).flatten()
+                    })
+                    .or_else(|| {
+                        let before = &vemu[k - 1].state;
+                        let vm = |s: &crate::record::State| s.0[EFL] & VM != 0;
+                        (before.0[CPL] != 0 && !vm(before) && vm(&b.state) && !vm(&a.state))
+                            .then(|| found(IRET_VM))
+                            .flatten()
+                    })
+                    .or_else(|| found(EVENTS))
+            });
+            match (pf.or(nested), seg) {
+                (_, Some(e)) => {
+                    let after = prev.map_or(String::new(), |p| p.text.clone());
+                    result.divergence = Some(Divergence {
+                        step: k,
+                        text: format!(
+                            "explained divergence at step {k}, after `{after}`: {}\n{}",
+                            e.reason,
+                            context(vemu, qemu, k)
+                        ),
+                        explained: Some(e.reason.clone()),
+                    });
+                    return result;
+                }
+                (Some(e), None) if events_agree(&a.events, &b.events, masks.0, masks.1) => {
                     result.allowed.push((k, e.reason.clone()))
                 }
                 _ => {
@@ -232,6 +350,7 @@ pub fn compare(vemu: &[Step], qemu: &[Step], allow: &Allowlist) -> Comparison {
                     a.state.eip(),
                     context(vemu, qemu, k)
                 ),
+                explained: None,
             });
             return result;
         }

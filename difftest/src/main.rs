@@ -67,9 +67,17 @@ enum Cmd {
         /// Stop after this many seconds.
         #[arg(long)]
         seconds: Option<f64>,
-        /// Most instructions one case runs.
-        #[arg(long, default_value_t = 2_000_000)]
-        case_limit: u64,
+        /// Most instructions one case runs (default: 2,000,000 in lockstep,
+        /// 100,000 against QEMU).
+        #[arg(long)]
+        case_limit: Option<u64>,
+        /// Compare each case with QEMU (single-stepped) instead of the two
+        /// tiers with each other; the tier alternates between cases.
+        #[arg(long)]
+        qemu: bool,
+        /// The allowlist for --qemu (default: difftest/allowlist.txt).
+        #[arg(long)]
+        allowlist: Option<PathBuf>,
         /// Where to keep files (default: a temporary directory).
         #[arg(long)]
         work: Option<PathBuf>,
@@ -258,13 +266,42 @@ fn run(cli: Cli) -> Result<bool, String> {
             );
             Ok(all)
         }
-        Cmd::Soak { seed, first_case, cases, instructions, seconds, case_limit, work } => {
+        Cmd::Soak {
+            seed,
+            first_case,
+            cases,
+            instructions,
+            seconds,
+            case_limit,
+            qemu,
+            allowlist: list,
+            work,
+        } => {
             if cases.is_none() && instructions.is_none() && seconds.is_none() {
                 return Err("soak needs --cases, --instructions or --seconds".into());
             }
-            let work = work_dir(&Common { engine: EngineArg::Interp, allowlist: None, work })?;
+            let common = Common { engine: EngineArg::Interp, allowlist: list, work };
+            let work = work_dir(&common)?;
+            let case_limit = case_limit.unwrap_or(if qemu { 100_000 } else { 2_000_000 });
             let opts = SoakOptions { seed, first_case, cases, instructions, seconds, case_limit };
             let mut last_print = Instant::now();
+            if qemu {
+                let allow = allowlist(&common)?;
+                let report = soak::qemu::run(&opts, &work, &allow, |r| {
+                    if last_print.elapsed().as_secs() >= 10 {
+                        last_print = Instant::now();
+                        eprintln!(
+                            "soak --qemu: {} cases, {} instructions, {} divergences, {:.0} s",
+                            r.cases,
+                            r.instructions,
+                            r.divergences.len(),
+                            r.elapsed.as_secs_f64()
+                        );
+                    }
+                })?;
+                print!("{}", report.text(seed));
+                return Ok(report.clean());
+            }
             let report = soak::run(&opts, &work, |r| {
                 if last_print.elapsed().as_secs() >= 10 {
                     last_print = Instant::now();

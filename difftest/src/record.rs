@@ -16,6 +16,10 @@ pub const EFL: usize = 9;
 pub const EIP: usize = 8;
 /// Index of CS in [`FIELDS`].
 pub const CS: usize = 12;
+/// Index of CPL in [`FIELDS`].
+pub const CPL: usize = 10;
+/// Index of CR0 in [`FIELDS`].
+pub const CR0: usize = 17;
 
 /// The CPU state before one instruction: the values of [`FIELDS`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]

@@ -106,14 +106,27 @@ pub struct VemuRun {
 
 /// Runs a BIOS image in vemu with the trace on, with `engine`.
 pub fn run_vemu(rom: &Path, max_insns: u64, engine: Engine) -> Result<VemuRun, String> {
+    run_vemu_with(rom, max_insns, |c| c.cpu.engine = engine, &[])
+}
+
+/// Runs a BIOS image in vemu with the trace on, the machine configured by
+/// `configure` too, and `ram` loaded from physical address 0 before it
+/// starts (as QEMU's `-device loader,addr=0` loads it).
+pub fn run_vemu_with(
+    rom: &Path,
+    max_insns: u64,
+    configure: impl FnOnce(&mut MachineConfig),
+    ram: &[u8],
+) -> Result<VemuRun, String> {
     let mut config = MachineConfig {
         boot: Boot::Bios(rom.to_path_buf()),
         max_insns: Some(max_insns),
         ..MachineConfig::default()
     };
-    config.cpu.engine = engine;
+    configure(&mut config);
     let sink = || Box::new(std::io::sink()) as Box<dyn std::io::Write>;
     let mut machine = Machine::with_outputs(config, sink(), sink()).map_err(|e| e.to_string())?;
+    machine.cpu.mem.write_phys(vemu_softmmu::PhysAddr(0), ram);
     let collected = Rc::new(RefCell::new(Collected::default()));
     machine.cpu.tracer = Some(Box::new(Collector(collected.clone())));
     let outcome = machine.run();
@@ -124,20 +137,8 @@ pub fn run_vemu(rom: &Path, max_insns: u64, engine: Engine) -> Result<VemuRun, S
 
 /// Runs a BIOS image under QEMU, single-stepping with the log on; returns its steps.
 pub fn run_qemu(rom: &Path, work: &Path, time_limit: Duration) -> Result<Vec<Step>, String> {
-    let log: PathBuf =
-        work.join(format!("{}.qemu.log", rom.file_stem().unwrap_or_default().to_string_lossy()));
-    let _ = std::fs::remove_file(&log);
-    let mut child = Command::new("qemu-system-i386")
-        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-bios"])
-        .arg(rom)
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
-        .args(["-singlestep", "-d", "cpu,exec,nochain,int", "-D"])
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start qemu-system-i386 (run scripts/install-deps.sh): {e}"))?;
+    let log = qemu_log_path(rom, work);
+    let mut child = qemu_command(rom, &log, &[])?;
     let start = Instant::now();
     loop {
         if child.try_wait().map_err(|e| e.to_string())?.is_some() {
@@ -153,4 +154,126 @@ pub fn run_qemu(rom: &Path, work: &Path, time_limit: Duration) -> Result<Vec<Ste
     let text = std::fs::read_to_string(&log).map_err(|e| format!("reading {}: {e}", log.display()))?;
     let _ = std::fs::remove_file(&log);
     crate::qemu_log::parse(&text)
+}
+
+/// When to stop a QEMU run that does not end by itself.
+#[derive(Clone, Copy, Debug)]
+pub struct QemuBound {
+    /// Stop once the log holds this many steps (instructions, REP iterations
+    /// counted one by one as QEMU logs them).
+    pub steps: u64,
+    /// Stop once the log has grown past this many bytes.
+    pub log_bytes: u64,
+    /// Stop when the log has not grown for this long (the guest halted).
+    pub stall: Duration,
+    /// Stop after this long in any case.
+    pub time: Duration,
+}
+
+/// How a bounded QEMU run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QemuEnd {
+    /// QEMU exited (the guest exited, or shut down under `-no-reboot`).
+    Exited,
+    /// The log stopped growing: the guest halted for good.
+    Stalled,
+    /// A bound (steps, bytes, time) stopped it.
+    Cut,
+}
+
+/// A bounded QEMU run.
+pub struct QemuRun {
+    /// The steps its log holds whole.
+    pub steps: Vec<Step>,
+    pub end: QemuEnd,
+}
+
+/// Runs a BIOS image under QEMU as [`run_qemu`] does, with `extra` options,
+/// until it ends or reaches `bound`; a run stopped early gives the steps its
+/// log holds whole.
+pub fn run_qemu_bounded(
+    rom: &Path,
+    work: &Path,
+    extra: &[&str],
+    bound: QemuBound,
+) -> Result<QemuRun, String> {
+    let log = qemu_log_path(rom, work);
+    let mut child = qemu_command(rom, &log, extra)?;
+    let start = Instant::now();
+    let mut grew = Instant::now();
+    // The log read so far, for counting its steps as it grows.
+    let mut reader: Option<std::fs::File> = None;
+    let (mut size, mut steps, mut tail) = (0u64, 0u64, Vec::<u8>::new());
+    const MARK: &[u8] = b"\nTrace ";
+    let end = loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break QemuEnd::Exited;
+        }
+        if reader.is_none() {
+            reader = std::fs::File::open(&log).ok();
+        }
+        if let Some(f) = reader.as_mut() {
+            let mut fresh = Vec::new();
+            std::io::Read::read_to_end(f, &mut fresh)
+                .map_err(|e| format!("reading {}: {e}", log.display()))?;
+            if !fresh.is_empty() {
+                grew = Instant::now();
+                size += fresh.len() as u64;
+                tail.extend_from_slice(&fresh);
+                steps += tail.windows(MARK.len()).filter(|w| *w == MARK).count() as u64;
+                tail.drain(..tail.len().saturating_sub(MARK.len() - 1));
+            }
+        }
+        let stalled = grew.elapsed() > bound.stall;
+        if stalled || steps >= bound.steps || size > bound.log_bytes || start.elapsed() > bound.time {
+            // SIGTERM: QEMU shuts down and flushes its log.
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while child.try_wait().map_err(|e| e.to_string())?.is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            break if stalled { QemuEnd::Stalled } else { QemuEnd::Cut };
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let bytes = std::fs::read(&log).map_err(|e| format!("reading {}: {e}", log.display()))?;
+    let _ = std::fs::remove_file(&log);
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let steps = match crate::qemu_log::parse(&text) {
+        Ok(steps) => steps,
+        Err(_) if end != QemuEnd::Exited => {
+            // The step being written when QEMU was stopped is incomplete.
+            match text.rfind("\nTrace ") {
+                Some(at) => text.truncate(at + 1),
+                None => text.clear(),
+            }
+            crate::qemu_log::parse(&text)?
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(QemuRun { steps, end })
+}
+
+fn qemu_log_path(rom: &Path, work: &Path) -> PathBuf {
+    let log = work.join(format!("{}.qemu.log", rom.file_stem().unwrap_or_default().to_string_lossy()));
+    let _ = std::fs::remove_file(&log);
+    log
+}
+
+/// QEMU running `rom` single-stepped with its log going to `log`.
+fn qemu_command(rom: &Path, log: &Path, extra: &[&str]) -> Result<std::process::Child, String> {
+    Command::new("qemu-system-i386")
+        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-bios"])
+        .arg(rom)
+        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
+        .args(extra)
+        .args(["-singlestep", "-d", "cpu,exec,nochain,int", "-D"])
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-i386 (run scripts/install-deps.sh): {e}"))
 }

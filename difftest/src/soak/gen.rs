@@ -127,9 +127,27 @@ fn gate(offset: u32, selector: u16, attr: u8, params: u8) -> u64 {
         | ((offset >> 16) as u64) << 48
 }
 
+/// Whom a case is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// vemu's two tiers in lockstep: timer interrupts on, any device port.
+    Lockstep,
+    /// vemu beside QEMU: nothing whose timing the two machines keep
+    /// differently (QEMU's devices run on their own time, see
+    /// test-roms/timer.asm): the timer's interrupt stays masked, the chunks'
+    /// port I/O goes only to ports whose values do not depend on time (nor
+    /// unmask the timer), and no RDTSC. Nor memory nothing answers: QEMU 7.2
+    /// reads 0 there where a PC (and vemu) reads all ones, so segment bases
+    /// and virtual-8086 segments stay where RAM or the BIOS answers (the
+    /// segment that wraps around 4 GiB is based in the BIOS's 64 KiB, so
+    /// that the data area's offsets wrap into RAM).
+    Qemu,
+}
+
 /// The generator's state for one case.
 struct Gen {
     rng: Rng,
+    flavour: Flavour,
     gdt: Vec<u64>,
     ldt: Vec<u64>,
     next_code16_slot: u32,
@@ -142,8 +160,28 @@ impl Gen {
         let s = self.rng.pick(&self.selectors);
         match self.rng.below(10) {
             0 => s ^ self.rng.below(4) as u16,
-            1 => self.rng.u32() as u16,
+            1 => {
+                let v = self.rng.u32() as u16;
+                self.segment_value(v)
+            }
             _ => s,
+        }
+    }
+
+    /// A random 16-bit value that may become a virtual-8086 segment: under
+    /// [`Flavour::Qemu`] one whose 64 KiB lie in RAM below the video window.
+    fn segment_value(&self, v: u16) -> u16 {
+        match self.flavour {
+            Flavour::Lockstep => v,
+            Flavour::Qemu => v % 0x9000,
+        }
+    }
+
+    /// The base of the data segment that wraps around 4 GiB.
+    fn wrap_base(&self) -> u32 {
+        match self.flavour {
+            Flavour::Lockstep => WRAP_BASE,
+            Flavour::Qemu => 0xffff_0000,
         }
     }
 
@@ -176,10 +214,16 @@ impl Gen {
     }
 }
 
-/// Builds case `seed`.
+/// Builds case `seed` for the lockstep soak.
 pub fn generate(seed: u64) -> Case {
+    generate_for(seed, Flavour::Lockstep)
+}
+
+/// Builds case `seed` for `flavour`.
+pub fn generate_for(seed: u64, flavour: Flavour) -> Case {
     let mut g = Gen {
         rng: Rng::new(seed),
+        flavour,
         gdt: vec![0; GDT_ENTRIES as usize],
         ldt: vec![0; LDT_ENTRIES as usize],
         next_code16_slot: FIRST_CODE16_SLOT,
@@ -211,7 +255,7 @@ pub fn generate(seed: u64) -> Case {
         (SEL_CGATE32, gate(DISPATCH, SEL_CODE32, 0xec, g.rng.below(4) as u8)),
         (SEL_CGATE16, gate(DISPATCH16, SEL_CODE16, 0xe4, g.rng.below(3) as u8)),
         (SEL_TASK_GATE, gate(0, SEL_TSS_B, 0xe5, 0)),
-        (SEL_WRAP, descriptor(WRAP_BASE, 0xfffff, 0x93, 0xc)),
+        (SEL_WRAP, descriptor(g.wrap_base(), 0xfffff, 0x93, 0xc)),
         (SEL_CONFORMING, descriptor(0, 0xfffff, 0x9f, 0xc)),
         (SEL_EXPAND_DOWN, descriptor(0, 0x7ffff, 0x97, 0x4)),
     ];
@@ -220,14 +264,14 @@ pub fn generate(seed: u64) -> Case {
         g.selectors.push(sel & !3 | if (sel & 3) == 3 || g.rng.chance(20) { 3 } else { 0 });
     }
     for slot in FIRST_RANDOM_SLOT..GDT_ENTRIES {
-        g.gdt[slot as usize] = random_descriptor(&mut g.rng);
+        g.gdt[slot as usize] = random_descriptor(&mut g.rng, flavour);
         g.selectors.push((slot * 8) as u16 | g.rng.below(4) as u16);
     }
     for slot in 0..LDT_ENTRIES {
         g.ldt[slot as usize] = if slot < 8 {
             g.gdt[[1, 2, 4, 5, 6, 7, 15, 16][slot as usize]]
         } else {
-            random_descriptor(&mut g.rng)
+            random_descriptor(&mut g.rng, flavour)
         };
         g.selectors.push((slot * 8) as u16 | 4 | g.rng.below(4) as u16);
     }
@@ -402,11 +446,16 @@ fn random_bits(rng: &mut Rng, bits: &[u32]) -> u32 {
     bits.iter().filter(|_| rng.chance(50)).fold(0, |a, b| a | b)
 }
 
-fn random_descriptor(rng: &mut Rng) -> u64 {
+/// A random descriptor; under [`Flavour::Qemu`] its base keeps the offsets
+/// chunks use (up to the data area's end, or just below 0) in RAM or the BIOS.
+fn random_descriptor(rng: &mut Rng, flavour: Flavour) -> u64 {
+    let qemu = flavour == Flavour::Qemu;
     let base = match rng.below(4) {
         0 => 0,
         1 => 0u32.wrapping_sub(rng.below(0x10000)),
+        2 if qemu => rng.below(0x40) << 12 | rng.below(0x1000),
         2 => rng.below(0x100) << 12 | rng.below(0x1000),
+        _ if qemu => 0x10_0000 + rng.below(0x0700_0000),
         _ => rng.u32(),
     };
     let limit = match rng.below(4) {
@@ -472,7 +521,7 @@ fn init_code(g: &mut Gen) -> Vec<u8> {
         (0xa1, 0x02),
         (0x21, 0x01),
         (0xa1, 0x01),
-        (0x21, 0xfe),
+        (0x21, if g.flavour == Flavour::Qemu { 0xff } else { 0xfe }),
         (0xa1, 0xff),
         (0x43, 0x34),
     ] {
@@ -577,7 +626,7 @@ fn prologue(g: &mut Gen, p: &mut Asm, mode: ChunkMode, cs: u16, body_ip: u32, ro
             }
             let (ss, esp) = match g.rng.below(4) {
                 0 => (SEL_STACK16, 0x1234_0000 | (0x2000 + g.rng.below(0xd000))),
-                1 => (SEL_WRAP, (0x7e000u32).wrapping_sub(WRAP_BASE)),
+                1 => (SEL_WRAP, (0x7e000u32).wrapping_sub(g.wrap_base())),
                 _ => (SEL_DATA32, 0x7e000 - g.rng.below(0x100) * 4),
             };
             // SS, then ESP (interrupts stay off until the POPFD).
@@ -615,7 +664,13 @@ fn prologue(g: &mut Gen, p: &mut Asm, mode: ChunkMode, cs: u16, body_ip: u32, ro
         ChunkMode::V86 => {
             for s in [0x5000u32, 0x5000, 0x5000, 0x5000] {
                 // GS FS DS ES
-                p.b(0x68).d(if g.rng.chance(80) { s } else { g.rng.below(0x10000) });
+                let v = if g.rng.chance(80) {
+                    s
+                } else {
+                    let v = g.rng.below(0x10000) as u16;
+                    g.segment_value(v) as u32
+                };
+                p.b(0x68).d(v);
             }
             p.b(0x68).d(STACK16_BASE >> 4);
             p.b(0x68).d(0x1000 + g.rng.below(0xe000));
@@ -685,7 +740,8 @@ fn quiet_instruction(g: &mut Gen, a: &mut Asm, mode: ChunkMode) {
             match g.rng.below(4) {
                 0 => a.bs(&[0x0f, 0x01]).modrm_reg(4, reg), // smsw
                 1 => a.b(0x8c).modrm_reg(g.rng.below(6) as u8, reg),
-                2 => a.bs(&[0x0f, 0x31]), // rdtsc
+                2 if g.flavour == Flavour::Lockstep => a.bs(&[0x0f, 0x31]), // rdtsc
+                2 => a.bs(&[0x0f, 0x01]).modrm_reg(4, reg),                 // smsw
                 _ => a.bs(&[0x0f, 0x00]).modrm_reg(g.rng.below(2) as u8, reg), // sldt/str
             };
         }
@@ -990,7 +1046,12 @@ fn instruction(g: &mut Gen, a: &mut Asm, mode: ChunkMode) {
         },
         // ---- I/O and strings ----
         28 => {
-            let port = g.rng.pick(&[0x80u16, 0x61, 0xe9, 0x70, 0x71, 0x21, 0x3f8, 0x3fd, 0x1234]);
+            let port = match g.flavour {
+                Flavour::Lockstep => {
+                    g.rng.pick(&[0x80u16, 0x61, 0xe9, 0x70, 0x71, 0x21, 0x3f8, 0x3fd, 0x1234])
+                }
+                Flavour::Qemu => g.rng.pick(&[0x80u16, 0xe9, 0x1234]),
+            };
             a.mov_imm(r::EDX, 2, port as u32);
             a.b(g.rng.pick(&[0xecu8, 0xed, 0xee, 0xef]));
         }
@@ -1009,7 +1070,12 @@ fn instruction(g: &mut Gen, a: &mut Asm, mode: ChunkMode) {
         // ---- the rest ----
         31 => {
             // cpuid, rdtsc, rdmsr (ECX as it is), invd, wbinvd, ud2
-            a.b(0x0f).b(g.rng.pick(&[0xa2u8, 0x31, 0x32, 0x08, 0x09, 0x0b]));
+            // (QEMU counts time differently, so no RDTSC beside it.)
+            let second = match g.flavour {
+                Flavour::Lockstep => g.rng.pick(&[0xa2u8, 0x31, 0x32, 0x08, 0x09, 0x0b]),
+                Flavour::Qemu => g.rng.pick(&[0xa2u8, 0x32, 0x08, 0x09, 0x0b]),
+            };
+            a.b(0x0f).b(second);
         }
         32 => {
             // mul / div (with #DE), xchg and xadd on memory, bit tests

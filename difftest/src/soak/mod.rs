@@ -10,6 +10,8 @@
 
 pub mod asm;
 pub mod gen;
+pub mod qemu;
+pub mod rom;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -155,6 +157,11 @@ fn install(c: &gen::Case, m: &mut Machine) {
     m.cpu.mem.tlb.flush_all();
 }
 
+/// The generator's seed for case `case` of soak seed `seed`.
+pub fn case_seed(seed: u64, case: u64) -> u64 {
+    seed.wrapping_mul(0x1_0000_0001).wrapping_add(case)
+}
+
 /// Runs case `case` of `seed`; how it ended, or the divergence.
 fn run_case(
     rom: &Path,
@@ -163,7 +170,7 @@ fn run_case(
     limit: u64,
     vectors: &Rc<RefCell<BTreeMap<u8, u64>>>,
 ) -> Result<lockstep::Agreement, String> {
-    let c = gen::generate(seed.wrapping_mul(0x1_0000_0001).wrapping_add(case));
+    let c = gen::generate(case_seed(seed, case));
     let ram = gen::RAM_MB;
     let mut interp = Side::new(rom, Engine::Interp, ram, true, limit, false)?;
     // Every block compiled in one case in four; in the others, blocks are
