@@ -422,7 +422,7 @@ mod tests {
         let raw = dir.file("disk.raw", &[0; MIB]);
         let qcow2 = qcow2_image(&dir, "disk.qcow2");
         for (path, name) in [(&raw, "disk.raw"), (&qcow2, "disk.qcow2")] {
-            let qemu = RunningQemu::start(dir.path(), &["-hda", name], path, 101);
+            let qemu = RunningQemu::start(dir.path(), &["-hda", name], path, &[101, 201]);
             let message = locked(open(path, writable()));
             assert!(message.contains("failed to get \"write\" lock"), "{message}");
             let message = locked(open(path, ImageOptions { snapshot: true, ..writable() }));
@@ -430,7 +430,7 @@ mod tests {
             drop(qemu);
             open(path, writable()).unwrap();
         }
-        let cdrom = RunningQemu::start(dir.path(), &["-cdrom", "disk.raw"], &raw, 100);
+        let cdrom = RunningQemu::start(dir.path(), &["-cdrom", "disk.raw"], &raw, &[100, 201]);
         open(&raw, ImageOptions { read_only: true, ..writable() }).unwrap();
         locked(open(&raw, writable()));
         drop(cdrom);
@@ -459,7 +459,7 @@ mod tests {
         let _cd = open(&raw, ImageOptions { read_only: true, ..writable() }).unwrap();
         let err = qemu_system_fails(dir.path(), &["-hda", "disk.raw"]);
         assert!(err.contains("Failed to get \"write\" lock"), "a reader refuses a writer: {err}");
-        let _qemu_cd = RunningQemu::start(dir.path(), &["-cdrom", "disk.raw"], &raw, 100);
+        let _qemu_cd = RunningQemu::start(dir.path(), &["-cdrom", "disk.raw"], &raw, &[100, 201]);
     }
 
     #[test]

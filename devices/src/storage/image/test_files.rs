@@ -73,9 +73,10 @@ pub struct RunningQemu(Child);
 
 impl RunningQemu {
     /// Starts QEMU with `drive_args` (e.g. `["-hda", "disk.raw"]`) in `dir` and
-    /// waits until it holds its lock on byte `byte` of `image` (101 for a
-    /// writer, 100 for a reader: QEMU takes its locks one after another).
-    pub fn start(dir: &Path, drive_args: &[&str], image: &Path, byte: u64) -> RunningQemu {
+    /// waits until it holds its locks on every byte of `bytes` of `image`
+    /// (101 for a writer, 100 for a reader, 201 for refusing other writers:
+    /// QEMU takes its locks one after another).
+    pub fn start(dir: &Path, drive_args: &[&str], image: &Path, bytes: &[u64]) -> RunningQemu {
         let child = Command::new("qemu-system-i386")
             .args(drive_args)
             .args(["-display", "none", "-S", "-nodefaults"])
@@ -92,7 +93,10 @@ impl RunningQemu {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let locks = fs::read_to_string("/proc/locks").unwrap();
-            if locks.lines().any(|l| l.contains("OFDLCK") && l.contains(&inode) && covers(l, byte)) {
+            let held = |byte: u64| {
+                locks.lines().any(|l| l.contains("OFDLCK") && l.contains(&inode) && covers(l, byte))
+            };
+            if bytes.iter().all(|b| held(*b)) {
                 return qemu;
             }
             if let Some(status) = qemu.0.try_wait().unwrap() {
