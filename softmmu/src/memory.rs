@@ -436,6 +436,21 @@ impl Memory {
         }
     }
 
+    /// Moves device window `id` to `len` bytes at `base` (0: takes it out);
+    /// every cached translation is dropped, and decoded code below 1 MiB in
+    /// what it covered or uncovered as if written.
+    pub fn map_mmio(&mut self, id: crate::MmioId, base: u32, len: u32) -> Result<(), crate::MemoryError> {
+        self.phys.map_mmio(id, base, len)?;
+        if len != 0 && base < 1 << 20 {
+            let end = (base as u64 + len as u64).min(1 << 20) as u32;
+            for page in (base & !(PAGE_SIZE - 1)..end).step_by(PAGE_SIZE as usize) {
+                self.code.note_write(PhysAddr(page), PAGE_SIZE);
+            }
+        }
+        self.tlb.flush_all();
+        Ok(())
+    }
+
     /// Opens or closes the A20 gate; every cached translation is dropped.
     pub fn set_a20(&mut self, enabled: bool) {
         if enabled != self.phys.a20_enabled() {

@@ -183,14 +183,34 @@ impl PhysMemory {
         Ok(())
     }
 
-    fn push_region(&mut self, region: Region) {
-        self.regions.push(region);
+    /// Moves device window `id` to `len` bytes at `base`, or takes it out of
+    /// the map (`len` 0): a PCI BAR being placed, moved or disabled. What
+    /// the window covered falls back to what is under it.
+    pub fn map_mmio(&mut self, id: MmioId, base: u32, len: u32) -> Result<(), MemoryError> {
+        let last = if len == 0 { 0 } else { last_byte(base, len as u64)? };
+        self.regions.retain(|r| !matches!(r.kind, RegionKind::Mmio(i) if i == id));
+        self.low = [None; LOW_PAGES];
+        for region in self.regions.clone() {
+            self.cache_low(region);
+        }
+        if len != 0 {
+            self.push_region(Region { base, last, kind: RegionKind::Mmio(id) });
+        }
+        Ok(())
+    }
+
+    fn cache_low(&mut self, region: Region) {
         for (page, slot) in self.low.iter_mut().enumerate() {
             let addr = (page as u32) << 12;
             if region.base <= addr && addr <= region.last {
                 *slot = Some(region);
             }
         }
+    }
+
+    fn push_region(&mut self, region: Region) {
+        self.regions.push(region);
+        self.cache_low(region);
     }
 
     /// Whether address line 20 passes through (true) or is forced to zero.
@@ -396,6 +416,20 @@ mod tests {
         assert_eq!(m.read_u8(PhysAddr(0xf2010)), 0x10, "copied");
         m.write_u8(PhysAddr(0xf2010), 0x77);
         assert_eq!(m.read_u8(PhysAddr(0xf2010)), 0x77);
+    }
+
+    #[test]
+    fn mmio_windows_move_and_go() {
+        let mut m = PhysMemory::new(2 << 20).unwrap();
+        m.add_hole(0xc0000, 0x10000).unwrap();
+        m.map_mmio(MmioId(3), 0xc0000, 0x8000).unwrap();
+        assert_eq!(m.backing(PhysAddr(0xc1000)), Backing::Mmio { id: MmioId(3), offset: 0x1000 });
+        m.map_mmio(MmioId(3), 0xe000_0000, 0x1000).unwrap();
+        assert_eq!(m.backing(PhysAddr(0xc1000)), Backing::Unassigned);
+        assert_eq!(m.backing(PhysAddr(0xe000_0010)), Backing::Mmio { id: MmioId(3), offset: 0x10 });
+        m.map_mmio(MmioId(3), 0, 0).unwrap();
+        assert_eq!(m.backing(PhysAddr(0xe000_0010)), Backing::Unassigned);
+        assert_eq!(m.backing(PhysAddr(0x1000)), Backing::Ram);
     }
 
     #[test]

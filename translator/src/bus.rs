@@ -20,6 +20,9 @@ pub enum BusRequest {
     /// (below 1 MiB) go to RAM, or else to the ROM or nothing over it (the
     /// chipset's shadow RAM control).
     Shadow { base: u32, len: u32, read_ram: bool, write_ram: bool },
+    /// Device window `id` moves to `len` bytes at `base`, or leaves the
+    /// memory map (`len` 0): a PCI BAR placed, moved or disabled.
+    MapMmio { id: MmioId, base: u32, len: u32 },
 }
 
 /// The machine around the CPU. `now` is the machine's virtual time in

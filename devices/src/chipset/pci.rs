@@ -63,6 +63,9 @@ pub struct ConfigSpace {
     config: Vec<u8>,
     writable: Vec<u8>,
     bars: [Option<Bar>; 6],
+    /// Size of the expansion ROM (register 0x30), 0 for none.
+    #[serde(default)]
+    rom_size: u32,
 }
 
 impl ConfigSpace {
@@ -70,7 +73,8 @@ impl ConfigSpace {
     /// class code (class, subclass, programming interface as 0xCCSSPP) and
     /// header type (bit 7: multi-function device).
     pub fn new(vendor: u16, device: u16, revision: u8, class: u32, header: u8) -> ConfigSpace {
-        let mut f = ConfigSpace { config: vec![0; 256], writable: vec![0; 256], bars: [None; 6] };
+        let mut f =
+            ConfigSpace { config: vec![0; 256], writable: vec![0; 256], bars: [None; 6], rom_size: 0 };
         f.set16(0x00, vendor);
         f.set16(0x02, device);
         f.config[0x08] = revision;
@@ -102,6 +106,29 @@ impl ConfigSpace {
         self.bars[n] = Some(bar);
         let off = 0x10 + 4 * n;
         self.config[off..off + 4].copy_from_slice(&bar.low_bits().to_le_bytes());
+    }
+
+    /// Gives the function an expansion ROM of `size` bytes (a power of two,
+    /// at least 2 KiB), unassigned and disabled.
+    pub fn set_rom_bar(&mut self, size: u32) {
+        debug_assert!(size.is_power_of_two() && size >= 0x800);
+        self.rom_size = size;
+    }
+
+    /// Where the expansion ROM is decoded now: its address, when it has one,
+    /// its enable bit is set and memory space is enabled.
+    pub fn rom_address(&self) -> Option<u32> {
+        if self.rom_size == 0 {
+            return None;
+        }
+        let reg = self.read(0x30, 4);
+        let addr = reg & !(self.rom_size - 1);
+        (reg & 1 != 0 && self.command() & command::MEMORY != 0 && addr != 0).then_some(addr)
+    }
+
+    /// The expansion ROM's size (0: none).
+    pub fn rom_size(&self) -> u32 {
+        self.rom_size
     }
 
     /// Lets software use the command register bits `mask`.
@@ -136,6 +163,13 @@ impl ConfigSpace {
                     let fixed = (bar.low_bits() >> shift) as u8;
                     self.config[reg] = (byte & mask) | fixed;
                 }
+                continue;
+            }
+            if (0x30..0x34).contains(&reg) && self.rom_size != 0 {
+                // Address bits down to the ROM's size, and the enable bit.
+                let shift = 8 * (reg - 0x30);
+                let mask = ((!(self.rom_size - 1) | 1) >> shift) as u8;
+                self.config[reg] = byte & mask;
                 continue;
             }
             let mask = self.writable[reg];
@@ -378,6 +412,7 @@ impl ConfigSpace {
         self.config.len() == 256
             && self.writable.len() == 256
             && self.bars.iter().flatten().all(|bar| bar.size.is_power_of_two())
+            && (self.rom_size == 0 || self.rom_size.is_power_of_two() && self.rom_size >= 0x800)
     }
 }
 

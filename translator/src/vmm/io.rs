@@ -56,6 +56,14 @@ impl Cpu {
                 BusRequest::Shadow { base, len, read_ram, write_ram } => {
                     self.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
                 }
+                BusRequest::MapMmio { id, base, len } => {
+                    // The device gave a window that fits below 4 GiB (BARs
+                    // are aligned to their size); one that does not stays
+                    // out of the map.
+                    if self.mem.map_mmio(id, base, len).is_err() {
+                        let _ = self.mem.map_mmio(id, 0, 0);
+                    }
+                }
                 other => self.request = Some(other),
             }
         }
