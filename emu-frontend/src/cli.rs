@@ -21,6 +21,8 @@ use crate::machine::{Boot, Clock, DriveConfig, Interface, MachineConfig, Media};
 
 /// Where Debian's seabios package puts the BIOS QEMU's `pc` machine runs.
 pub const DEFAULT_BIOS: &str = "/usr/share/seabios/bios-256k.bin";
+/// The VGA BIOS of `-vga std`, from Debian's seabios package, as QEMU uses it.
+pub const DEFAULT_VGA_BIOS: &str = "/usr/share/seabios/vgabios-stdvga.bin";
 
 #[derive(Parser)]
 #[command(name = "vemu", version, about = "An x86 PC emulator with a Cranelift JIT")]
@@ -95,6 +97,20 @@ pub struct RunArgs {
     /// The display: only "none" (vemu has no display yet).
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
+    /// The display adapter: std (QEMU's standard VGA with VBE, the default)
+    /// or none.
+    #[arg(long, value_name = "TYPE")]
+    pub vga: Option<String>,
+    /// QMP on a socket: unix:PATH,server=on,wait=off or
+    /// tcp:HOST:PORT,server=on,wait=off (may be given more than once).
+    #[arg(long, value_name = "DEV")]
+    pub qmp: Vec<String>,
+    /// The human monitor on a socket (same forms as -qmp).
+    #[arg(long, value_name = "DEV")]
+    pub monitor: Vec<String>,
+    /// Start stopped: the machine runs when the monitor says `cont`.
+    #[arg(short = 'S')]
+    pub start_stopped: bool,
     /// Stop instead of resetting when the guest triple-faults or asks for a reset.
     #[arg(long)]
     pub no_reboot: bool,
@@ -153,6 +169,9 @@ const SINGLE_DASH: &[&str] = &[
     "nographic",
     "serial",
     "display",
+    "vga",
+    "qmp",
+    "monitor",
     "no-reboot",
     "icount",
     "memory",
@@ -179,7 +198,6 @@ const QEMU_ONLY: &[&str] = &[
     "usb",
     "usbdevice",
     "device",
-    "vga",
     "full-screen",
     "k",
     "audio",
@@ -191,7 +209,6 @@ const QEMU_ONLY: &[&str] = &[
     "uuid",
     "pidfile",
     "daemonize",
-    "S",
     "s",
     "gdb",
     "d",
@@ -199,8 +216,6 @@ const QEMU_ONLY: &[&str] = &[
     "L",
     "option-rom",
     "global",
-    "monitor",
-    "qmp",
     "qmp-pretty",
     "chardev",
     "mon",
@@ -527,6 +542,13 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
             return Err(format!("-display {d}: vemu has no display yet (only -display none)"));
         }
     }
+    let vga = match args.vga.as_deref() {
+        None | Some("std") => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(format!("-vga {other}: vemu has the standard VGA (std) or none; not {other}"))
+        }
+    };
     let serial = match (&args.serial, args.nographic) {
         (Some(s), _) => parse_serial(s)?,
         (None, _) => SerialTarget::Stdio { escapes: true },
@@ -544,6 +566,11 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
         boot_order: boot_spec.as_ref().and_then(|b| b.order.clone()).unwrap_or_else(|| "cad".into()),
         boot_menu: boot_spec.as_ref().and_then(|b| b.menu).unwrap_or(false),
         clock,
+        vga,
+        vga_bios: vga.then(|| PathBuf::from(DEFAULT_VGA_BIOS)),
+        // Until vemu draws the screen in the terminal, a run without
+        // -display is a -nographic one: the serial console on stdio.
+        nographic: args.nographic || args.display.is_none(),
         ..MachineConfig::default()
     };
     config.cpu.engine = match args.engine {
@@ -553,7 +580,15 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
     };
     config.cpu.jit_threshold = args.jit_threshold;
     config.cpu.block_cache_size = args.tb_cache_size as usize;
-    Ok((config, ConsoleConfig { serial }))
+    let endpoints = |specs: &[String], what: &str| -> Result<Vec<_>, String> {
+        specs
+            .iter()
+            .map(|s| crate::monitor::qmp::parse_endpoint(s).map_err(|e| format!("-{what} {e}")))
+            .collect()
+    };
+    let qmp = endpoints(&args.qmp, "qmp")?;
+    let hmp = endpoints(&args.monitor, "monitor")?;
+    Ok((config, ConsoleConfig { serial, qmp, hmp, start_stopped: args.start_stopped }))
 }
 
 #[cfg(test)]

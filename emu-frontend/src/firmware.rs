@@ -124,10 +124,13 @@ pub fn configure(bus: &mut PcBus, ram: u32, config: &crate::MachineConfig) {
     fw.set(key::RAM_SIZE, (ram as u64).to_le_bytes().to_vec());
     // No display: firmware talks on the serial port (QEMU's -nographic),
     // and SeaBIOS's serial console takes the screen and keyboard there
-    // (etc/sercon-port), so that boot loaders and DOS-class systems that
-    // use the BIOS for text and keys work on the serial console too.
-    fw.set_u16(key::NOGRAPHIC, 1);
-    fw.add_file("etc/sercon-port", 0x3f8u16.to_le_bytes().to_vec());
+    // (etc/sercon-port, which SeaBIOS would add itself on seeing
+    // NOGRAPHIC), so that boot loaders and DOS-class systems that use the
+    // BIOS for text and keys work on the serial console too.
+    if config.nographic {
+        fw.set_u16(key::NOGRAPHIC, 1);
+        fw.add_file("etc/sercon-port", 0x3f8u16.to_le_bytes().to_vec());
+    }
     fw.set_u16(key::NB_CPUS, 1);
     fw.set_u16(key::MAX_CPUS, 1);
     fw.set_u16(key::BOOT_MENU, config.boot_menu as u16);

@@ -9,8 +9,10 @@ pub mod console;
 pub mod error;
 pub mod firmware;
 pub mod machine;
+pub mod monitor;
 pub mod multiboot;
 pub mod platform;
+pub mod screendump;
 pub mod trace;
 
 pub use error::MachineError;

@@ -19,9 +19,11 @@ use vemu_translator::{attr, cr0, fl, reg, BusRequest, Cpu, CpuConfig, Exit, Seg,
 use crate::console::{Console, ConsoleEvent};
 use crate::error::MachineError;
 use crate::firmware;
+use crate::monitor::Monitor;
 use crate::multiboot::{self, MultibootImage};
 use crate::platform::{Outputs, PcBus};
 use crate::trace::{FileTracer, SharedWriter};
+use vemu_devices::Vga;
 
 /// What the machine boots.
 #[derive(Clone, Debug)]
@@ -107,6 +109,14 @@ pub struct MachineConfig {
     pub boot_menu: bool,
     pub clock: Clock,
     pub cpu: CpuConfig,
+    /// The display adapter (`-vga std`, QEMU's default), or none (`-vga none`).
+    pub vga: bool,
+    /// The VGA BIOS behind the adapter's expansion ROM, if any.
+    pub vga_bios: Option<PathBuf>,
+    /// No display (QEMU's `-nographic`): the firmware is told so, and
+    /// SeaBIOS then runs its serial console, so that what the BIOS shows
+    /// and reads goes through COM1.
+    pub nographic: bool,
 }
 
 impl Default for MachineConfig {
@@ -122,6 +132,9 @@ impl Default for MachineConfig {
             drives: Vec::new(),
             boot_order: "cad".to_string(),
             boot_menu: false,
+            vga: true,
+            vga_bios: None,
+            nographic: true,
             clock: Clock::Instructions { sleep: false },
             cpu: CpuConfig::default(),
         }
@@ -183,8 +196,15 @@ pub struct Machine {
     trace: Option<SharedWriter>,
     /// The serial console's keys and the user's quit requests, if attached.
     console: Option<Console>,
-    /// When the machine was powered on (for `Clock::Host`).
-    started: Instant,
+    /// When the machine was powered on (for `Clock::Host`), moved on by the
+    /// time it spent stopped.
+    pub(crate) started: Instant,
+    /// The monitor (QMP, the human monitor), if one is attached.
+    pub(crate) monitor: Option<Monitor>,
+    /// How a monitor command ended the run, to return between slices.
+    pub(crate) pending_outcome: Option<Outcome>,
+    /// The mouse buttons held, as monitor input events left them.
+    pub(crate) mouse_buttons: u8,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, MachineError> {
@@ -233,8 +253,18 @@ impl Machine {
     ) -> Result<Machine, MachineError> {
         let ram = config.ram_mb as u64 * (1 << 20);
         let mut phys = PhysMemory::new(ram)?;
-        // No VGA card yet: the legacy video window answers nothing.
-        phys.add_hole(0xa0000, 0x20000)?;
+        // The legacy video window: the VGA's, or nothing without one.
+        let vga = if config.vga {
+            phys.add_mmio(0xa0000, 0x20000, crate::platform::window::VGA_LEGACY)?;
+            let mut vga = Vga::new();
+            if let Some(path) = &config.vga_bios {
+                vga.set_rom(read_file(path)?);
+            }
+            Some(vga)
+        } else {
+            phys.add_hole(0xa0000, 0x20000)?;
+            None
+        };
         let mut kernel = None;
         match &config.boot {
             Boot::Bios(path) => {
@@ -269,6 +299,7 @@ impl Machine {
         let mut bus = PcBus::new(
             Outputs { debugcon, serial, post: trace.clone().map(|t| Box::new(t) as Box<dyn Write>) },
             wall,
+            vga,
         );
         attach_drives(&mut bus, &config.drives)?;
         firmware::configure(&mut bus, ram as u32, &config);
@@ -276,7 +307,17 @@ impl Machine {
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));
         }
-        let mut m = Machine { cpu, config, kernel, trace, console: None, started: Instant::now() };
+        let mut m = Machine {
+            cpu,
+            config,
+            kernel,
+            trace,
+            console: None,
+            started: Instant::now(),
+            monitor: None,
+            pending_outcome: None,
+            mouse_buttons: 0,
+        };
         m.power_on();
         Ok(m)
     }
@@ -319,6 +360,12 @@ impl Machine {
         self.console = Some(console);
     }
 
+    /// Attaches the monitor: its commands run between slices; with
+    /// `-S` the machine starts stopped.
+    pub fn attach_monitor(&mut self, monitor: Monitor) {
+        self.monitor = Some(monitor);
+    }
+
     /// Changes where `run` stops: after this many instructions in all (None: no limit).
     pub fn set_max_insns(&mut self, max: Option<u64>) {
         self.config.max_insns = max;
@@ -337,7 +384,18 @@ impl Machine {
         for (base, len, read_ram, write_ram) in vemu_devices::pam_segments([0; 7]) {
             self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram });
         }
+        for (id, base, len) in self.bus().take_window_changes() {
+            self.map_window(id, base, len);
+        }
         self.power_on();
+    }
+
+    /// Moves a device window (a PCI BAR); one that would not fit below 4 GiB
+    /// stays out of the map.
+    fn map_window(&mut self, id: vemu_softmmu::MmioId, base: u32, len: u32) {
+        if self.cpu.mem.map_mmio(id, base, len).is_err() {
+            let _ = self.cpu.mem.map_mmio(id, 0, 0);
+        }
     }
 
     /// Runs until the guest or a limit ends the run.
@@ -397,8 +455,30 @@ impl Machine {
     }
 
     /// Takes what the console has (waiting at most `wait` for something):
-    /// keys go to COM1; a quit request ends the run.
-    fn take_input(&mut self, wait: Duration) -> Option<Outcome> {
+    /// keys go to COM1; a quit request ends the run. With a monitor, its
+    /// commands and the keys it has queued are served during the wait too,
+    /// which ends early when they did something (a key may wake the guest).
+    pub(crate) fn take_input(&mut self, wait: Duration) -> Option<Outcome> {
+        if self.monitor.is_none() || wait.is_zero() {
+            return self.take_console(wait);
+        }
+        let end = Instant::now() + wait;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            if let Some(o) = self.take_console(left.min(Duration::from_millis(2))) {
+                return Some(o);
+            }
+            if let Some(o) = self.service_monitor() {
+                return Some(o);
+            }
+            let acted = self.monitor.as_mut().is_some_and(|m| std::mem::take(&mut m.acted));
+            if acted || Instant::now() >= end {
+                return None;
+            }
+        }
+    }
+
+    fn take_console(&mut self, wait: Duration) -> Option<Outcome> {
         let Some(console) = self.console.as_mut() else {
             if !wait.is_zero() {
                 std::thread::sleep(wait);
@@ -438,6 +518,9 @@ impl Machine {
     pub fn step(&mut self) -> Option<Outcome> {
         const SLICE: u64 = 1 << 20;
         if let Some(end) = self.take_input(Duration::ZERO) {
+            return Some(end);
+        }
+        if let Some(end) = self.service_monitor() {
             return Some(end);
         }
         if let Some(end) = self.follow_host_clock() {
@@ -480,6 +563,7 @@ impl Machine {
             Exit::Request(BusRequest::Shadow { base, len, read_ram, write_ram }) => {
                 self.cpu.mem.set_shadow(PhysAddr(base), len, Shadow { read_ram, write_ram })
             }
+            Exit::Request(BusRequest::MapMmio { id, base, len }) => self.map_window(id, base, len),
             Exit::TripleFault => {
                 if self.config.no_reboot {
                     let s = &self.cpu.state;

@@ -4,8 +4,27 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use vemu::cli::{self, Cli, Command};
-use vemu::console::Console;
+use vemu::console::{self as cli_console, Console};
+use vemu::monitor::{qmp, Monitor};
 use vemu::Machine;
+
+/// Binds the monitor sockets and attaches the monitor, if any was asked for.
+fn start_monitors(machine: &mut Machine, config: &cli_console::ConsoleConfig) -> Result<(), String> {
+    if config.qmp.is_empty() && config.hmp.is_empty() && !config.start_stopped {
+        return Ok(());
+    }
+    let monitor = Monitor::new(config.start_stopped);
+    for (endpoint, wait) in &config.qmp {
+        let listener = qmp::Listener::bind(endpoint)?;
+        qmp::serve(listener, *wait, monitor.sender(), monitor.hub.clone());
+    }
+    for (endpoint, wait) in &config.hmp {
+        let listener = qmp::Listener::bind(endpoint)?;
+        qmp::serve_hmp(listener, *wait, monitor.sender());
+    }
+    machine.attach_monitor(monitor);
+    Ok(())
+}
 
 fn main() -> ExitCode {
     let args = match cli::normalise(std::env::args_os()) {
@@ -48,6 +67,11 @@ fn main() -> ExitCode {
         }
     };
     machine.attach_console(console);
+    if let Err(e) = start_monitors(&mut machine, &console_config) {
+        drop(machine);
+        eprintln!("vemu: {e}");
+        return ExitCode::from(2);
+    }
     let outcome = machine.run();
     // The terminal goes back to how it was before anything else is printed.
     drop(machine);

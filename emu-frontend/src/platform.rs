@@ -30,7 +30,7 @@ use vemu_devices::irq::line;
 use vemu_devices::storage::ide::{IdeChannel, IdeUnit};
 use vemu_devices::{
     pam_segments, DebugCon, Dma8237, DualPic, Fdc, FwCfg, GuestMemory, Ide, IsaDebugExit, PciHost, Pit,
-    PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, FLOPPY_DMA_CHANNEL, I8042,
+    PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, Vga, FLOPPY_DMA_CHANNEL, I8042,
 };
 use vemu_softmmu::{Memory, MmioId, PhysAddr};
 use vemu_translator::{Bus, BusRequest};
@@ -47,6 +47,21 @@ pub struct Outputs {
 
 /// The PIIX3's IDE function.
 pub const IDE_SLOT: Slot = Slot { device: 1, function: 1 };
+/// The VGA adapter, where QEMU's `pc` machine puts it.
+pub const VGA_SLOT: Slot = Slot { device: 2, function: 0 };
+
+/// The device windows of the memory map.
+pub mod window {
+    use vemu_softmmu::MmioId;
+    /// The VGA's legacy window at 0xa0000-0xbffff.
+    pub const VGA_LEGACY: MmioId = MmioId(1);
+    /// The VGA's framebuffer (BAR 0).
+    pub const VGA_LFB: MmioId = MmioId(2);
+    /// The VGA's MMIO registers (BAR 2).
+    pub const VGA_MMIO: MmioId = MmioId(3);
+    /// The VGA BIOS (expansion ROM).
+    pub const VGA_ROM: MmioId = MmioId(4);
+}
 
 /// Which device answers a port.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -67,6 +82,7 @@ enum Dev {
     Uart,
     FwCfg,
     Pci,
+    Vga,
 }
 
 /// Guest memory lent to a device for DMA: the soft MMU's own write path.
@@ -97,6 +113,10 @@ pub struct PcBus {
     post: PostCodes,
     debugcon: DebugCon,
     debug_exit: IsaDebugExit,
+    /// The display adapter, if the machine has one.
+    vga: Option<Box<Vga>>,
+    /// Where the VGA's PCI windows are mapped now: (id, base, length).
+    vga_windows: Vec<(MmioId, u32, u32)>,
     /// Virtual time of the accesses being made.
     now: u64,
     /// Requests waiting for the CPU (one device write may make several).
@@ -106,9 +126,12 @@ pub struct PcBus {
 impl PcBus {
     /// The devices at power-on, with the RTC reading `wall_secs` (seconds since
     /// 1970, UTC) at virtual time 0.
-    pub fn new(out: Outputs, wall_secs: i64) -> PcBus {
+    pub fn new(out: Outputs, wall_secs: i64, vga: Option<Vga>) -> PcBus {
         let mut pci = PciHost::new();
         pci.add_function(IDE_SLOT, Ide::pci_function());
+        if let Some(v) = &vga {
+            pci.add_function(VGA_SLOT, v.pci_function());
+        }
         PcBus {
             pic: DualPic::new(),
             pit: Pit::new(0),
@@ -124,6 +147,8 @@ impl PcBus {
             post: PostCodes::new(out.post),
             debugcon: DebugCon::new(out.debugcon),
             debug_exit: IsaDebugExit::new(),
+            vga: vga.map(Box::new),
+            vga_windows: Vec::new(),
             now: 0,
             requests: VecDeque::new(),
         }
@@ -159,6 +184,39 @@ impl PcBus {
         &mut self.kbc
     }
 
+    /// The display adapter, if there is one.
+    pub fn vga(&mut self) -> Option<&mut Vga> {
+        self.vga.as_deref_mut()
+    }
+
+    /// Where the VGA's PCI windows (framebuffer, registers, ROM) belong now,
+    /// by its BARs, against where they are mapped: the changes, as
+    /// (window, base, length; length 0 takes it out of the map).
+    pub fn take_window_changes(&mut self) -> Vec<(MmioId, u32, u32)> {
+        let Some(f) = self.pci.function(VGA_SLOT) else { return Vec::new() };
+        let wanted: Vec<(MmioId, u32, u32)> = [
+            (window::VGA_LFB, f.bar_address(0), vemu_devices::display::vga::VRAM_BYTES as u32),
+            (window::VGA_MMIO, f.bar_address(2), vemu_devices::display::vga::MMIO_BYTES),
+            (window::VGA_ROM, f.rom_address(), f.rom_size()),
+        ]
+        .into_iter()
+        .map(|(id, base, len)| match base {
+            Some(b) => (id, b, len),
+            None => (id, 0, 0),
+        })
+        .collect();
+        let changes: Vec<_> = wanted
+            .iter()
+            .filter(|w| {
+                let now = self.vga_windows.iter().find(|m| m.0 == w.0).copied().unwrap_or((w.0, 0, 0));
+                now != **w
+            })
+            .copied()
+            .collect();
+        self.vga_windows = wanted;
+        changes
+    }
+
     /// Which device answers `port`.
     fn route(&self, port: u16) -> Option<Dev> {
         Some(match port {
@@ -177,6 +235,7 @@ impl PcBus {
             0x3f8..=0x3ff => Dev::Uart,
             0x510 | 0x511 => Dev::FwCfg,
             0xcf8..=0xcff => Dev::Pci,
+            p if self.vga.is_some() && Vga::claims(p) => Dev::Vga,
             _ => {
                 let base = self.pci.function(IDE_SLOT)?.bar_address(4)?;
                 let base = u16::try_from(base).ok()?;
@@ -202,6 +261,10 @@ impl PcBus {
             Dev::Uart => &mut self.uart,
             Dev::FwCfg => &mut self.fw_cfg,
             Dev::Pci => &mut self.pci,
+            Dev::Vga => match self.vga.as_deref_mut() {
+                Some(v) => v,
+                None => unreachable!("ports route to the VGA only when there is one"),
+            },
         }
     }
 
@@ -270,6 +333,11 @@ impl PcBus {
                 self.dma.service(FLOPPY_DMA_CHANNEL, &mut self.fdc, &mut GuestRam(mem));
             }
             Dev::Ide if self.ide.dma_pending() => self.ide.run_dma(&mut GuestRam(mem)),
+            Dev::Pci => {
+                for (id, base, len) in self.take_window_changes() {
+                    self.requests.push_back(BusRequest::MapMmio { id, base, len });
+                }
+            }
             _ => {}
         }
         self.update_lines();
@@ -372,6 +440,10 @@ impl PcBus {
             device.sync(now);
             device.reset();
         }
+        if let Some(v) = self.vga.as_deref_mut() {
+            v.sync(now);
+            PortDevice::reset(v);
+        }
         self.requests.clear();
         self.update_lines();
     }
@@ -397,10 +469,31 @@ impl Bus for PcBus {
         self.now = now;
         self.write(port, size, value, mem);
     }
-    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, size: u8) -> u32 {
-        vemu_devices::ones(size)
+    fn mmio_read(&mut self, _now: u64, id: MmioId, offset: u32, size: u8) -> u32 {
+        let Some(v) = self.vga.as_deref_mut() else { return vemu_devices::ones(size) };
+        match id {
+            window::VGA_LEGACY => {
+                (0..size as u32).fold(0, |acc, i| acc | (v.window_read(offset + i) as u32) << (8 * i))
+            }
+            window::VGA_LFB => v.lfb_read(offset, size),
+            window::VGA_MMIO => v.mmio_read(offset, size),
+            window::VGA_ROM => v.rom_read(offset, size),
+            _ => vemu_devices::ones(size),
+        }
     }
-    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn mmio_write(&mut self, _now: u64, id: MmioId, offset: u32, size: u8, value: u32) {
+        let Some(v) = self.vga.as_deref_mut() else { return };
+        match id {
+            window::VGA_LEGACY => {
+                for i in 0..size as u32 {
+                    v.window_write(offset + i, (value >> (8 * i)) as u8);
+                }
+            }
+            window::VGA_LFB => v.lfb_write(offset, size, value),
+            window::VGA_MMIO => v.mmio_write(offset, size, value),
+            _ => {}
+        }
+    }
     fn interrupt_pending(&mut self, now: u64) -> bool {
         self.advance(now);
         self.pic.interrupt_pending()

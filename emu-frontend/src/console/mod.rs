@@ -36,6 +36,12 @@ pub enum SerialTarget {
 #[derive(Clone, Debug)]
 pub struct ConsoleConfig {
     pub serial: SerialTarget,
+    /// QMP servers (`-qmp`): where, and whether to wait for a client first.
+    pub qmp: Vec<(crate::monitor::qmp::Endpoint, bool)>,
+    /// Human monitor servers (`-monitor`).
+    pub hmp: Vec<(crate::monitor::qmp::Endpoint, bool)>,
+    /// Start stopped (`-S`).
+    pub start_stopped: bool,
 }
 
 /// What the run loop should do about the console.
