@@ -8,13 +8,15 @@ screendump of every picture it draws, types keys, and compares.
 
 For each emulator: start it with the image on a floppy, COM1 on stdout and QMP
 on a Unix socket; for every "SCENE name" line the program prints, take a
-screendump (PPM) and send a key to go on; at "ECHO", send keys through
-send-key and input-send-event and read back the "KEY xxxx" lines (INT 16h's
-scan code and character). Then:
+screendump (PPM) and send a key to go on (for some scenes, also capture the
+screen through VNC with vncdotool); at "ECHO", send keys through send-key,
+input-send-event and VNC and read back the "KEY xxxx" lines (INT 16h's scan
+code and character). Then:
 - every scene's screendump from vemu equals QEMU's pixel for pixel (both PPM
   files are kept in DIR/vemu and DIR/qemu; a differing scene also gets
   DIR/diff-SCENE.ppm with the differing pixels in red);
-- the keys read are the ones expected, in both emulators.
+- the keys read are the ones expected, in both emulators;
+- what a VNC client sees equals the screendump, in both emulators.
 Exit status 0 when all holds; every difference is printed.
 
 Where QEMU 7.2 draws unlike a real VGA (blink, the ninth column of characters
@@ -30,7 +32,7 @@ import sys
 import threading
 import time
 
-from qemu.qmp import QMPClient
+from qemu.qmp import ExecInterruptedError, QMPClient
 
 SCENES = ["text80", "text40", "text50", "mode12", "mode13", "modex", "vbe32", "vbe16", "vbe8"]
 
@@ -53,7 +55,15 @@ KEYS = [
 ]
 # One key pressed and released through input-send-event.
 EVENT_KEY = ("b", 0x3062)
+# Keys typed through VNC (vncdotool's names): a letter, one with Ctrl held by
+# the client, and a capital without Shift (QEMU toggles Caps Lock around it,
+# vemu presses Shift around it: the guest reads the same). Not here: a
+# lowercase keysym while the client holds Shift, which QEMU makes lowercase
+# (its Caps Lock sync) and vemu uppercase (Shift is held).
+VNC_KEYS = [("v", 0x2F76), ("ctrl-c", 0x2E03), ("Q", 0x1051)]
 ESC = 0x011B
+# Scenes also captured through VNC, to compare with the screendump.
+VNC_SCENES = ["text80", "mode13", "vbe32"]
 
 
 def read_lines(stream, q):
@@ -91,7 +101,12 @@ def qcode(name):
     return {"type": "qcode", "data": name}
 
 
-async def drive(name, cmd, sock, outdir, timeout):
+def vnc_client(display):
+    from vncdotool import api
+    return api.connect(f"127.0.0.1:{display}", timeout=30)
+
+
+async def drive(name, cmd, sock, outdir, timeout, vnc_display):
     os.makedirs(outdir, exist_ok=True)
     if os.path.exists(sock):
         os.unlink(sock)
@@ -115,6 +130,10 @@ async def drive(name, cmd, sock, outdir, timeout):
                 scene = words[1]
                 await qmp.execute("screendump", {"filename": os.path.join(outdir, scene + ".ppm")})
                 result["scenes"].append(scene)
+                if scene in VNC_SCENES:
+                    client = vnc_client(vnc_display)
+                    client.captureScreen(os.path.join(outdir, scene + ".vnc.png"))
+                    client.disconnect()
                 await qmp.execute("send-key", {"keys": [qcode("spc")]})
             elif words[0] == "ECHO":
                 for keys, _ in KEYS:
@@ -123,7 +142,18 @@ async def drive(name, cmd, sock, outdir, timeout):
                 events = [{"type": "key", "data": {"down": d, "key": qcode(EVENT_KEY[0])}} for d in (True, False)]
                 await qmp.execute("input-send-event", {"events": events})
                 await asyncio.sleep(0.05)
-                await qmp.execute("send-key", {"keys": [qcode("esc")], "hold-time": 50})
+                client = vnc_client(vnc_display)
+                for key, _ in VNC_KEYS:
+                    client.keyPress(key)
+                    await asyncio.sleep(0.05)
+                client.disconnect()
+                await asyncio.sleep(0.2)
+                try:
+                    await qmp.execute("send-key", {"keys": [qcode("esc")], "hold-time": 50})
+                except ExecInterruptedError:
+                    # Esc ends the program, and the emulator with it: the
+                    # answer may not make it out first.
+                    pass
             elif words[0] == "KEY":
                 result["keys"].append(int(words[1], 16))
             elif words[0] in ("PASS", "FAIL:"):
@@ -180,6 +210,34 @@ def compare(scene, a_path, b_path, diff_path):
     return f"{scene}: {count} pixels differ, the first at ({x}, {y}): vemu {va}, QEMU {vb} (see {diff_path})"
 
 
+def free_vnc_display():
+    import socket
+    for n in range(20, 90):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", 5900 + n))
+                return n
+            except OSError:
+                continue
+    raise RuntimeError("no free VNC display between :20 and :89")
+
+
+def compare_vnc(name, scene, outdir):
+    from PIL import Image
+    png = os.path.join(outdir, scene + ".vnc.png")
+    ppm = os.path.join(outdir, scene + ".ppm")
+    if not os.path.exists(png) or not os.path.exists(ppm):
+        return f"{name}: {scene}: no VNC capture or screendump"
+    a = Image.open(png).convert("RGB")
+    w, h, pixels = read_ppm(ppm)
+    if a.size != (w, h):
+        return f"{name}: {scene}: the VNC picture is {a.size[0]}x{a.size[1]}, the screendump {w}x{h}"
+    if a.tobytes() != pixels:
+        return f"{name}: {scene}: the VNC picture differs from the screendump"
+    print(f"{name}: {scene}: the VNC picture equals the screendump")
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vemu", required=True)
@@ -202,17 +260,22 @@ def main():
         if args.only and args.only != name:
             continue
         sock = os.path.join(args.work, f"{name}.qmp")
-        cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off"]
-        results[name] = asyncio.run(drive(name, cmd, sock, os.path.join(args.work, name), args.timeout))
+        display = free_vnc_display()
+        cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off", "-vnc", f"127.0.0.1:{display}"]
+        results[name] = asyncio.run(drive(name, cmd, sock, os.path.join(args.work, name), args.timeout, display))
 
     problems = []
-    expected_keys = [k for _, k in KEYS] + [EVENT_KEY[1], ESC]
+    expected_keys = [k for _, k in KEYS] + [EVENT_KEY[1]] + [k for _, k in VNC_KEYS] + [ESC]
     for name, r in results.items():
         if r["end"] != "PASS" or r["status"] != 1:
             problems.append(f"{name}: ended with {r['end']!r}, status {r['status']}\n  output: "
                             + "\n  ".join(r["log"][-10:]) + f"\n  stderr: {r['stderr'][-2000:]}")
         if r["scenes"] != SCENES:
             problems.append(f"{name}: scenes {r['scenes']}, expected {SCENES}")
+        for scene in VNC_SCENES:
+            d = compare_vnc(name, scene, os.path.join(args.work, name))
+            if d:
+                problems.append(d)
         if r["keys"] != expected_keys:
             got = " ".join(f"{k:04x}" for k in r["keys"])
             want = " ".join(f"{k:04x}" for k in expected_keys)

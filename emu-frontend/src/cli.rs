@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use vemu_devices::storage::image::Format;
 use vemu_translator::Engine;
 
-use crate::console::{ConsoleConfig, SerialTarget};
+use crate::console::{ConsoleConfig, Display, SerialTarget};
 use crate::firmware::check_boot_order;
 use crate::machine::{Boot, Clock, DriveConfig, Interface, MachineConfig, Media};
 
@@ -87,16 +87,20 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u32).range(1..=3584))]
     pub memory: u32,
     /// No display: the serial console on this terminal, with QEMU's Ctrl-A
-    /// escapes (the default, as vemu has no display yet).
+    /// escapes (the default when standard input or output is not a terminal).
     #[arg(long)]
     pub nographic: bool,
     /// Where COM1 goes: stdio, mon:stdio (with the Ctrl-A escapes), null,
     /// none, file:PATH.
     #[arg(long, value_name = "TARGET")]
     pub serial: Option<String>,
-    /// The display: only "none" (vemu has no display yet).
+    /// The display: curses (the screen in this terminal, the default on a
+    /// terminal) or none (the adapter works, nothing is shown).
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
+    /// A VNC server: [HOST]:DISPLAY (port 5900 + DISPLAY), as QEMU's -vnc.
+    #[arg(long, value_name = "ADDR")]
+    pub vnc: Option<String>,
     /// The display adapter: std (QEMU's standard VGA with VBE, the default)
     /// or none.
     #[arg(long, value_name = "TYPE")]
@@ -170,6 +174,7 @@ const SINGLE_DASH: &[&str] = &[
     "serial",
     "display",
     "vga",
+    "vnc",
     "qmp",
     "monitor",
     "no-reboot",
@@ -221,10 +226,8 @@ const QEMU_ONLY: &[&str] = &[
     "mon",
     "parallel",
     "debugcon",
-    "vnc",
     "spice",
     "sdl",
-    "curses",
     "no-shutdown",
     "no-acpi",
     "no-hpet",
@@ -537,11 +540,20 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
         (None, None) => Boot::Bios(PathBuf::from(DEFAULT_BIOS)),
     };
 
-    if let Some(d) = &args.display {
-        if d != "none" {
-            return Err(format!("-display {d}: vemu has no display yet (only -display none)"));
-        }
-    }
+    use std::io::IsTerminal;
+    let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let display = match (args.display.as_deref(), args.nographic) {
+        (Some(_), true) => return Err("-nographic and -display cannot go together".into()),
+        (Some("curses"), _) => Display::Curses,
+        (Some("none"), _) => Display::None,
+        (Some(other), _) => return Err(format!("-display {other}: vemu has curses and none")),
+        (None, true) => Display::NoGraphic,
+        // As QEMU shows its window when it can: the terminal, when there is one.
+        (None, false) if on_terminal && args.vnc.is_none() => Display::Curses,
+        (None, false) if args.vnc.is_some() => Display::None,
+        (None, false) => Display::NoGraphic,
+    };
+    let vnc = args.vnc.as_deref().map(crate::display::vnc::parse_vnc).transpose()?;
     let vga = match args.vga.as_deref() {
         None | Some("std") => true,
         Some("none") => false,
@@ -549,8 +561,13 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
             return Err(format!("-vga {other}: vemu has the standard VGA (std) or none; not {other}"))
         }
     };
-    let serial = match (&args.serial, args.nographic) {
+    let serial = match (&args.serial, display) {
+        (Some(s), Display::Curses) if s.contains("stdio") => {
+            return Err(format!("-serial {s}: the terminal is the display's (-display curses)"))
+        }
         (Some(s), _) => parse_serial(s)?,
+        // The terminal shows the screen; COM1 goes nowhere (QEMU's vc).
+        (None, Display::Curses) => SerialTarget::Null,
         (None, _) => SerialTarget::Stdio { escapes: true },
     };
     let clock = args.icount.as_deref().map(parse_icount).transpose()?.unwrap_or(Clock::Host);
@@ -568,9 +585,7 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
         clock,
         vga,
         vga_bios: vga.then(|| PathBuf::from(DEFAULT_VGA_BIOS)),
-        // Until vemu draws the screen in the terminal, a run without
-        // -display is a -nographic one: the serial console on stdio.
-        nographic: args.nographic || args.display.is_none(),
+        nographic: display == Display::NoGraphic,
         ..MachineConfig::default()
     };
     config.cpu.engine = match args.engine {
@@ -588,7 +603,7 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
     };
     let qmp = endpoints(&args.qmp, "qmp")?;
     let hmp = endpoints(&args.monitor, "monitor")?;
-    Ok((config, ConsoleConfig { serial, qmp, hmp, start_stopped: args.start_stopped }))
+    Ok((config, ConsoleConfig { serial, qmp, hmp, start_stopped: args.start_stopped, display, vnc }))
 }
 
 #[cfg(test)]

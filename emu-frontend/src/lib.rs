@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod console;
+pub mod display;
 pub mod error;
 pub mod firmware;
 pub mod machine;

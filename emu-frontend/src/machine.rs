@@ -17,6 +17,8 @@ use vemu_softmmu::{Memory, PhysAddr, PhysMemory, Shadow};
 use vemu_translator::{attr, cr0, fl, reg, BusRequest, Cpu, CpuConfig, Exit, Seg, Segment};
 
 use crate::console::{Console, ConsoleEvent};
+use crate::display::terminal::KeyParser;
+use crate::display::{Displays, Input};
 use crate::error::MachineError;
 use crate::firmware;
 use crate::monitor::Monitor;
@@ -205,6 +207,13 @@ pub struct Machine {
     pub(crate) pending_outcome: Option<Outcome>,
     /// The mouse buttons held, as monitor input events left them.
     pub(crate) mouse_buttons: u8,
+    /// The viewers of the screen (VNC, the terminal), if any.
+    pub(crate) displays: Option<Displays>,
+    /// When the picture was last published, and the blink phases it had.
+    last_refresh: Instant,
+    last_blink: (bool, bool),
+    /// With the terminal display, the terminal's keys go to the keyboard.
+    term_keys: Option<KeyParser>,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, MachineError> {
@@ -317,6 +326,10 @@ impl Machine {
             monitor: None,
             pending_outcome: None,
             mouse_buttons: 0,
+            displays: None,
+            last_refresh: Instant::now(),
+            last_blink: (false, false),
+            term_keys: None,
         };
         m.power_on();
         Ok(m)
@@ -364,6 +377,46 @@ impl Machine {
     /// `-S` the machine starts stopped.
     pub fn attach_monitor(&mut self, monitor: Monitor) {
         self.monitor = Some(monitor);
+    }
+
+    /// Attaches viewers of the screen; with `terminal_keys`, what is typed
+    /// on the console goes to the keyboard (the terminal display) instead of
+    /// COM1.
+    pub fn attach_displays(&mut self, displays: Displays, terminal_keys: bool) {
+        self.displays = Some(displays);
+        self.term_keys = terminal_keys.then(KeyParser::default);
+    }
+
+    /// Publishes a new picture for the viewers when the guest changed it
+    /// (video memory, registers, the blink), at most every
+    /// [`crate::display::REFRESH`]; hands their input to the PS/2 devices.
+    pub(crate) fn refresh_displays(&mut self) {
+        let Some(d) = &self.displays else { return };
+        let input = d.take_input();
+        for i in input {
+            match i {
+                Input::Key(k, down) => self.bus().kbc().key_event(k, down),
+                Input::Mouse { dx, dy, dz, buttons } => self.bus().kbc().mouse_event(dx, dy, dz, buttons),
+            }
+        }
+        if self.last_refresh.elapsed() < crate::display::REFRESH {
+            return;
+        }
+        self.last_refresh = Instant::now();
+        let now = self.cpu.now();
+        let blink = ((now / 266_666_667) % 2 == 0, (now / 533_333_333) % 2 == 0);
+        let last_blink = std::mem::replace(&mut self.last_blink, blink);
+        let Some(vga) = self.bus().vga() else { return };
+        let (pages, full) = vga.take_dirty();
+        let text_mode = matches!(vga.mode(), vemu_devices::ModeInfo::Text { .. });
+        if pages.is_empty() && !full && (!text_mode || blink == last_blink) {
+            return;
+        }
+        let frame = vga.render(blink.0, blink.1);
+        let text = vga.text_screen(blink.0);
+        if let Some(d) = &self.displays {
+            d.screen.publish(frame, text);
+        }
     }
 
     /// Changes where `run` stops: after this many instructions in all (None: no limit).
@@ -459,7 +512,7 @@ impl Machine {
     /// commands and the keys it has queued are served during the wait too,
     /// which ends early when they did something (a key may wake the guest).
     pub(crate) fn take_input(&mut self, wait: Duration) -> Option<Outcome> {
-        if self.monitor.is_none() || wait.is_zero() {
+        if self.monitor.is_none() && self.displays.is_none() || wait.is_zero() {
             return self.take_console(wait);
         }
         let end = Instant::now() + wait;
@@ -471,6 +524,7 @@ impl Machine {
             if let Some(o) = self.service_monitor() {
                 return Some(o);
             }
+            self.refresh_displays();
             let acted = self.monitor.as_mut().is_some_and(|m| std::mem::take(&mut m.acted));
             if acted || Instant::now() >= end {
                 return None;
@@ -485,10 +539,34 @@ impl Machine {
             }
             return None;
         };
+        let mut typed = Vec::new();
         for event in console.poll(wait) {
             match event {
+                ConsoleEvent::Key(b) if self.term_keys.is_some() => typed.push(b),
                 ConsoleEvent::Key(b) => self.bus().serial_input(b),
                 ConsoleEvent::Quit(why) => return Some(Outcome::Quit(why)),
+            }
+        }
+        if let Some(parser) = self.term_keys.as_mut() {
+            // A terminal sends no releases: each key is pressed and released
+            // at once, inside its modifiers.
+            let keys = parser.feed(&typed, typed.is_empty());
+            for (key, shift, ctrl) in keys {
+                let named = |n| vemu_devices::KeyCode::from_qcode_name(n).expect("a key vemu knows");
+                let mods: Vec<_> = [(ctrl, named("ctrl")), (shift, named("shift"))]
+                    .into_iter()
+                    .filter(|m| m.0)
+                    .map(|m| m.1)
+                    .collect();
+                let kbc = self.bus().kbc();
+                for &m in &mods {
+                    kbc.key_event(m, true);
+                }
+                kbc.key_event(key, true);
+                kbc.key_event(key, false);
+                for &m in mods.iter().rev() {
+                    kbc.key_event(m, false);
+                }
             }
         }
         None
@@ -523,6 +601,7 @@ impl Machine {
         if let Some(end) = self.service_monitor() {
             return Some(end);
         }
+        self.refresh_displays();
         if let Some(end) = self.follow_host_clock() {
             return Some(end);
         }

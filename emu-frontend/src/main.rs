@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use vemu::cli::{self, Cli, Command};
 use vemu::console::{self as cli_console, Console};
+use vemu::display::{vnc, Displays};
 use vemu::monitor::{qmp, Monitor};
 use vemu::Machine;
 
@@ -67,6 +68,23 @@ fn main() -> ExitCode {
         }
     };
     machine.attach_console(console);
+    // The screen's viewers: the terminal, VNC.
+    let mut terminal = None;
+    if console_config.display == cli_console::Display::Curses || console_config.vnc.is_some() {
+        let displays = Displays::new();
+        if let Some(addr) = &console_config.vnc {
+            if let Err(e) = vnc::serve(addr, displays.screen.clone(), displays.sender()) {
+                drop(machine);
+                eprintln!("vemu: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        let curses = console_config.display == cli_console::Display::Curses;
+        if curses {
+            terminal = Some(vemu::display::terminal::spawn(displays.screen.clone()));
+        }
+        machine.attach_displays(displays, curses);
+    }
     if let Err(e) = start_monitors(&mut machine, &console_config) {
         drop(machine);
         eprintln!("vemu: {e}");
@@ -74,6 +92,7 @@ fn main() -> ExitCode {
     }
     let outcome = machine.run();
     // The terminal goes back to how it was before anything else is printed.
+    drop(terminal);
     drop(machine);
     if let Some(msg) = outcome.message() {
         eprintln!("vemu: {msg}");

@@ -8,57 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{require, scratch};
-
-/// A tmux session of its own running `script` in a shell, 120x40.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(name: &str, script: &str) -> Tmux {
-        require("tmux");
-        let name = format!("vemu-{name}-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", "sh", "-c", script])
-            .status()
-            .expect("starting tmux");
-        assert!(ok.success(), "tmux new-session failed");
-        Tmux { name }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen shows `text`; the screen then.
-    fn wait_for(&self, text: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(start.elapsed() < limit, "{text:?} never showed; the screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let ok = Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status();
-        assert!(ok.is_ok_and(|s| s.success()), "tmux send-keys failed");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
-    }
-}
+use common::{scratch, Tmux};
 
 /// A copy of guest image `name` in `dir` (each test runs its own, and the
 /// built images stay as they are).
@@ -77,7 +27,7 @@ fn guest_image(name: &str, dir: &Path) -> PathBuf {
 fn script(dir: &Path, image: &Path) -> String {
     let d = dir.display();
     format!(
-        "stty -a > {d}/before; {} run -no-reboot {} ; echo $? > {d}/status; stty -a > {d}/after; sleep 60",
+        "stty -a > {d}/before; {} run -nographic -no-reboot {} ; echo $? > {d}/status; stty -a > {d}/after; sleep 60",
         env!("CARGO_BIN_EXE_vemu"),
         image.display()
     )
@@ -141,7 +91,7 @@ fn a_signal_ends_the_run_and_restores_the_terminal() {
     let t = Tmux::start("signal", &script(&dir, &image));
     t.wait_for("Loading /vmlinuz", Duration::from_secs(60));
     // vemu itself, not the shell around it (whose command line names it too).
-    let pattern = format!("^{} run -no-reboot {}", env!("CARGO_BIN_EXE_vemu"), image.display());
+    let pattern = format!("^{} run -nographic -no-reboot {}", env!("CARGO_BIN_EXE_vemu"), image.display());
     let ok = Command::new("pkill").args(["-TERM", "-f", &pattern]).status();
     assert!(ok.is_ok_and(|s| s.success()), "pkill failed");
     assert_eq!(exit_status(&dir), "0", "{}", t.screen());

@@ -100,7 +100,7 @@ stage2:
     mov dh, 45
     call bios_text
     mov bl, 0x71
-    mov dh, 2
+    mov dh, 20
     call bios_text
     SCENE "text50"
 
@@ -432,6 +432,7 @@ cursor_off:
 ; Writes the string at SI with attribute BL on row DH, column 2, through
 ; INT 10h AH=13h.
 bios_text:
+    push si
     push es
     push ds
     pop es
@@ -449,6 +450,7 @@ bios_text:
     mov dl, 2
     int 0x10
     pop es
+    pop si
     ret
 
 ; DAC entries 0-255: red = i & 63, green = (i >> 2) & 63, blue = 63 - (i & 63).

@@ -42,6 +42,22 @@ pub struct ConsoleConfig {
     pub hmp: Vec<(crate::monitor::qmp::Endpoint, bool)>,
     /// Start stopped (`-S`).
     pub start_stopped: bool,
+    /// How the screen is shown.
+    pub display: Display,
+    /// The VNC server's address, if any (`-vnc`).
+    pub vnc: Option<String>,
+}
+
+/// How the screen is shown.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// `-nographic`: no screen; the firmware and the serial console take the
+    /// terminal.
+    NoGraphic,
+    /// `-display none`: the adapter works (screendumps, VNC), nothing is shown.
+    None,
+    /// `-display curses`: the screen in this terminal, keys to the keyboard.
+    Curses,
 }
 
 /// What the run loop should do about the console.
@@ -72,20 +88,30 @@ impl Console {
     /// Sets the console up; returns it and the sink COM1 writes to.
     pub fn open(config: &ConsoleConfig) -> Result<(Console, Box<dyn Write>), String> {
         let signals = Signals::watch();
+        if config.display == Display::Curses {
+            // The terminal is the display's: keys in raw mode with the
+            // escapes (Ctrl-A x quits), COM1 where -serial says.
+            let sink: Box<dyn Write> = match &config.serial {
+                SerialTarget::File(path) => Box::new(open_output(path)?),
+                _ => Box::new(std::io::sink()),
+            };
+            let raw = RawMode::enable(false);
+            let console = Console {
+                input: Some(spawn_reader()),
+                escapes: true,
+                after_ctrl_a: false,
+                signals,
+                _raw: raw,
+            };
+            return Ok((console, sink));
+        }
         let (sink, input, escapes, raw): (Box<dyn Write>, _, _, _) = match &config.serial {
             SerialTarget::Stdio { escapes } => {
                 let raw = RawMode::enable(!escapes);
                 (Box::new(std::io::stdout()), Some(spawn_reader()), *escapes, raw)
             }
             SerialTarget::Null => (Box::new(std::io::sink()), None, false, None),
-            SerialTarget::File(path) => {
-                let f = File::options()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| format!("cannot open serial output file {}: {e}", path.display()))?;
-                (Box::new(f), None, false, None)
-            }
+            SerialTarget::File(path) => (Box::new(open_output(path)?), None, false, None),
         };
         Ok((Console { input, escapes, after_ctrl_a: false, signals, _raw: raw }, sink))
     }
@@ -153,6 +179,15 @@ impl Console {
             _ => {}
         }
     }
+}
+
+/// The file COM1's output is appended to.
+fn open_output(path: &std::path::Path) -> Result<File, String> {
+    File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open serial output file {}: {e}", path.display()))
 }
 
 /// A thread that reads standard input and sends what it reads.

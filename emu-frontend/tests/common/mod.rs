@@ -262,3 +262,53 @@ fn is_bochs_noise(l: &str) -> bool {
         || l.starts_with("Bochs is exiting")
         || l.trim().is_empty()
 }
+
+/// A tmux session of its own running `script` in a shell, 120x40.
+pub struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    pub fn start(name: &str, script: &str) -> Tmux {
+        require("tmux");
+        let name = format!("vemu-{name}-{}", std::process::id());
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", "sh", "-c", script])
+            .status()
+            .expect("starting tmux");
+        assert!(ok.success(), "tmux new-session failed");
+        Tmux { name }
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-J", "-S", "-200", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; the screen then.
+    pub fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(start.elapsed() < limit, "{text:?} never showed; the screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status();
+        assert!(ok.is_ok_and(|s| s.success()), "tmux send-keys failed");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
