@@ -120,6 +120,9 @@ pub struct PhysMemory {
     /// RAM shadowing of each page below 1 MiB (only the overlaid ones care).
     shadow: [Shadow; LOW_PAGES],
     a20_enabled: bool,
+    /// The MMIO windows (by id, below 64) whose accesses cannot raise an
+    /// interrupt or change when a device acts ([`PhysMemory::set_quiet`]).
+    quiet: u64,
 }
 
 impl PhysMemory {
@@ -138,6 +141,7 @@ impl PhysMemory {
             low: [None; LOW_PAGES],
             shadow: [Shadow::default(); LOW_PAGES],
             a20_enabled: true,
+            quiet: 0,
         })
     }
 
@@ -181,6 +185,21 @@ impl PhysMemory {
         let last = last_byte(base, len as u64)?;
         self.push_region(Region { base, last, kind: RegionKind::Unassigned });
         Ok(())
+    }
+
+    /// Declares window `id` quiet: an access to it only reads or writes the
+    /// device's memory (video memory, a ROM), so the CPU need not end its
+    /// block and ask the devices about interrupts after it, as it must after
+    /// a register access. Ids from 64 up cannot be quiet.
+    pub fn set_quiet(&mut self, id: MmioId) {
+        if id.0 < 64 {
+            self.quiet |= 1 << id.0;
+        }
+    }
+
+    /// Whether window `id` is quiet.
+    pub fn is_quiet(&self, id: MmioId) -> bool {
+        id.0 < 64 && self.quiet & (1 << id.0) != 0
     }
 
     /// Moves device window `id` to `len` bytes at `base`, or takes it out of

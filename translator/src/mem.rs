@@ -75,7 +75,9 @@ impl Cpu {
         }
         match self.mem.phys.backing(phys) {
             vemu_softmmu::Backing::Mmio { id, offset } => {
-                self.device_touched();
+                if !self.mem.phys.is_quiet(id) {
+                    self.device_touched();
+                }
                 let now = self.now();
                 self.bus.mmio_read(now, id, offset, size as u8)
             }
@@ -114,16 +116,19 @@ impl Cpu {
     /// code; MMIO goes to the bus).
     pub(crate) fn write_phys(&mut self, phys: PhysAddr, size: u32, value: u32) {
         if let WriteTarget::Mmio { id, offset } = self.mem.write_ram(phys, size, value) {
-            self.device_touched();
+            if !self.mem.phys.is_quiet(id) {
+                self.device_touched();
+            }
             let now = self.now();
             self.bus.mmio_write(now, id, offset, size as u8, value)
         }
     }
 
-    /// The current instruction reached a device through MMIO: as after a port
-    /// access, the block ends after it and the run loop asks the devices about
-    /// interrupts and their next event again, so that both tiers take an
-    /// interrupt the access raised at the same instruction.
+    /// The current instruction reached a device through MMIO (a window that
+    /// is not quiet): as after a port access, the block ends after it and the
+    /// run loop asks the devices about interrupts and their next event again,
+    /// so that both tiers take an interrupt the access raised at the same
+    /// instruction.
     fn device_touched(&mut self) {
         self.device_access = true;
         self.events_stale = true;
