@@ -1059,6 +1059,27 @@ mod tests {
     }
 
     #[test]
+    fn state_round_trips_and_keeps_the_rom() {
+        let mut v = planar();
+        v.set_rom(vec![0x55, 0xaa, 1]);
+        v.window_write(5, 0x3c);
+        v.port_write(0x3c8, 9);
+        for c in [10, 20, 30] {
+            v.port_write(0x3c9, c);
+        }
+        v.vbe_write(false, dispi::BANK as u16);
+        v.vbe_write(true, 2);
+        let saved = v.save();
+        let mut w = Vga::new();
+        w.set_rom(vec![0x55, 0xaa, 1]);
+        w.restore(&saved).unwrap();
+        assert_eq!(w.save(), saved);
+        assert_eq!(w.rom_read(0, 2), 0xaa55, "the ROM is the machine's, kept across a restore");
+        assert_eq!(w.render(true, true), v.render(true, true));
+        assert!(w.restore(&saved[..saved.len() - 1]).is_err(), "a truncated state is an error");
+    }
+
+    #[test]
     fn vbe_modes_and_caps() {
         let mut v = Vga::new();
         v.vbe_write(false, dispi::ID as u16);
