@@ -602,8 +602,20 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
             .collect()
     };
     let qmp = endpoints(&args.qmp, "qmp")?;
-    let hmp = endpoints(&args.monitor, "monitor")?;
-    Ok((config, ConsoleConfig { serial, qmp, hmp, start_stopped: args.start_stopped, display, vnc }))
+    let monitor_stdio = args.monitor.iter().any(|m| m == "stdio");
+    let sockets: Vec<String> = args.monitor.iter().filter(|m| *m != "stdio").cloned().collect();
+    let hmp = endpoints(&sockets, "monitor")?;
+    if monitor_stdio
+        && (display == Display::Curses
+            || matches!(serial, SerialTarget::Stdio { .. }) && args.serial.is_some())
+    {
+        return Err("-monitor stdio: the terminal is already the display's or the serial port's".into());
+    }
+    let serial = if monitor_stdio && args.serial.is_none() { SerialTarget::Null } else { serial };
+    Ok((
+        config,
+        ConsoleConfig { serial, qmp, hmp, start_stopped: args.start_stopped, display, vnc, monitor_stdio },
+    ))
 }
 
 #[cfg(test)]

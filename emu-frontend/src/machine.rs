@@ -23,7 +23,7 @@ use crate::error::MachineError;
 use crate::firmware;
 use crate::monitor::Monitor;
 use crate::multiboot::{self, MultibootImage};
-use crate::platform::{Outputs, PcBus};
+use crate::platform::{window, Outputs, PcBus};
 use crate::trace::{FileTracer, SharedWriter};
 use vemu_devices::Vga;
 
@@ -265,6 +265,10 @@ impl Machine {
         // The legacy video window: the VGA's, or nothing without one.
         let vga = if config.vga {
             phys.add_mmio(0xa0000, 0x20000, crate::platform::window::VGA_LEGACY)?;
+            // Video memory and the VGA BIOS raise no interrupts.
+            for id in [window::VGA_LEGACY, window::VGA_LFB, window::VGA_ROM] {
+                phys.set_quiet(id);
+            }
             let mut vga = Vga::new();
             if let Some(path) = &config.vga_bios {
                 vga.set_rom(read_file(path)?);
@@ -545,6 +549,15 @@ impl Machine {
                 ConsoleEvent::Key(b) if self.term_keys.is_some() => typed.push(b),
                 ConsoleEvent::Key(b) => self.bus().serial_input(b),
                 ConsoleEvent::Quit(why) => return Some(Outcome::Quit(why)),
+                ConsoleEvent::MonitorLine(line) => {
+                    let out = crate::monitor::hmp::execute(self, &line);
+                    if let Some(end) = self.pending_outcome.take() {
+                        return Some(end);
+                    }
+                    if let Some(c) = &self.console {
+                        c.monitor_output(&out);
+                    }
+                }
             }
         }
         if let Some(parser) = self.term_keys.as_mut() {

@@ -11,9 +11,8 @@ use vemu::Machine;
 
 /// Binds the monitor sockets and attaches the monitor, if any was asked for.
 fn start_monitors(machine: &mut Machine, config: &cli_console::ConsoleConfig) -> Result<(), String> {
-    if config.qmp.is_empty() && config.hmp.is_empty() && !config.start_stopped {
-        return Ok(());
-    }
+    // Always there: the console's own monitor (Ctrl-A c, -monitor stdio)
+    // stops and starts the machine through it too.
     let monitor = Monitor::new(config.start_stopped);
     for (endpoint, wait) in &config.qmp {
         let listener = qmp::Listener::bind(endpoint)?;

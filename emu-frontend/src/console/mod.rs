@@ -46,6 +46,8 @@ pub struct ConsoleConfig {
     pub display: Display,
     /// The VNC server's address, if any (`-vnc`).
     pub vnc: Option<String>,
+    /// The human monitor on this terminal (`-monitor stdio`).
+    pub monitor_stdio: bool,
 }
 
 /// How the screen is shown.
@@ -67,12 +69,14 @@ pub enum ConsoleEvent {
     Key(u8),
     /// The user asked to quit (Ctrl-A x, or a signal).
     Quit(String),
+    /// A line typed at the human monitor (after Ctrl-A c, or `-monitor stdio`).
+    MonitorLine(String),
 }
 
 /// Ctrl-A, QEMU's escape character.
 const CTRL_A: u8 = 0x01;
 
-const ESCAPE_HELP: &str = "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a C-a  sends C-a\r\n";
+const ESCAPE_HELP: &str = "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a c    switch between console and monitor\r\nC-a C-a  sends C-a\r\n";
 
 /// The serial console of a run.
 pub struct Console {
@@ -80,6 +84,10 @@ pub struct Console {
     escapes: bool,
     after_ctrl_a: bool,
     signals: Signals,
+    /// Keys go to the human monitor (Ctrl-A c switches), and the line
+    /// typed so far.
+    monitor: bool,
+    line: Vec<u8>,
     /// Keeps the terminal raw; restores it when dropped.
     _raw: Option<RawMode>,
 }
@@ -101,6 +109,27 @@ impl Console {
                 escapes: true,
                 after_ctrl_a: false,
                 signals,
+                monitor: false,
+                line: Vec::new(),
+                _raw: raw,
+            };
+            return Ok((console, sink));
+        }
+        if config.monitor_stdio {
+            // The terminal is the human monitor's; COM1 where -serial says.
+            let sink: Box<dyn Write> = match &config.serial {
+                SerialTarget::File(path) => Box::new(open_output(path)?),
+                _ => Box::new(std::io::sink()),
+            };
+            let raw = RawMode::enable(true);
+            print_monitor_greeting();
+            let console = Console {
+                input: Some(spawn_reader()),
+                escapes: false,
+                after_ctrl_a: false,
+                signals,
+                monitor: true,
+                line: Vec::new(),
                 _raw: raw,
             };
             return Ok((console, sink));
@@ -113,7 +142,18 @@ impl Console {
             SerialTarget::Null => (Box::new(std::io::sink()), None, false, None),
             SerialTarget::File(path) => (Box::new(open_output(path)?), None, false, None),
         };
-        Ok((Console { input, escapes, after_ctrl_a: false, signals, _raw: raw }, sink))
+        Ok((
+            Console {
+                input,
+                escapes,
+                after_ctrl_a: false,
+                signals,
+                monitor: false,
+                line: Vec::new(),
+                _raw: raw,
+            },
+            sink,
+        ))
     }
 
     /// Whether keys can still come (a terminal or a pipe that has not ended).
@@ -155,14 +195,14 @@ impl Console {
     /// One byte from the terminal, through the escapes.
     fn key(&mut self, b: u8, events: &mut Vec<ConsoleEvent>) {
         if !self.escapes {
-            events.push(ConsoleEvent::Key(b));
+            self.plain(b, events);
             return;
         }
         if !self.after_ctrl_a {
             if b == CTRL_A {
                 self.after_ctrl_a = true;
             } else {
-                events.push(ConsoleEvent::Key(b));
+                self.plain(b, events);
             }
             return;
         }
@@ -174,10 +214,65 @@ impl Console {
                 let _ = out.write_all(ESCAPE_HELP.as_bytes());
                 let _ = out.flush();
             }
-            CTRL_A => events.push(ConsoleEvent::Key(CTRL_A)),
+            b'c' | b'C' => {
+                self.monitor = !self.monitor;
+                self.line.clear();
+                if self.monitor {
+                    print_monitor_greeting();
+                } else {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\r\n");
+                    let _ = out.flush();
+                }
+            }
+            CTRL_A => self.plain(CTRL_A, events),
             // Anything else after C-a is dropped, as QEMU's multiplexer does.
             _ => {}
         }
+    }
+
+    /// A byte past the escapes: to the guest, or to the monitor's line
+    /// (echoed, with backspace; Enter hands the line over).
+    fn plain(&mut self, b: u8, events: &mut Vec<ConsoleEvent>) {
+        if !self.monitor {
+            events.push(ConsoleEvent::Key(b));
+            return;
+        }
+        let mut out = std::io::stdout();
+        match b {
+            b'\r' | b'\n' => {
+                let _ = out.write_all(b"\r\n");
+                let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned();
+                events.push(ConsoleEvent::MonitorLine(line));
+            }
+            0x7f | 0x08 if self.line.pop().is_some() => {
+                let _ = out.write_all(b"\x08 \x08");
+            }
+            0x20..=0x7e => {
+                self.line.push(b);
+                let _ = out.write_all(&[b]);
+            }
+            _ => {}
+        }
+        let _ = out.flush();
+    }
+}
+
+/// The human monitor's greeting and prompt, on the terminal.
+fn print_monitor_greeting() {
+    let mut out = std::io::stdout();
+    let text = format!("\r\n{}{}", crate::monitor::hmp::GREETING, crate::monitor::hmp::PROMPT);
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+impl Console {
+    /// Prints what a monitor command printed, and the prompt again.
+    pub fn monitor_output(&self, text: &str) {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.write_all(crate::monitor::hmp::PROMPT.as_bytes());
+        let _ = out.flush();
     }
 }
 
@@ -215,7 +310,28 @@ mod tests {
     use super::*;
 
     fn console(escapes: bool) -> Console {
-        Console { input: None, escapes, after_ctrl_a: false, signals: Signals::watch(), _raw: None }
+        Console {
+            input: None,
+            escapes,
+            after_ctrl_a: false,
+            signals: Signals::watch(),
+            monitor: false,
+            line: Vec::new(),
+            _raw: None,
+        }
+    }
+
+    #[test]
+    fn ctrl_a_c_switches_to_the_monitor_and_back() {
+        let mut c = console(true);
+        let mut ev = Vec::new();
+        for b in [b'a', CTRL_A, b'c', b'i', b'n', b'f', 0x7f, b'f', b'o', b'\r', CTRL_A, b'c', b'z'] {
+            c.key(b, &mut ev);
+        }
+        assert_eq!(
+            ev,
+            [ConsoleEvent::Key(b'a'), ConsoleEvent::MonitorLine("info".into()), ConsoleEvent::Key(b'z')]
+        );
     }
 
     #[test]
