@@ -15,7 +15,7 @@ scripts/install-deps.sh
 scripts/build-guests.sh
 cargo build --release --locked -p vemu
 status=0
-target/release/vemu run -no-reboot -fda target/guests/fd-syslinux.img "$@" || status=$?
+target/release/vemu run -nographic -no-reboot -fda target/guests/fd-syslinux.img "$@" || status=$?
 # The test kernel ends through isa-debug-exit with 0, which vemu (as QEMU)
 # reports as exit status (0 << 1) | 1.
 if [ "$status" -eq 1 ]; then
