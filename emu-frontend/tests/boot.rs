@@ -22,16 +22,7 @@ use common::{require, run_until, scratch, Run};
 /// The guest images, built once per test run (the script caches them).
 fn guests() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let repo = common::repo();
-        let dir = repo.join("target/guests");
-        let status = Command::new(repo.join("scripts/build-guests.sh"))
-            .env("VEMU_GUEST_DIR", &dir)
-            .status()
-            .expect("running scripts/build-guests.sh");
-        assert!(status.success(), "scripts/build-guests.sh failed");
-        dir
-    })
+    DIR.get_or_init(|| common::build_images("build-guests.sh"))
 }
 
 fn image(name: &str) -> String {
@@ -212,19 +203,28 @@ fn a_locked_image_is_refused_and_left_alone() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("starting QEMU");
-    // ... once it has opened the image.
-    let mut refused = None;
-    for _ in 0..100 {
-        std::thread::sleep(Duration::from_millis(50));
-        let run = common::vemu(&["run", &path, "-no-reboot"]);
-        if run.status == Some(2) {
-            refused = Some(run);
-            break;
-        }
+    // ... once it has locked the image (its write lock byte, 201, in
+    // /proc/locks): a vemu started before that would take the image first.
+    use std::os::unix::fs::MetadataExt;
+    let inode = format!(":{} ", std::fs::metadata(&img).unwrap().ino());
+    let start = std::time::Instant::now();
+    let covers_201 = |l: &str| {
+        let mut f = l.split_whitespace().rev().map(|x| x.parse::<u64>().ok());
+        let (end, first) = (f.next().flatten(), f.next().flatten());
+        matches!((first, end), (Some(a), Some(b)) if a <= 201 && 201 <= b)
+    };
+    while !std::fs::read_to_string("/proc/locks")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("OFDLCK") && l.contains(&inode) && covers_201(l))
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "QEMU never locked the image");
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let run = common::vemu(&["run", &path, "-no-reboot"]);
     let _ = qemu.kill();
     let _ = qemu.wait();
-    let run = refused.expect("vemu never saw QEMU's lock");
+    assert_eq!(run.status, Some(2), "{}", run.describe());
     assert!(run.stderr.contains("lock"), "{}", run.describe());
     assert!(std::fs::read(&img).unwrap() == before, "the image changed");
 }

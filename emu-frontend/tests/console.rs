@@ -13,10 +13,7 @@ use common::{scratch, Tmux};
 /// A copy of guest image `name` in `dir` (each test runs its own, and the
 /// built images stay as they are).
 fn guest_image(name: &str, dir: &Path) -> PathBuf {
-    let repo = common::repo();
-    let guests = repo.join("target/guests");
-    let ok = Command::new(repo.join("scripts/build-guests.sh")).env("VEMU_GUEST_DIR", &guests).status();
-    assert!(ok.is_ok_and(|s| s.success()), "scripts/build-guests.sh failed");
+    let guests = common::build_images("build-guests.sh");
     let copy = dir.join(name);
     std::fs::copy(guests.join(name), &copy).expect("copying the image");
     copy

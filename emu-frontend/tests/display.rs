@@ -22,14 +22,7 @@ fn python() -> PathBuf {
 
 /// The boot test images (scripts/build-boot-tests.sh caches them).
 fn boot_images() -> PathBuf {
-    let repo = common::repo();
-    let dir = repo.join("target/guests");
-    let status = Command::new(repo.join("scripts/build-boot-tests.sh"))
-        .env("VEMU_GUEST_DIR", &dir)
-        .status()
-        .expect("running scripts/build-boot-tests.sh");
-    assert!(status.success(), "scripts/build-boot-tests.sh failed");
-    dir
+    common::build_images("build-boot-tests.sh")
 }
 
 #[test]

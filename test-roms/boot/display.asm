@@ -541,35 +541,7 @@ find_vbe_mode:
     pop es
     ret
 
-; Big real mode: FS with base 0 and a 4 GiB limit.
-enter_unreal:
-    push eax
-    push bx
-    cli
-    lgdt [gdtr]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp .pm
-.pm:
-    mov bx, 8
-    mov fs, bx
-    and al, 0xfe
-    mov cr0, eax
-    jmp .rm
-.rm:
-    xor bx, bx
-    mov fs, bx
-    sti
-    pop bx
-    pop eax
-    ret
-
-align 8
-gdt:        dq 0
-            dq 0x00cf92000000ffff   ; data, base 0, 4 GiB
-gdtr:       dw 15
-            dd gdt
+UNREAL_FS
 
 want_x:     dw 0
 want_y:     dw 0

@@ -106,34 +106,6 @@ stage2:
     int 0x10
     jmp pass
 
-; Big real mode: FS with base 0 and a 4 GiB limit.
-enter_unreal:
-    push eax
-    push bx
-    cli
-    lgdt [gdtr]
-    mov eax, cr0
-    or al, 1
-    mov cr0, eax
-    jmp .pm
-.pm:
-    mov bx, 8
-    mov fs, bx
-    and al, 0xfe
-    mov cr0, eax
-    jmp .rm
-.rm:
-    xor bx, bx
-    mov fs, bx
-    sti
-    pop bx
-    pop eax
-    ret
-
-align 8
-gdt:        dq 0
-            dq 0x00cf92000000ffff
-gdtr:       dw 15
-            dd gdt
+UNREAL_FS
 
 STAGE2_END

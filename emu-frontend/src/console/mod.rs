@@ -93,6 +93,16 @@ pub struct Console {
 }
 
 impl Console {
+    fn new(
+        input: Option<Receiver<Vec<u8>>>,
+        escapes: bool,
+        monitor: bool,
+        signals: Signals,
+        raw: Option<RawMode>,
+    ) -> Console {
+        Console { input, escapes, after_ctrl_a: false, signals, monitor, line: Vec::new(), _raw: raw }
+    }
+
     /// Sets the console up; returns it and the sink COM1 writes to.
     pub fn open(config: &ConsoleConfig) -> Result<(Console, Box<dyn Write>), String> {
         let signals = Signals::watch();
@@ -104,16 +114,7 @@ impl Console {
                 _ => Box::new(std::io::sink()),
             };
             let raw = RawMode::enable(false);
-            let console = Console {
-                input: Some(spawn_reader()),
-                escapes: true,
-                after_ctrl_a: false,
-                signals,
-                monitor: false,
-                line: Vec::new(),
-                _raw: raw,
-            };
-            return Ok((console, sink));
+            return Ok((Console::new(Some(spawn_reader()), true, false, signals, raw), sink));
         }
         if config.monitor_stdio {
             // The terminal is the human monitor's; COM1 where -serial says.
@@ -123,16 +124,7 @@ impl Console {
             };
             let raw = RawMode::enable(true);
             print_monitor_greeting();
-            let console = Console {
-                input: Some(spawn_reader()),
-                escapes: false,
-                after_ctrl_a: false,
-                signals,
-                monitor: true,
-                line: Vec::new(),
-                _raw: raw,
-            };
-            return Ok((console, sink));
+            return Ok((Console::new(Some(spawn_reader()), false, true, signals, raw), sink));
         }
         let (sink, input, escapes, raw): (Box<dyn Write>, _, _, _) = match &config.serial {
             SerialTarget::Stdio { escapes } => {
@@ -142,18 +134,7 @@ impl Console {
             SerialTarget::Null => (Box::new(std::io::sink()), None, false, None),
             SerialTarget::File(path) => (Box::new(open_output(path)?), None, false, None),
         };
-        Ok((
-            Console {
-                input,
-                escapes,
-                after_ctrl_a: false,
-                signals,
-                monitor: false,
-                line: Vec::new(),
-                _raw: raw,
-            },
-            sink,
-        ))
+        Ok((Console::new(input, escapes, false, signals, raw), sink))
     }
 
     /// Whether keys can still come (a terminal or a pipe that has not ended).
@@ -310,15 +291,7 @@ mod tests {
     use super::*;
 
     fn console(escapes: bool) -> Console {
-        Console {
-            input: None,
-            escapes,
-            after_ctrl_a: false,
-            signals: Signals::watch(),
-            monitor: false,
-            line: Vec::new(),
-            _raw: None,
-        }
+        Console::new(None, escapes, false, Signals::watch(), None)
     }
 
     #[test]

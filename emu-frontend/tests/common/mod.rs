@@ -14,6 +14,19 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
+/// Runs `scripts/{script}` (an image builder that caches what it builds)
+/// with its output in target/guests; that folder.
+pub fn build_images(script: &str) -> PathBuf {
+    let repo = repo();
+    let dir = repo.join("target/guests");
+    let status = Command::new(repo.join("scripts").join(script))
+        .env("VEMU_GUEST_DIR", &dir)
+        .status()
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
+    assert!(status.success(), "scripts/{script} failed");
+    dir
+}
+
 /// Where tests put what they build.
 pub fn scratch() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guests");
