@@ -34,7 +34,8 @@ import time
 
 from qemu.qmp import ExecInterruptedError, QMPClient
 
-SCENES = ["text80", "text40", "text50", "mode12", "mode13", "modex", "vbe32", "vbe16", "vbe8"]
+SCENES = ["text80", "text40", "text50", "mode12", "cga4", "cga2", "mode0d", "mode13", "modex",
+          "vbe32", "vbe16", "vbe24", "vbe15", "vbe8"]
 
 # Keys typed at the ECHO prompt through send-key (a list of keys held
 # together), and what INT 16h AH=00h gives for each: (scan code << 8) | char.

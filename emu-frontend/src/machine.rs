@@ -397,13 +397,14 @@ impl Machine {
     pub(crate) fn refresh_displays(&mut self) {
         let Some(d) = &self.displays else { return };
         let input = d.take_input();
+        let wanted = d.screen.take_wanted();
         for i in input {
             match i {
                 Input::Key(k, down) => self.bus().kbc().key_event(k, down),
                 Input::Mouse { dx, dy, dz, buttons } => self.bus().kbc().mouse_event(dx, dy, dz, buttons),
             }
         }
-        if self.last_refresh.elapsed() < crate::display::REFRESH {
+        if !wanted && self.last_refresh.elapsed() < crate::display::REFRESH {
             return;
         }
         self.last_refresh = Instant::now();
@@ -413,7 +414,7 @@ impl Machine {
         let Some(vga) = self.bus().vga() else { return };
         let (pages, full) = vga.take_dirty();
         let text_mode = matches!(vga.mode(), vemu_devices::ModeInfo::Text { .. });
-        if pages.is_empty() && !full && (!text_mode || blink == last_blink) {
+        if !wanted && pages.is_empty() && !full && (!text_mode || blink == last_blink) {
             return;
         }
         let frame = vga.render(blink.0, blink.1);

@@ -1,8 +1,9 @@
 //! The display, the keyboard and the monitor (issue 9), checked against QEMU:
 //! scripts/display-test.py drives vemu and qemu-system-i386 through QMP (the
 //! qemu.qmp package) booting test-roms/boot/display.asm, which draws known
-//! pictures in text modes (80x25, 40x25, 80x50), the planar 16-colour mode
-//! 12h, mode 13h, mode X and VBE modes of 32, 16 and 8 bits per pixel; every
+//! pictures in text modes (80x25, 40x25, 80x50), the planar 16-colour modes
+//! 12h and 0Dh, the CGA modes 4 and 6, mode 13h, mode X and VBE modes of 32,
+//! 24, 16, 15 and 8 bits per pixel; every
 //! screendump must equal QEMU's pixel for pixel, and keys sent through QMP
 //! must reach the program as expected, in both emulators.
 
@@ -43,7 +44,7 @@ fn screendumps_equal_qemus_and_keys_arrive() {
         .expect("running scripts/display-test.py");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "display test failed:\n{text}");
-    assert_eq!(text.matches("agree pixel for pixel").count(), 9, "{text}");
+    assert_eq!(text.matches("agree pixel for pixel").count(), 14, "{text}");
 }
 
 /// The terminal display under tmux: the text screen drawn in the terminal,
@@ -73,7 +74,7 @@ fn the_terminal_display_shows_text_and_takes_keys() {
     t.keys(&["Space"]);
     t.wait_for("the guest is in a 640x480 graphics mode", long);
     // Through the other graphics scenes to the key echo.
-    for _ in 0..6 {
+    for _ in 0..11 {
         t.keys(&["Space"]);
         std::thread::sleep(std::time::Duration::from_millis(300));
     }

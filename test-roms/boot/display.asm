@@ -7,11 +7,12 @@
 ;
 ; It sets video modes through the VGA BIOS (INT 10h) and draws known pictures,
 ; each through the adapter's own ways of writing: text and its font, the planar
-; 16-colour write modes with set/reset, bit mask, rotate and logical operations,
+; 16-colour write modes with set/reset, bit mask, rotate and logical operations
+; (modes 12h and 0Dh), the CGA modes 4 and 6 with their interleaved rows,
 ; chain-4 mode 13h with its own palette, unchained "mode X" with the map mask,
-; and VBE modes found through the VBE mode list (32 and 16 bits per pixel in the
-; linear framebuffer, written in big real mode; 8 bits per pixel through the
-; banked window). After each picture it prints "SCENE name" on COM1 and waits
+; and VBE modes found through the VBE mode list (32, 24, 16 and 15 bits per
+; pixel in the linear framebuffer, written in big real mode; 8 bits per pixel
+; through the banked window). After each picture it prints "SCENE name" on COM1 and waits
 ; for a key (INT 16h), so the driver can take a screendump and go on. Then it
 ; prints "ECHO" and, for every key it reads until Esc, "KEY xxxx" (INT 16h
 ; AH=00h's AX: scan code and character); Esc ends it with "PASS" (exit value 0).
@@ -22,7 +23,7 @@
 ; no cursor.
 
 %define PROGRAM_NAME "display"
-STAGE2_SECTORS equ 10
+STAGE2_SECTORS equ 12
 
 %include "boot.inc"
 %include "disk.inc"
@@ -230,6 +231,53 @@ stage2:
     out dx, ax
     SCENE "mode12"
 
+    ; ---- CGA 320x200x4 (mode 4): even rows at B800:0000, odd at B800:2000,
+    ; four pixels a byte.
+    mov ax, 0x0004
+    int 0x10
+    mov bp, 0                   ; bits: 2 per pixel
+    call cga_pattern
+    SCENE "cga4"
+
+    ; ---- CGA 640x200x2 (mode 6): the same layout, eight pixels a byte.
+    mov ax, 0x0006
+    int 0x10
+    mov bp, 1
+    call cga_pattern
+    SCENE "cga2"
+
+    ; ---- EGA 320x200x16 (mode 0Dh): planar, write mode 2, 40 bytes a row.
+    mov ax, 0x000d
+    int 0x10
+    push word 0xa000
+    pop es
+    mov dx, 0x3ce
+    mov ax, 0x0205
+    out dx, ax
+    mov ax, 0xff08
+    out dx, ax
+    xor di, di
+    xor cx, cx                  ; y
+.ega_row:
+    xor bx, bx                  ; byte
+.ega_byte:
+    mov ax, cx
+    shr ax, 3
+    add ax, bx
+    and al, 15
+    mov ah, [es:di]
+    mov [es:di], al
+    inc di
+    inc bx
+    cmp bx, 40
+    jb .ega_byte
+    inc cx
+    cmp cx, 200
+    jb .ega_row
+    mov ax, 0x0005
+    out dx, ax
+    SCENE "mode0d"
+
     ; ---- 320x200x256 (mode 13h): a palette of our own and a pattern.
     mov ax, 0x0013
     int 0x10
@@ -357,6 +405,62 @@ stage2:
     jb .v16_row
     SCENE "vbe16"
 
+    ; ---- VBE 640x480, 24 bits per pixel (B, G, R bytes), linear framebuffer.
+    mov cx, 640
+    mov dx, 480
+    mov bl, 24
+    call set_vbe_lfb
+    xor ecx, ecx
+.v24_row:
+    xor ebx, ebx
+.v24_px:
+    mov al, bl
+    xor al, cl
+    mov [fs:edi], al            ; blue = x ^ y
+    mov [fs:edi + 1], cl        ; green = y
+    mov [fs:edi + 2], bl        ; red = x
+    add edi, 3
+    inc ebx
+    cmp ebx, 640
+    jb .v24_px
+    inc ecx
+    cmp ecx, 480
+    jb .v24_row
+    SCENE "vbe24"
+
+    ; ---- VBE 640x480, 15 bits per pixel (1:5:5:5), linear framebuffer.
+    mov cx, 640
+    mov dx, 480
+    mov bl, 15
+    call set_vbe_lfb
+    xor ecx, ecx
+.v15_row:
+    xor ebx, ebx
+.v15_px:
+    mov eax, ebx
+    shr eax, 3
+    and eax, 31
+    shl eax, 10
+    mov edx, ecx
+    shr edx, 3
+    and edx, 31
+    shl edx, 5
+    or eax, edx
+    mov edx, ebx
+    add edx, ecx
+    shr edx, 4
+    and edx, 31
+    or eax, edx
+    mov [fs:edi], ax
+    add edi, 2
+    inc ebx
+    cmp ebx, 640
+    jb .v15_px
+    inc ecx
+    cmp ecx, 480
+    jb .v15_row
+    SCENE "vbe15"
+
     ; ---- VBE 640x480, 8 bits per pixel, through the banked window.
     mov cx, 640
     mov dx, 480
@@ -416,6 +520,41 @@ stage2:
     cmp al, 27
     jne .echo
     jmp pass
+
+; The CGA pattern: each of the 200 rows at B800:(row & 1) * 0x2000 +
+; (row >> 1) * 80, byte x = x * 5 + row (BP=1: XOR 0x55 on odd rows too).
+cga_pattern:
+    push word 0xb800
+    pop es
+    xor cx, cx                  ; row
+.row:
+    mov di, cx
+    shr di, 1
+    imul di, di, 80
+    test cl, 1
+    jz .even
+    add di, 0x2000
+.even:
+    xor bx, bx
+.byte:
+    mov al, bl
+    mov ah, 5
+    mul ah
+    add al, cl
+    test bp, bp
+    jz .store
+    test cl, 1
+    jz .store
+    xor al, 0x55
+.store:
+    stosb
+    inc bx
+    cmp bx, 80
+    jb .byte
+    inc cx
+    cmp cx, 200
+    jb .row
+    ret
 
 ; Waits for a key (INT 16h AH=00h).
 wait_key:

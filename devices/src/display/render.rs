@@ -283,8 +283,12 @@ impl Vga {
         let mut f = Frame::new(width, height);
         let shift = (self.gr[5] >> 5) & 3;
         let double_scan = (self.cr[9] >> 7) as u32;
-        let multi_scan =
-            if shift != 1 { (((self.cr[9] as u32 & 0x1f) + 1) << double_scan) - 1 } else { double_scan };
+        // CGA addressing (CR17 bit 0 clear) ignores the maximum scan line.
+        let multi_scan = if self.cr[0x17] & 1 != 0 {
+            (((self.cr[9] as u32 & 0x1f) + 1) << double_scan) - 1
+        } else {
+            double_scan
+        };
         let half_clock = self.sr[1] & 0x08 != 0 && !self.vbe_enabled();
         let plane_mask =
             (0..4).fold(0u32, |m, p| if self.ar[0x12] & (1 << p) != 0 { m | 0xff << (8 * p) } else { m });
@@ -399,7 +403,9 @@ impl Vga {
                     15 | 16 => {
                         let v = byte(base + 2 * x) | byte(base + 2 * x + 1) << 8;
                         if bpp == 15 {
-                            rgb(five((v >> 10) & 31), five((v >> 5) & 31), five(v & 31))
+                            // QEMU draws 15-bit pixels with the low bits clear,
+                            // 16-bit ones with the high bits repeated there.
+                            rgb(((v >> 10) & 31) << 3, ((v >> 5) & 31) << 3, (v & 31) << 3)
                         } else {
                             rgb(five((v >> 11) & 31), six((v >> 5) & 63), five(v & 31))
                         }

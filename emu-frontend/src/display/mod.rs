@@ -9,6 +9,7 @@
 pub mod terminal;
 pub mod vnc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -33,6 +34,9 @@ pub struct Picture {
 #[derive(Clone, Default)]
 pub struct Screen {
     inner: Arc<(Mutex<Picture>, Condvar)>,
+    /// A viewer wants the picture as it is now (a new client, a full
+    /// update), without waiting for the rate limit or a change.
+    wanted: Arc<AtomicBool>,
 }
 
 impl Screen {
@@ -44,6 +48,20 @@ impl Screen {
         p.text = text.map(Arc::new);
         p.generation += 1;
         cond.notify_all();
+    }
+
+    /// The picture as it is now: asks the machine for one and waits (at most
+    /// `wait`) for it; the latest one if it does not come.
+    pub fn current(&self, wait: Duration) -> Picture {
+        let generation = self.latest().generation;
+        self.wanted.store(true, Ordering::Release);
+        self.wait_newer(generation, wait)
+    }
+
+    /// Whether a viewer asked for the picture now (the machine's side;
+    /// clears the request).
+    pub fn take_wanted(&self) -> bool {
+        self.wanted.swap(false, Ordering::AcqRel)
     }
 
     /// The latest picture.

@@ -258,7 +258,8 @@ fn session(mut stream: TcpStream, screen: Screen, input: Sender<Input>) -> io::R
             let picture = if incremental && client.sent.is_some() {
                 screen.wait_newer(client.generation, Duration::from_millis(20))
             } else {
-                screen.latest()
+                // A full update shows the screen as it is now.
+                screen.current(Duration::from_millis(200))
             };
             client.generation = picture.generation;
             if let Some(update) = client.update(&picture.frame, incremental) {
