@@ -170,6 +170,14 @@ fn bad_clients_get_errors_and_the_guest_runs_on() {
     }
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("00000000000ffff0: 0xea 0x5b 0xe0 0x00"), "the reset vector's far jump: {text:?}");
+    hw.write_all(b"xp /1i 0xffff0\n").unwrap();
+    out.clear();
+    while !String::from_utf8_lossy(&out).ends_with("\r\n(qemu) ") {
+        hr.read_exact(&mut byte).unwrap();
+        out.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("0x000ffff0:  ea 5b e0 00 f0") && text.contains("jmp"), "disassembled: {text:?}");
     hw.write_all(b"cont\n").unwrap();
 
     let ev = q.line();

@@ -194,7 +194,7 @@ fn dump(m: &mut Machine, physical: bool, args: &[&str]) -> String {
         }
         for c in f[digits.len()..].chars() {
             match c {
-                'x' | 'd' | 'u' | 'o' | 'c' => format = c,
+                'x' | 'd' | 'u' | 'o' | 'c' | 'i' => format = c,
                 'b' => size = 1,
                 'h' => size = 2,
                 'w' => size = 4,
@@ -211,6 +211,9 @@ fn dump(m: &mut Machine, physical: bool, args: &[&str]) -> String {
         Some(a) => a,
         None => return format!("invalid char '{}' in expression\n", expr.chars().next().unwrap_or('?')),
     };
+    if format == 'i' {
+        return disassemble(m, physical, addr, count);
+    }
     let item = if format == 'c' { 1 } else { size };
     let per_line = if format == 'c' || size == 1 { 8 } else { 16 / size as u64 };
     let total = if format == 'c' { count * size as u64 } else { count };
@@ -248,6 +251,29 @@ fn dump(m: &mut Machine, physical: bool, args: &[&str]) -> String {
         }
         out.push('\n');
         i += per_line;
+    }
+    out
+}
+
+/// `x /Ni`: N instructions from `addr`, decoded in the CPU's current code
+/// size, one a line: address, bytes, and the instruction (Intel syntax,
+/// where QEMU prints AT&T).
+fn disassemble(m: &Machine, physical: bool, addr: u64, count: u64) -> String {
+    use iced_x86::{Decoder, DecoderOptions};
+    let bits = if m.cpu.state.cr0 & 1 != 0 && m.cpu.state.seg(Seg::CS).big() { 32 } else { 16 };
+    let mut out = String::new();
+    let mut at = addr;
+    for _ in 0..count {
+        let Some(bytes) = read(m, physical, at, 15).or_else(|| read(m, physical, at, 1)) else {
+            out += &format!("0x{at:08x}:  Cannot access memory\n");
+            break;
+        };
+        let mut d = Decoder::with_ip(bits, &bytes, at, DecoderOptions::NONE);
+        let ins = d.decode();
+        let len = ins.len().max(1);
+        let hex: Vec<String> = bytes[..len.min(bytes.len())].iter().map(|b| format!("{b:02x}")).collect();
+        out += &format!("0x{at:08x}:  {:<24} {ins}\n", hex.join(" "));
+        at = at.wrapping_add(len as u64);
     }
     out
 }
