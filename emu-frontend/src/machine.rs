@@ -417,7 +417,12 @@ impl Machine {
         if !wanted && pages.is_empty() && !full && (!text_mode || blink == last_blink) {
             return;
         }
-        let frame = vga.render(blink.0, blink.1);
+        let prev = self.displays.as_ref().map(|d| d.screen.latest().frame);
+        let Some(vga) = self.bus().vga() else { return };
+        let frame = match prev {
+            Some(prev) if !full => vga.redraw(blink.0, blink.1, &prev, &pages),
+            _ => vga.render(blink.0, blink.1),
+        };
         let text = vga.text_screen(blink.0);
         if let Some(d) = &self.displays {
             d.screen.publish(frame, text);

@@ -5,4 +5,4 @@ pub mod render;
 pub mod vga;
 
 pub use render::{Cell, Frame, ModeInfo, TextScreen};
-pub use vga::Vga;
+pub use vga::{DirtyPages, Vga};

@@ -9,7 +9,7 @@
 //! display end × 8 (doubled with the dot clock halved) by the vertical
 //! display end, with double-scanned lines repeated.
 
-use super::vga::{dispi, Vga};
+use super::vga::{dispi, DirtyPages, Vga};
 
 /// A picture: `width` × `height` pixels, 0x00RRGGBB, row by row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -199,14 +199,29 @@ impl Vga {
     /// cursor's blink and of blinking characters'. A blanked screen is
     /// black, at the size last drawn.
     pub fn render(&self, cursor_on: bool, blink_on: bool) -> Frame {
+        self.render_changed(cursor_on, blink_on, None)
+    }
+
+    /// Draws the screen again after `prev`, drawn when the registers were
+    /// as they are now: graphics lines whose video memory is not in `dirty`
+    /// are copied from it (text modes, cheap to draw, are drawn whole).
+    pub fn redraw(&self, cursor_on: bool, blink_on: bool, prev: &Frame, dirty: &DirtyPages) -> Frame {
+        self.render_changed(cursor_on, blink_on, Some((prev, dirty)))
+    }
+
+    fn render_changed(&self, cursor_on: bool, blink_on: bool, reuse: Option<(&Frame, &DirtyPages)>) -> Frame {
+        let reuse = reuse.filter(|(prev, _)| {
+            matches!(self.mode(), ModeInfo::Graphics { width, height, .. }
+                if prev.width == width && prev.height == height)
+        });
         let f = match self.mode() {
             ModeInfo::Blank => {
                 let (w, h) = self.last_size.get();
                 return Frame::new(w, h);
             }
             ModeInfo::Text { cols, rows } => self.render_text(cols, rows, cursor_on, blink_on),
-            ModeInfo::Graphics { .. } if self.vbe_enabled() => self.render_vbe(),
-            ModeInfo::Graphics { width, height, .. } => self.render_graphics(width, height),
+            ModeInfo::Graphics { .. } if self.vbe_enabled() => self.render_vbe(reuse),
+            ModeInfo::Graphics { width, height, .. } => self.render_graphics(width, height, reuse),
         };
         self.last_size.set((f.width, f.height));
         f
@@ -270,7 +285,7 @@ impl Vga {
         f
     }
 
-    fn render_graphics(&self, width: u32, height: u32) -> Frame {
+    fn render_graphics(&self, width: u32, height: u32, reuse: Option<(&Frame, &DirtyPages)>) -> Frame {
         let (start, line_offset, line_compare, pan) = if self.vbe_enabled() {
             (self.vbe_start, self.vbe_line, u32::MAX, 0)
         } else {
@@ -314,8 +329,23 @@ impl Vga {
             if self.cr[0x17] & 2 == 0 {
                 addr = (addr & !0x8000) | ((y1 & 2) << 14);
             }
+            // The words this line reads: 8 pixels a word (4 in 256 colours),
+            // doubled when they are wide, 16 pixels of panning margin.
+            let px_per_word = if shift >= 2 {
+                8
+            } else if half_clock {
+                16
+            } else {
+                8
+            };
+            let bytes = ((width as usize + 16).div_ceil(px_per_word) + 1) * 4;
+            let row = (y * width) as usize;
+            let unchanged = reuse.filter(|(_, dirty)| !dirty.touches(addr as usize, bytes, vram.len()));
+            if let Some((prev, _)) = unchanged {
+                f.pixels[row..row + width as usize].copy_from_slice(&prev.pixels[row..row + width as usize]);
+            }
             let mut x = 0usize;
-            while x < width as usize + 16 {
+            while unchanged.is_none() && x < width as usize + 16 {
                 let d = word(addr);
                 let plane = |p: u32| (d >> (8 * p)) & 0xff;
                 let mut pixels = [0u32; 8];
@@ -362,8 +392,10 @@ impl Vga {
                 0 | 1 => panning << half_clock as usize,
                 _ => (panning >> 1) << 1,
             };
-            let row = (y * width) as usize;
-            f.pixels[row..row + width as usize].copy_from_slice(&line[shift_px..shift_px + width as usize]);
+            if unchanged.is_none() {
+                f.pixels[row..row + width as usize]
+                    .copy_from_slice(&line[shift_px..shift_px + width as usize]);
+            }
             if run == 0 {
                 let mask = (self.cr[0x17] as u32 & 3) ^ 3;
                 if y1 & mask == mask {
@@ -384,12 +416,18 @@ impl Vga {
         f
     }
 
-    fn render_vbe(&self) -> Frame {
+    fn render_vbe(&self, reuse: Option<(&Frame, &DirtyPages)>) -> Frame {
         let (w, h) = (self.vbe[dispi::XRES] as u32, self.vbe[dispi::YRES] as u32);
         let bpp = self.vbe[dispi::BPP];
         if bpp == 4 {
-            return self.render_graphics(w, h);
+            return self.render_graphics(w, h, reuse);
         }
+        let bytes_per_pixel = match bpp {
+            8 => 1,
+            15 | 16 => 2,
+            24 => 3,
+            _ => 4,
+        };
         let mut f = Frame::new(w, h);
         let pal = self.palette256();
         let byte = |a: usize| self.vram.get(a).copied().unwrap_or(0) as u32;
@@ -397,6 +435,13 @@ impl Vga {
         let six = |v: u32| (v << 2) | (v >> 4);
         for y in 0..h {
             let base = (self.vbe_start + y * self.vbe_line) as usize;
+            let row = (y * w) as usize;
+            if let Some((prev, _)) =
+                reuse.filter(|(_, d)| !d.touches(base, w as usize * bytes_per_pixel, usize::MAX / 2 + 1))
+            {
+                f.pixels[row..row + w as usize].copy_from_slice(&prev.pixels[row..row + w as usize]);
+                continue;
+            }
             for x in 0..w as usize {
                 let p = match bpp {
                     8 => pal[byte(base + x) as usize],
@@ -541,6 +586,32 @@ mod tests {
         }
         assert_eq!(f.pixels[2 * 640 + 12], 0);
         assert_eq!(f.pixels[640 + 10], 0);
+    }
+
+    #[test]
+    fn a_redraw_draws_only_the_lines_whose_memory_changed() {
+        let mut v = Vga::new();
+        for (i, val) in [(dispi::XRES, 64), (dispi::YRES, 64), (dispi::BPP, 32)] {
+            v.vbe_write(false, i as u16);
+            v.vbe_write(true, val);
+        }
+        v.vbe_write(false, dispi::ENABLE as u16);
+        v.vbe_write(true, dispi::ENABLED | dispi::LFB_ENABLED);
+        let first = v.render(false, true);
+        v.take_dirty();
+        // Line 20 is in video memory page 1 (64 pixels of 4 bytes a line).
+        v.lfb_write(20 * 256 + 8, 4, 0x00ff00);
+        let (dirty, full) = v.take_dirty();
+        assert!(!full && dirty.contains(1) && !dirty.contains(0));
+        // A stale picture shows what the redraw copies and what it draws.
+        let mut stale = first.clone();
+        stale.pixels[0] = 0x123456;
+        stale.pixels[20 * 64] = 0x123456;
+        let f = v.redraw(false, true, &stale, &dirty);
+        assert_eq!(f.pixels[20 * 64 + 2], 0x00ff00, "the written line is drawn");
+        assert_eq!(f.pixels[20 * 64], 0, "... all of it");
+        assert_eq!(f.pixels[0], 0x123456, "an unwritten line is copied");
+        assert_eq!(v.render(false, true).pixels[0], 0);
     }
 
     #[test]

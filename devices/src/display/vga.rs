@@ -110,6 +110,31 @@ const fn edid() -> [u8; 128] {
     e
 }
 
+/// Pages of video memory (of [`DIRTY_PAGE`] bytes) written since they were
+/// last taken.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirtyPages(Vec<u64>);
+
+impl DirtyPages {
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// Whether page `page` was written.
+    pub fn contains(&self, page: usize) -> bool {
+        self.0.get(page / 64).is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    /// Whether any byte of `len` bytes from `offset` was written (offsets
+    /// wrap at `wrap`, a power of two).
+    pub fn touches(&self, offset: usize, len: usize, wrap: usize) -> bool {
+        let first = offset / DIRTY_PAGE;
+        let last = (offset + len.max(1) - 1) / DIRTY_PAGE;
+        let pages = (wrap / DIRTY_PAGE).max(1);
+        (first..=last).any(|p| self.contains(p % pages))
+    }
+}
+
 /// Expands a 4-bit plane mask to one byte per plane (bit p sets byte p).
 fn expand4(mask: u8) -> u32 {
     (0..4).fold(0, |v, p| if mask & (1 << p) != 0 { v | 0xff << (8 * p) } else { v })
@@ -349,19 +374,11 @@ impl Vga {
         self.dirty[page / 64] |= 1 << (page % 64);
     }
 
-    /// The pages of video memory written since the last call (page numbers
-    /// of [`DIRTY_PAGE`] bytes), and whether everything must be redrawn.
-    pub fn take_dirty(&mut self) -> (Vec<usize>, bool) {
-        let mut pages = Vec::new();
-        for (w, word) in self.dirty.iter_mut().enumerate() {
-            let mut bits = std::mem::take(word);
-            while bits != 0 {
-                let b = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                pages.push(w * 64 + b);
-            }
-        }
-        (pages, std::mem::take(&mut self.full_redraw))
+    /// The pages of video memory written since the last call, and whether
+    /// everything must be redrawn (a register or the palette changed).
+    pub fn take_dirty(&mut self) -> (DirtyPages, bool) {
+        let words = std::mem::replace(&mut self.dirty, vec![0; VRAM_BYTES / DIRTY_PAGE / 64]);
+        (DirtyPages(words), std::mem::take(&mut self.full_redraw))
     }
 
     /// Video memory, as planes interleaved (see the module's comment).
@@ -654,8 +671,13 @@ impl Vga {
             0x3c4 => self.sr_index = value & 7,
             0x3c5 => {
                 let i = (self.sr_index & 7) as usize;
+                let old = self.sr[i];
                 self.sr[i] = value & SR_MASK[i];
-                self.full_redraw = true;
+                // The map mask and the memory mode change how the CPU
+                // writes, not what is shown.
+                if old != self.sr[i] && !matches!(i, 2 | 4) {
+                    self.full_redraw = true;
+                }
             }
             0x3c6 => self.pel_mask = value,
             0x3c7 => {
@@ -682,9 +704,20 @@ impl Vga {
             0x3ce => self.gr_index = value & 0x0f,
             0x3cf => {
                 let i = (self.gr_index & 0x0f) as usize;
+                let old = self.gr[i];
                 self.gr[i] = value & GR_MASK[i];
                 self.vbe_update_vga();
-                self.full_redraw = true;
+                // Only the shift mode (GR5 bits 5-6) and the memory map
+                // (GR6) change what is shown; the rest is how the CPU reads
+                // and writes (set/reset, rotate, bit mask ...).
+                let shown = match i {
+                    5 => (old ^ self.gr[5]) & 0x60 != 0,
+                    6 => old != self.gr[6],
+                    _ => false,
+                };
+                if shown {
+                    self.full_redraw = true;
+                }
             }
             0x3b4 | 0x3d4 => self.cr_index = value,
             0x3b5 | 0x3d5 => {
@@ -1003,6 +1036,7 @@ mod tests {
         gr(&mut v, 5, 0x10);
         gr(&mut v, 6, 0x0e); // 0xb8000, 32 KiB
         gr(&mut v, 8, 0xff);
+        v.take_dirty();
         v.window_write(0x18000 + 2, b'A');
         v.window_write(0x18000 + 3, 0x1f);
         assert_eq!(&v.vram[4..6], &[b'A', 0x1f]);
@@ -1018,8 +1052,8 @@ mod tests {
         assert_eq!(v.vram[0x1235], 7);
         assert_eq!(v.window_read(0x1235), 7);
         let (pages, _) = v.take_dirty();
-        assert!(pages.contains(&1) && pages.contains(&0));
-        assert_eq!(v.take_dirty().0, Vec::<usize>::new());
+        assert!(pages.contains(1) && pages.contains(0) && !pages.contains(2));
+        assert!(v.take_dirty().0.is_empty());
     }
 
     #[test]
