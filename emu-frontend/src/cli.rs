@@ -98,7 +98,7 @@ pub struct RunArgs {
     /// terminal) or none (the adapter works, nothing is shown).
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
-    /// A VNC server: [HOST]:DISPLAY (port 5900 + DISPLAY), as QEMU's -vnc.
+    /// A VNC server on HOST:DISPLAY or :DISPLAY (port 5900 + DISPLAY), as QEMU's -vnc.
     #[arg(long, value_name = "ADDR")]
     pub vnc: Option<String>,
     /// The display adapter: std (QEMU's standard VGA with VBE, the default)
@@ -109,7 +109,7 @@ pub struct RunArgs {
     /// tcp:HOST:PORT,server=on,wait=off (may be given more than once).
     #[arg(long, value_name = "DEV")]
     pub qmp: Vec<String>,
-    /// The human monitor on a socket (same forms as -qmp).
+    /// The human monitor: stdio (this terminal), or a socket as for -qmp.
     #[arg(long, value_name = "DEV")]
     pub monitor: Vec<String>,
     /// Start stopped: the machine runs when the monitor says `cont`.

@@ -11,9 +11,15 @@
 //! 0xe9 debug console, 0xf4 isa-debug-exit, 0x1f0-0x1f7/0x3f6 and
 //! 0x170-0x177/0x376 the two IDE channels, 0x3f0-0x3f5/0x3f7 the floppy
 //! controller, 0x3f8-0x3ff COM1, 0x510-0x511 fw_cfg, 0xcf8-0xcff PCI
-//! configuration (the i440FX, the PIIX3 and its IDE function) with the
-//! reset control register at 0xcf9, and the IDE bus master's registers
-//! wherever the firmware puts its BAR. Everything else floats high.
+//! configuration (the i440FX, the PIIX3, its IDE function and the VGA) with
+//! the reset control register at 0xcf9, the VGA's registers (0x3b4-0x3b5,
+//! 0x3ba, 0x3c0-0x3cf, 0x3d4-0x3d5, 0x3da; VBE at 0x1ce-0x1d0), and the IDE
+//! bus master's registers wherever the firmware puts its BAR. Everything
+//! else floats high.
+//!
+//! Memory windows ([`window`]): the VGA's legacy window at 0xa0000-0xbffff,
+//! and its framebuffer, registers and ROM wherever the firmware puts its
+//! BARs (moved when it writes them).
 //!
 //! Interrupt lines: 0 the timer (edges), 1 the keyboard, 4 COM1, 6 the
 //! floppy controller, 8 the RTC (edges), 12 the mouse, 14 and 15 the IDE
