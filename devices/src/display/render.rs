@@ -588,15 +588,21 @@ mod tests {
         assert_eq!(f.pixels[640 + 10], 0);
     }
 
-    #[test]
-    fn a_redraw_draws_only_the_lines_whose_memory_changed() {
+    /// An adapter in a VBE mode with its linear framebuffer.
+    fn vbe_mode(width: u16, height: u16, bpp: u16) -> Vga {
         let mut v = Vga::new();
-        for (i, val) in [(dispi::XRES, 64), (dispi::YRES, 64), (dispi::BPP, 32)] {
+        for (i, val) in [(dispi::XRES, width), (dispi::YRES, height), (dispi::BPP, bpp)] {
             v.vbe_write(false, i as u16);
             v.vbe_write(true, val);
         }
         v.vbe_write(false, dispi::ENABLE as u16);
         v.vbe_write(true, dispi::ENABLED | dispi::LFB_ENABLED);
+        v
+    }
+
+    #[test]
+    fn a_redraw_draws_only_the_lines_whose_memory_changed() {
+        let mut v = vbe_mode(64, 64, 32);
         let first = v.render(false, true);
         v.take_dirty();
         // Line 20 is in video memory page 1 (64 pixels of 4 bytes a line).
@@ -616,13 +622,7 @@ mod tests {
 
     #[test]
     fn vbe_32bpp_and_16bpp() {
-        let mut v = Vga::new();
-        for (i, val) in [(dispi::XRES, 64), (dispi::YRES, 48), (dispi::BPP, 32)] {
-            v.vbe_write(false, i as u16);
-            v.vbe_write(true, val);
-        }
-        v.vbe_write(false, dispi::ENABLE as u16);
-        v.vbe_write(true, dispi::ENABLED | dispi::LFB_ENABLED);
+        let mut v = vbe_mode(64, 48, 32);
         v.lfb_write((64 * 2 + 3) * 4, 4, 0x00123456);
         let f = v.render(false, true);
         assert_eq!((f.width, f.height), (64, 48));
