@@ -265,7 +265,10 @@ fn qemu_log_path(rom: &Path, work: &Path) -> PathBuf {
 /// QEMU running `rom` single-stepped with its log going to `log`.
 fn qemu_command(rom: &Path, log: &Path, extra: &[&str]) -> Result<std::process::Child, String> {
     Command::new("qemu-system-i386")
-        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-bios"])
+        // The RTC on the virtual clock (QEMU's default is the host's), so
+        // that its periodic interrupt comes at the same instruction in
+        // every run, as vemu's does, however busy the host is.
+        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-rtc", "clock=vm", "-bios"])
         .arg(rom)
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
         .args(extra)
