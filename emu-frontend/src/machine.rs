@@ -154,7 +154,8 @@ pub enum Outcome {
     TripleFault { cs: u16, eip: u32 },
     /// `--max-insns` instructions ran.
     InstructionLimit,
-    /// The user asked to stop (the console's Ctrl-A x, a signal); why.
+    /// The user asked to stop (the console's Ctrl-A x, a signal, the
+    /// monitor's quit); why (empty: nothing to say).
     Quit(String),
     /// HLT with nothing left that could ever wake the CPU (interrupts
     /// disabled, or every interrupt line masked).
@@ -177,7 +178,7 @@ impl Outcome {
     pub fn message(&self) -> Option<String> {
         match self {
             Outcome::GuestExit(_) | Outcome::ResetRequested => None,
-            Outcome::Quit(why) => Some(why.clone()),
+            Outcome::Quit(why) => (!why.is_empty()).then(|| why.clone()),
             Outcome::TripleFault { cs, eip } => Some(format!(
                 "the guest triple-faulted at {cs:04x}:{eip:08x}; stopped instead of resetting (--no-reboot)"
             )),

@@ -195,5 +195,5 @@ fn bad_clients_get_errors_and_the_guest_runs_on() {
     let mut err = String::new();
     vemu.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "status {status}; stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "quitting from the monitor prints nothing: {err}");
 }
