@@ -252,42 +252,34 @@ impl Listener {
     }
 }
 
-/// Serves QMP on `listener`; with `wait`, returns only after the first
-/// client connected (its session goes on in its own thread).
-pub fn serve(listener: Listener, wait: bool, machine: Sender<Request>, hub: Hub) {
-    let first = if wait { listener.accept().ok() } else { None };
-    if let Some(conn) = first {
-        let (m, h) = (machine.clone(), hub.clone());
-        std::thread::spawn(move || session(conn, m, h));
+/// Accepts clients on `listener`, each served by `session` in a thread of
+/// its own; with `wait`, returns only after the first one connected.
+fn accept_clients(listener: Listener, wait: bool, session: impl Fn(Connection) + Clone + Send + 'static) {
+    if let Some(conn) = if wait { listener.accept().ok() } else { None } {
+        let s = session.clone();
+        std::thread::spawn(move || s(conn));
     }
     std::thread::spawn(move || loop {
         match listener.accept() {
             Ok(conn) => {
-                let (m, h) = (machine.clone(), hub.clone());
-                std::thread::spawn(move || session(conn, m, h));
+                let s = session.clone();
+                std::thread::spawn(move || s(conn));
             }
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
         }
     });
 }
 
+/// Serves QMP on `listener`; with `wait`, returns only after the first
+/// client connected (its session goes on in its own thread).
+pub fn serve(listener: Listener, wait: bool, machine: Sender<Request>, hub: Hub) {
+    accept_clients(listener, wait, move |conn| session(conn, machine.clone(), hub.clone()));
+}
+
 /// Serves the human monitor on `listener` (`-monitor`): each line a
 /// command, its output and the prompt back.
 pub fn serve_hmp(listener: Listener, wait: bool, machine: Sender<Request>) {
-    let first = if wait { listener.accept().ok() } else { None };
-    if let Some(conn) = first {
-        let m = machine.clone();
-        std::thread::spawn(move || hmp_session(conn, m));
-    }
-    std::thread::spawn(move || loop {
-        match listener.accept() {
-            Ok(conn) => {
-                let m = machine.clone();
-                std::thread::spawn(move || hmp_session(conn, m));
-            }
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-        }
-    });
+    accept_clients(listener, wait, move |conn| hmp_session(conn, machine.clone()));
 }
 
 /// One human monitor session: lines in, output and prompts out.
