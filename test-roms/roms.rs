@@ -40,6 +40,7 @@ macro_rules! for_each_rom {
             triplefault,
             unreal,
             v86,
+            x87,
         );
     };
 }

@@ -31,6 +31,7 @@ pub mod storage;
 
 pub use bus::PortBus;
 pub use capture::Captured;
+pub use chipset::ferr::FpuErrorLatch;
 pub use chipset::fw_cfg::{key as fw_cfg_key, FwCfg};
 pub use chipset::pci::{pam_segments, PciHost};
 pub use chipset::pic::DualPic;

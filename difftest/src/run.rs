@@ -15,7 +15,7 @@ use vemu_translator::{CpuState, Engine, InterruptKind, Seg, Tracer};
 use crate::record::{Event, Insn, State, Step};
 
 /// QEMU's CPU model matching vemu's CPUID (see README "The CPU").
-pub const QEMU_CPU: &str = "pentium2,-fpu,-mmx,-fxsr,-mce,-pat,-pse36,-apic,-vme,-mca,-mtrr,-pae";
+pub const QEMU_CPU: &str = "pentium2,-mmx,-mce,-pat,-pse36,-apic,-vme,-mca,-mtrr,-pae";
 
 /// EFLAGS bits of iced-x86's `RflagsBits`.
 pub fn eflags_of(bits: u32) -> u32 {

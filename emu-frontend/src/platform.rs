@@ -8,6 +8,7 @@
 //! 0x4d0-0x4d1 their edge/level registers, 0x40-0x43 the 8254 timer, 0x61
 //! system control port B, 0x60/0x64 the 8042 keyboard controller, 0x70-0x71
 //! RTC/CMOS, 0x80 POST codes, 0x92 system control port A (fast A20, reset),
+//! 0xf0 the FPU error logic (IGNNE#),
 //! 0xe9 debug console, 0xf4 isa-debug-exit, 0x1f0-0x1f7/0x3f6 and
 //! 0x170-0x177/0x376 the two IDE channels, 0x3f0-0x3f5/0x3f7 the floppy
 //! controller, 0x3f8-0x3ff COM1, 0x510-0x511 fw_cfg, 0xcf8-0xcff PCI
@@ -22,7 +23,8 @@
 //! BARs (moved when it writes them).
 //!
 //! Interrupt lines: 0 the timer (edges), 1 the keyboard, 4 COM1, 6 the
-//! floppy controller, 8 the RTC (edges), 12 the mouse, 14 and 15 the IDE
+//! floppy controller, 8 the RTC (edges), 12 the mouse, 13 the FPU's FERR#,
+//! 14 and 15 the IDE
 //! channels. After every access the lines of level-triggered sources are
 //! read again; the timer, the RTC, the UART and the keyboard also move with
 //! the clock (`advance`).
@@ -35,8 +37,9 @@ use vemu_devices::chipset::pci::Slot;
 use vemu_devices::irq::line;
 use vemu_devices::storage::ide::{IdeChannel, IdeUnit};
 use vemu_devices::{
-    pam_segments, DebugCon, Dma8237, DualPic, Fdc, FwCfg, GuestMemory, Ide, IsaDebugExit, PciHost, Pit,
-    PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, Vga, FLOPPY_DMA_CHANNEL, I8042,
+    pam_segments, DebugCon, Dma8237, DualPic, Fdc, FpuErrorLatch, FwCfg, GuestMemory, Ide, IsaDebugExit,
+    PciHost, Pit, PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, Vga, FLOPPY_DMA_CHANNEL,
+    I8042,
 };
 use vemu_softmmu::{Memory, MmioId, PhysAddr};
 use vemu_translator::{Bus, BusRequest};
@@ -79,6 +82,7 @@ enum Dev {
     Rtc,
     Post,
     Port92,
+    Ferr,
     DebugCon,
     DebugExit,
     Ide,
@@ -116,6 +120,7 @@ pub struct PcBus {
     pci: PciHost,
     fw_cfg: FwCfg,
     port92: SystemControlA,
+    ferr: FpuErrorLatch,
     post: PostCodes,
     debugcon: DebugCon,
     debug_exit: IsaDebugExit,
@@ -150,6 +155,7 @@ impl PcBus {
             pci,
             fw_cfg: FwCfg::new(),
             port92: SystemControlA::new(),
+            ferr: FpuErrorLatch::new(),
             post: PostCodes::new(out.post),
             debugcon: DebugCon::new(out.debugcon),
             debug_exit: IsaDebugExit::new(),
@@ -234,6 +240,7 @@ impl PcBus {
             0x70 | 0x71 => Dev::Rtc,
             0x80 => Dev::Post,
             0x92 => Dev::Port92,
+            vemu_devices::chipset::ferr::PORT => Dev::Ferr,
             0xe9 => Dev::DebugCon,
             0xf4 => Dev::DebugExit,
             0x170..=0x177 | 0x1f0..=0x1f7 | 0x376 | 0x3f6 => Dev::Ide,
@@ -260,6 +267,7 @@ impl PcBus {
             Dev::Rtc => &mut self.rtc,
             Dev::Post => &mut self.post,
             Dev::Port92 => &mut self.port92,
+            Dev::Ferr => &mut self.ferr,
             Dev::DebugCon => &mut self.debugcon,
             Dev::DebugExit => &mut self.debug_exit,
             Dev::Ide | Dev::IdeBusMaster(_) => &mut self.ide,
@@ -353,6 +361,7 @@ impl PcBus {
     fn update_lines(&mut self) {
         self.pic.set_irq(line::KEYBOARD, self.kbc.keyboard_irq());
         self.pic.set_irq(line::MOUSE, self.kbc.mouse_irq());
+        self.pic.set_irq(line::FPU, self.ferr.irq_level());
         self.pic.set_irq(line::COM1, self.uart.irq_level());
         self.pic.set_irq(line::FLOPPY, self.fdc.irq_level());
         self.pic.set_irq(line::IDE_PRIMARY, self.ide.irq_level(IdeChannel::Primary));
@@ -434,6 +443,7 @@ impl PcBus {
             Dev::Rtc,
             Dev::Post,
             Dev::Port92,
+            Dev::Ferr,
             Dev::DebugCon,
             Dev::DebugExit,
             Dev::Ide,
@@ -509,6 +519,10 @@ impl Bus for PcBus {
     }
     fn acknowledge_interrupt(&mut self) -> u8 {
         self.pic.acknowledge()
+    }
+    fn set_ferr(&mut self, asserted: bool) {
+        self.ferr.set_ferr(asserted);
+        self.update_lines();
     }
     fn take_request(&mut self) -> Option<BusRequest> {
         self.requests.pop_front()

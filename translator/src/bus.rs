@@ -49,6 +49,11 @@ pub trait Bus {
     }
     /// Acknowledges the pending interrupt and returns its vector.
     fn acknowledge_interrupt(&mut self) -> u8;
+    /// The FPU's error output FERR#: asserted when a waiting x87 instruction
+    /// finds an unmasked exception pending while CR0.NE is clear, released
+    /// when the exception flags are cleared. The PC routes it to IRQ 13
+    /// (unless IGNNE#, set by a write to port 0xF0, holds it off).
+    fn set_ferr(&mut self, _asserted: bool) {}
     /// A device's request to the machine, if any (asked after every port write).
     fn take_request(&mut self) -> Option<BusRequest>;
     /// Lets the owner reach its concrete devices.

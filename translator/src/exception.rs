@@ -46,6 +46,9 @@ impl Exception {
     pub const fn nm() -> Exception {
         Exception::new(vector::NM, None)
     }
+    pub const fn mf() -> Exception {
+        Exception::new(vector::MF, None)
+    }
     pub const fn br() -> Exception {
         Exception::new(vector::BR, None)
     }

@@ -7,6 +7,7 @@
 mod bus;
 mod cpu;
 mod exception;
+pub mod f80;
 mod flags;
 pub(crate) mod interp;
 mod jit;
@@ -23,7 +24,8 @@ pub use iced_x86::Instruction;
 pub use interp::misc::{cpuid_leaf, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX};
 pub use jit::Engine;
 pub use state::{
-    attr, cr0, cr4, dr, fl, msr, reg, CpuState, Msrs, Seg, Segment, Selector, TableReg, CPU_SIGNATURE,
+    attr, cr0, cr4, dr, fl, fsw, msr, reg, CpuState, Fpu, Msrs, Seg, Segment, Selector, TableReg,
+    CPU_SIGNATURE,
 };
 pub use trace::{InterruptKind, Tracer};
 

@@ -129,7 +129,7 @@ impl Cpu {
     /// run loop asks the devices about interrupts and their next event again,
     /// so that both tiers take an interrupt the access raised at the same
     /// instruction.
-    fn device_touched(&mut self) {
+    pub(crate) fn device_touched(&mut self) {
         self.device_access = true;
         self.events_stale = true;
     }
@@ -231,6 +231,64 @@ impl Cpu {
             return Ok(v);
         }
         self.read_lin_slow(linear, size, user, Access::Write)
+    }
+
+    /// Reads an operand of any length (an x87 or SSE value, an FPU
+    /// environment, an FXSAVE image) at `seg:offset`. The segment check covers
+    /// all of it, and every page it touches is translated before anything is
+    /// read. `align` is the alignment alignment checking (#AC) asks for.
+    pub(crate) fn read_bytes(&mut self, seg: Seg, offset: u32, buf: &mut [u8], align: u32) -> Fault {
+        let linear = self.begin_long_access(seg, offset, buf.len() as u32, align, false)?;
+        let user = self.user();
+        for (i, chunk) in buf.chunks_mut(4).enumerate() {
+            let v = self.read_lin(linear.wrapping_add(4 * i as u32), chunk.len() as u32, user)?;
+            chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+
+    /// Writes an operand of any length at `seg:offset`; every page it touches
+    /// must be writable before any byte is written.
+    pub(crate) fn write_bytes(&mut self, seg: Seg, offset: u32, data: &[u8], align: u32) -> Fault {
+        let linear = self.begin_long_access(seg, offset, data.len() as u32, align, true)?;
+        let user = self.user();
+        for (i, chunk) in data.chunks(4).enumerate() {
+            let mut v = [0; 4];
+            v[..chunk.len()].copy_from_slice(chunk);
+            self.write_lin(
+                linear.wrapping_add(4 * i as u32),
+                chunk.len() as u32,
+                u32::from_le_bytes(v),
+                user,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The checks before a long access: segment, alignment, data breakpoints,
+    /// and the translation of every page (as a write for `write`).
+    fn begin_long_access(&mut self, seg: Seg, offset: u32, len: u32, align: u32, write: bool) -> Fault<u32> {
+        let linear = self.check_seg(seg, offset, len, write)?;
+        if linear & (align - 1) != 0 {
+            self.check_alignment()?;
+        }
+        if self.breakpoints_armed {
+            for at in (0..len).step_by(4) {
+                self.watch_data(linear.wrapping_add(at), (len - at).min(4), write);
+            }
+        }
+        let access = if write { Access::Write } else { Access::Read };
+        let user = self.user();
+        let last = linear.wrapping_add(len - 1);
+        let mut at = linear;
+        loop {
+            self.translate(at, access, user)?;
+            if at & !0xfff == last & !0xfff {
+                break;
+            }
+            at = (at & !0xfff).wrapping_add(0x1000);
+        }
+        Ok(linear)
     }
 
     /// The code byte at a linear address (for the decoder and fetch checks).

@@ -8,6 +8,7 @@
 //! This module holds data and small accessors; behaviour lives in the interpreter
 //! and the VMM layer.
 
+use crate::f80::F80;
 use crate::flags::Flags;
 
 /// Indices into [`CpuState::regs`], in x86 encoding order.
@@ -163,7 +164,9 @@ pub mod cr4 {
     pub const DE: u32 = 1 << 3;
     pub const PSE: u32 = 1 << 4;
     pub const PGE: u32 = 1 << 7;
-    pub const SUPPORTED: u32 = TSD | DE | PSE | PGE;
+    /// FXSAVE and FXRSTOR include the SSE state.
+    pub const OSFXSR: u32 = 1 << 9;
+    pub const SUPPORTED: u32 = TSD | DE | PSE | PGE | OSFXSR;
 }
 
 /// EFLAGS bits.
@@ -254,6 +257,107 @@ pub struct CpuState {
     pub msr: Msrs,
     /// Value added to the virtual clock to give the time-stamp counter.
     pub tsc_offset: u64,
+    pub fpu: Fpu,
+}
+
+/// Bits of the x87 status word.
+pub mod fsw {
+    /// The six exception flags (as `f80::exc`).
+    pub const EXCEPTIONS: u16 = 0x3f;
+    /// Stack fault: the invalid operation was a stack overflow or underflow.
+    pub const SF: u16 = 1 << 6;
+    /// Error summary: an unmasked exception is pending.
+    pub const ES: u16 = 1 << 7;
+    pub const C0: u16 = 1 << 8;
+    pub const C1: u16 = 1 << 9;
+    pub const C2: u16 = 1 << 10;
+    pub const TOP_SHIFT: u16 = 11;
+    pub const C3: u16 = 1 << 14;
+    /// Busy: mirrors ES.
+    pub const B: u16 = 1 << 15;
+    pub const CONDITION: u16 = C0 | C1 | C2 | C3;
+}
+
+/// The x87 FPU's state (SDM Vol. 1 8.1).
+#[repr(C)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fpu {
+    /// The physical registers R0-R7; ST(i) is R((TOP + i) mod 8).
+    pub regs: [F80; 8],
+    /// Control word.
+    pub cw: u16,
+    /// Status word with TOP (bits 11-13) kept apart in `top`.
+    pub sw: u16,
+    pub top: u8,
+    /// The abridged tag word (as FXSAVE stores it): bit i set when Ri holds a
+    /// value. The full tag word is computed from the contents when stored.
+    pub valid: u8,
+    /// Last instruction opcode (11 bits), instruction and data pointers.
+    pub fop: u16,
+    pub fcs: u16,
+    pub fip: u32,
+    pub fds: u16,
+    pub fdp: u32,
+    /// SSE control and status (FXSAVE keeps it beside the x87 state).
+    pub mxcsr: u32,
+    /// XMM0-XMM7.
+    pub xmm: [u128; 8],
+}
+
+impl Fpu {
+    /// The state at power-on (SDM Vol. 3A table 9-1): control word 0040H,
+    /// every register +0.0 and tagged valid.
+    pub fn reset() -> Fpu {
+        Fpu { cw: 0x0040, valid: 0xff, ..Fpu::initialized() }
+    }
+
+    /// The state FNINIT leaves: control word 037FH, the stack empty.
+    pub fn initialized() -> Fpu {
+        Fpu {
+            regs: [F80::ZERO; 8],
+            cw: 0x037f,
+            sw: 0,
+            top: 0,
+            valid: 0,
+            fop: 0,
+            fcs: 0,
+            fip: 0,
+            fds: 0,
+            fdp: 0,
+            mxcsr: 0x1f80,
+            xmm: [0; 8],
+        }
+    }
+
+    /// FNINIT: the x87 part back to its initialized state; the register
+    /// contents and the SSE state stay.
+    pub fn finit(&mut self) {
+        *self = Fpu { regs: self.regs, mxcsr: self.mxcsr, xmm: self.xmm, ..Fpu::initialized() };
+    }
+
+    /// The status word as FNSTSW stores it.
+    pub fn status(&self) -> u16 {
+        self.sw & !(7 << fsw::TOP_SHIFT) | (self.top as u16 & 7) << fsw::TOP_SHIFT
+    }
+
+    /// The full tag word (2 bits a register: valid 0, zero 1, special 2, empty 3).
+    pub fn tag_word(&self) -> u16 {
+        let mut tw = 0;
+        for i in 0..8 {
+            let tag = if self.valid & 1 << i == 0 {
+                3
+            } else {
+                use crate::f80::Class;
+                match self.regs[i].class() {
+                    Class::Normal => 0,
+                    Class::Zero => 1,
+                    _ => 2,
+                }
+            };
+            tw |= tag << (2 * i);
+        }
+        tw
+    }
 }
 
 impl Default for CpuState {
@@ -289,6 +393,7 @@ impl CpuState {
             inhibit_interrupts: false,
             msr: Msrs { apic_base: msr::APIC_BASE_RESET, ..Msrs::default() },
             tsc_offset: 0,
+            fpu: Fpu::reset(),
         }
     }
 

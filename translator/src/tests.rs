@@ -314,3 +314,21 @@ fn a_rep_instruction_does_not_carry_compiled_code_past_a_device_event() {
         assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}");
     }
 }
+
+/// Runs real-mode `code` with 3 at 0x3000 (word) and returns the double FSTP
+/// left at 0x3010.
+#[test]
+fn x87_divides_through_memory_operands() {
+    // fld1; fild word [0x3000]; fdivp st1; fstp qword [0x3010]; hlt
+    let code = [0xd9, 0xe8, 0xdf, 0x06, 0x00, 0x30, 0xde, 0xf9, 0xdd, 0x1e, 0x10, 0x30, 0xf4];
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        cpu.state.cr0 |= cr0::NE;
+        cpu.state.fpu.finit();
+        cpu.mem.write_phys(PhysAddr(0x3000), &[3, 0]);
+        assert_eq!(cpu.run(100), Exit::Halted);
+        let lo = cpu.read_lin(0x3010, 4, false).unwrap();
+        let hi = cpu.read_lin(0x3014, 4, false).unwrap();
+        assert_eq!((hi, lo), (0x3fd5_5555, 0x5555_5555), "{engine:?}: {:?}", cpu.state.fpu);
+    }
+}

@@ -2,9 +2,9 @@
 //! WRMSR.
 //!
 //! CPUID describes what vemu implements, in the shape of QEMU's `pentium2` model
-//! with the features vemu lacks removed (no FPU, MMX, FXSR, MCE/MCA, MTRR, PAT,
-//! PSE-36, APIC, VME, PAE), so that `qemu-system-i386 -cpu pentium2,-fpu,...` is
-//! a like-for-like reference.
+//! with the features vemu lacks removed (no MMX, MCE/MCA, MTRR, PAT, PSE-36,
+//! APIC, VME, PAE), so that `qemu-system-i386 -cpu pentium2,-mmx,...` is a
+//! like-for-like reference.
 
 use iced_x86::Instruction;
 
@@ -14,8 +14,9 @@ use crate::flags::op;
 use crate::interp::{mask, Loc};
 use crate::state::{cr4, fl, msr, reg, CPU_SIGNATURE};
 
-/// CPUID leaf 1 EDX: DE PSE TSC MSR CX8 SEP PGE CMOV.
-pub const CPUID_FEATURES_EDX: u32 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 11 | 1 << 13 | 1 << 15;
+/// CPUID leaf 1 EDX: FPU DE PSE TSC MSR CX8 SEP PGE CMOV FXSR.
+pub const CPUID_FEATURES_EDX: u32 =
+    1 << 0 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 11 | 1 << 13 | 1 << 15 | 1 << 24;
 /// CPUID leaf 1 ECX: only "running under a hypervisor".
 pub const CPUID_FEATURES_ECX: u32 = 1 << 31;
 

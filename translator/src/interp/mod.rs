@@ -2,8 +2,9 @@
 //! time against [`crate::Cpu`], dispatching on the mnemonic to one file per family
 //! (as Bochs and v86 split them): `data` (moves, exchanges, conversions, CMOVcc,
 //! SETcc, flag instructions), `arith`, `logic`, `shift`, `muldiv`, `bcd`, `bit`,
-//! `string`, `stack`, `control` (jumps, calls, loops, INT, IRET), and `misc`
-//! (CPUID, RDTSC, MSRs, XADD, CMPXCHG). Privileged and system instructions go to
+//! `string`, `stack`, `control` (jumps, calls, loops, INT, IRET), `misc`
+//! (CPUID, RDTSC, MSRs, XADD, CMPXCHG), and the x87 FPU (`x87`, `x87_arith`,
+//! `x87_env`). Privileged and system instructions go to
 //! the VMM layer (`crate::vmm`). This file holds the dispatch and the operand
 //! helpers every family uses.
 //!
@@ -23,12 +24,15 @@ mod muldiv;
 mod shift;
 mod stack;
 mod string;
+mod x87;
+mod x87_arith;
+mod x87_env;
 
 use iced_x86::{Code, Instruction, Mnemonic, OpKind, Register};
 
 use crate::cpu::Cpu;
 use crate::exception::{Exception, Fault};
-use crate::state::{cr0, Seg};
+use crate::state::Seg;
 
 /// Where an operand lives.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -342,25 +346,10 @@ impl Cpu {
             M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja => self.jcc(ins),
             M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => self.jcc(ins),
             _ if ins.code() == Code::INVALID => Err(Exception::ud()),
+            M::Fxsave | M::Fxrstor => self.fxsave_fxrstor(ins),
             _ if is_x87(ins) => self.x87(ins),
             _ => Err(self.unimplemented(ins)),
         }
-    }
-
-    /// An x87 instruction: #NM if CR0.EM or CR0.TS says so, else there is no FPU.
-    fn x87(&mut self, ins: &Instruction) -> Fault {
-        if self.state.cr0 & (cr0::EM | cr0::TS) != 0 {
-            return Err(Exception::nm());
-        }
-        Err(self.unimplemented(ins))
-    }
-
-    /// WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set; otherwise nothing to wait for.
-    fn wait(&mut self) -> Fault {
-        if self.state.cr0 & (cr0::MP | cr0::TS) == cr0::MP | cr0::TS {
-            return Err(Exception::nm());
-        }
-        Ok(())
     }
 }
 
