@@ -56,8 +56,11 @@ impl Cpu {
         if src == 0 {
             return Ok(());
         }
-        let index =
-            if ins.mnemonic() == Mnemonic::Bsf { src.trailing_zeros() } else { 31 - src.leading_zeros() };
+        // TZCNT's encoding (F3 0F BC) is BSF with an ignored REP prefix on a
+        // processor without BMI1, as LZCNT's is BSR without LZCNT support;
+        // Linux relies on that ("rep; bsf").
+        let forward = matches!(ins.mnemonic(), Mnemonic::Bsf | Mnemonic::Tzcnt);
+        let index = if forward { src.trailing_zeros() } else { 31 - src.leading_zeros() };
         self.set_reg(ins.op0_register(), index);
         Ok(())
     }

@@ -266,7 +266,7 @@ impl Cpu {
             M::Aam => self.aam(ins),
             M::Aad => self.aad(ins),
             M::Bt | M::Bts | M::Btr | M::Btc => self.bit_test(ins),
-            M::Bsf | M::Bsr => self.bit_scan(ins),
+            M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt => self.bit_scan(ins),
             M::Movsb | M::Movsw | M::Movsd => self.string(ins),
             M::Cmpsb | M::Cmpsw | M::Cmpsd => self.string(ins),
             M::Scasb | M::Scasw | M::Scasd => self.string(ins),
