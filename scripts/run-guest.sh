@@ -2,7 +2,7 @@
 # Boots a real disk image in vemu: a 1.44 MB floppy that scripts/build-guests.sh
 # makes from Debian 12's packages (SYSLINUX on a FAT12 file system, with the
 # project's test kernel and an initrd; Debian's own kernel does not fit on a
-# floppy and needs an FPU, which vemu does not have yet). SeaBIOS boots it,
+# floppy). SeaBIOS boots it,
 # SYSLINUX loads the kernel and the initrd through the BIOS, and the kernel
 # checks that both arrived whole and powers the machine off through QEMU's
 # debug-exit port; the console is this terminal (Ctrl-A x quits early).

@@ -151,6 +151,12 @@ fn bad_clients_get_errors_and_the_guest_runs_on() {
     let hmp =
         q.ask("{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info status\"}}");
     assert_eq!(hmp, "{\"return\": \"VM status: paused\\r\\n\"}\r\n");
+    let regs = q.ask(
+        "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info registers\"}}",
+    );
+    for field in ["EAX=", "CR0=", "FCW=", " [ST=", "FPR7=", "XMM07="] {
+        assert!(regs.contains(field), "info registers shows {field} as QEMU does: {regs}");
+    }
 
     // The human monitor on its own socket.
     let h = connect(hmp_port);

@@ -338,15 +338,19 @@ fn tzcnt_and_lzcnt_encodings_are_bsf_and_bsr_without_bmi() {
     // mov ax, 0x50; mov cx, 0x1234; tzcnt cx, ax (F3 0F BC); lzcnt dx, ax
     // (F3 0F BD); xor ax, ax; mov bx, 0x7777; tzcnt bx, ax; hlt
     let code = [
-        0xb8, 0x50, 0x00, 0xb9, 0x34, 0x12, 0xf3, 0x0f, 0xbc, 0xc8, 0xf3, 0x0f, 0xbd, 0xd0, 0x31, 0xc0, 0xbb, 0x77,
-        0x77, 0xf3, 0x0f, 0xbc, 0xd8, 0xf4,
+        0xb8, 0x50, 0x00, 0xb9, 0x34, 0x12, 0xf3, 0x0f, 0xbc, 0xc8, 0xf3, 0x0f, 0xbd, 0xd0, 0x31, 0xc0, 0xbb,
+        0x77, 0x77, 0xf3, 0x0f, 0xbc, 0xd8, 0xf4,
     ];
     for engine in ENGINES {
         let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
         assert_eq!(cpu.run(100), Exit::Halted);
         assert_eq!(cpu.state.regs[reg::ECX] & 0xffff, 4, "{engine:?}: BSF's answer");
         assert_eq!(cpu.state.regs[reg::EDX] & 0xffff, 6, "{engine:?}: BSR's answer");
-        assert_eq!(cpu.state.regs[reg::EBX] & 0xffff, 0x7777, "{engine:?}: a zero source leaves BSF's destination");
+        assert_eq!(
+            cpu.state.regs[reg::EBX] & 0xffff,
+            0x7777,
+            "{engine:?}: a zero source leaves BSF's destination"
+        );
         assert!(cpu.state.flags.zf(), "{engine:?}: ZF for a zero source");
     }
 }

@@ -85,8 +85,8 @@ fn info(m: &mut Machine, what: Option<&str>) -> String {
     }
 }
 
-/// `info registers`, in QEMU's layout for a 32-bit x86 CPU (without the
-/// FPU and SSE lines: vemu has no FPU yet).
+/// `info registers`, in QEMU's layout for a 32-bit x86 CPU, FPU and SSE
+/// lines included.
 fn registers(m: &Machine) -> String {
     let s = &m.cpu.state;
     let r = |i: usize| s.regs[i];
@@ -133,6 +133,21 @@ fn registers(m: &Machine) -> String {
     o += &format!("DR0={:08x} DR1={:08x} DR2={:08x} DR3={:08x} \n", s.dr[0], s.dr[1], s.dr[2], s.dr[3]);
     o += &format!("DR6={:08x} DR7={:08x}\n", s.dr[6], s.dr[7]);
     o += "EFER=0000000000000000\n";
+    let f = &s.fpu;
+    o += &format!(
+        "FCW={:04x} FSW={:04x} [ST={}] FTW={:02x} MXCSR={:08x}\n",
+        f.cw,
+        f.status(),
+        f.top,
+        f.valid,
+        f.mxcsr
+    );
+    for (i, r) in f.regs.iter().enumerate() {
+        o += &format!("FPR{i}={:016x} {:04x}{}", r.sig, r.se, if i & 1 == 1 { "\n" } else { " " });
+    }
+    for (i, x) in f.xmm.iter().enumerate() {
+        o += &format!("XMM{i:02}={:016x} {:016x}{}", x >> 64, *x as u64, if i & 1 == 1 { "\n" } else { " " });
+    }
     o
 }
 
