@@ -15,7 +15,7 @@ use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
 use vemu_translator::{CpuConfig, Engine};
 
 /// The workloads, by the name of their source in `benches/roms/`.
-pub const WORKLOADS: &[&str] = &["crc32", "sieve", "memops", "fib", "syscall", "codedata"];
+pub const WORKLOADS: &[&str] = &["crc32", "sieve", "memops", "fib", "syscall", "codedata", "mandel"];
 
 /// The repository's root.
 pub fn repo() -> PathBuf {

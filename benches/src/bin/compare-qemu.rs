@@ -50,6 +50,7 @@ fn large_scale(name: &str) -> u32 {
         "fib" => 128,
         "syscall" => 48,
         "codedata" => 8,
+        "mandel" => 8,
         _ => 16,
     }
 }
