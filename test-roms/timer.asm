@@ -27,17 +27,6 @@ VAR_TICKS equ VAR_SCRATCH          ; IRQ 0 count
 VAR_RTC   equ VAR_SCRATCH + 4      ; IRQ 8 count
 VAR_REGC  equ VAR_SCRATCH + 8      ; register C as the IRQ 8 handler read it
 
-; GATE vector, handler: a DPL-0 32-bit interrupt gate
-%macro GATE 2
-    mov eax, %2
-    mov [IDT_BASE + (%1) * 8], ax
-    mov word [IDT_BASE + (%1) * 8 + 2], SEL_CODE32
-    mov word [IDT_BASE + (%1) * 8 + 4], 0x8e00
-    shr eax, 16
-    mov [IDT_BASE + (%1) * 8 + 6], ax
-%endmacro
-
-APIC      equ 0xfee00000
 
 CODE16
 main:
@@ -45,38 +34,11 @@ main:
 
 CODE32
 pm_main:
-    GATE PIC_BASE0, irq0
-    GATE PIC_BASE1, irq8
+    SET_GATE PIC_BASE0, irq0, 0x8e00
+    SET_GATE PIC_BASE1, irq8, 0x8e00
     mov dword [VAR_TICKS], 0
     mov dword [VAR_RTC], 0
-    ; A CPU with a local APIC (QEMU's and Bochs's default ones) passes the
-    ; 8259's interrupts on only in virtual-wire mode, which a BIOS sets up:
-    ; APIC software-enabled, LINT0 ExtINT, LINT1 NMI (MP spec 3.6.2.2). vemu's
-    ; CPU has no APIC and the 8259 drives INTR directly.
-    mov eax, 1
-    cpuid
-    test edx, 1 << 9
-    jz .no_apic
-    or dword [APIC + 0xf0], 0x100
-    mov dword [APIC + 0x350], 0x700
-    mov dword [APIC + 0x360], 0x400
-.no_apic:
-
-    ; ---- 8259A initialization ----
-    mov al, 0x11                ; ICW1: edge, cascade, ICW4 follows
-    out 0x20, al
-    out 0xa0, al
-    mov al, PIC_BASE0           ; ICW2
-    out 0x21, al
-    mov al, PIC_BASE1
-    out 0xa1, al
-    mov al, 0x04                ; ICW3: slave on IRQ 2
-    out 0x21, al
-    mov al, 0x02                ; ICW3: slave id 2
-    out 0xa1, al
-    mov al, 0x01                ; ICW4: 8086 mode
-    out 0x21, al
-    out 0xa1, al
+    PIC_INIT PIC_BASE0, PIC_BASE1
     mov al, 0xfe                ; only IRQ 0
     out 0x21, al
     mov al, 0xff

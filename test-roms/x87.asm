@@ -27,15 +27,6 @@ PIC_BASE1 equ 0x38
 DATA      equ 0x10000          ; scratch for the operands and images
 VAR_IRQ13 equ VAR_SCRATCH      ; IRQ 13 count
 
-%macro GATE 2
-    mov eax, %2
-    mov [IDT_BASE + (%1) * 8], ax
-    mov word [IDT_BASE + (%1) * 8 + 2], SEL_CODE32
-    mov word [IDT_BASE + (%1) * 8 + 4], 0x8e00
-    shr eax, 16
-    mov [IDT_BASE + (%1) * 8 + 6], ax
-%endmacro
-
 ; CHECK_SW mask, expected, "what": (FNSTSW & mask) == expected
 %macro CHECK_SW 3+
     fnstsw [DATA + 0x1f0]
@@ -248,32 +239,9 @@ pm_main:
     ; ---- the same with CR0.NE clear: FERR# is IRQ 13 (QEMU 7.2 aborts
     ; here: its FERR# raises the interrupt without the I/O thread's lock and
     ; trips an assertion in tcg_handle_interrupt) ----
-    ; With a local APIC (QEMU's default CPU has one), the 8259 reaches the
-    ; CPU only in virtual-wire mode, as a BIOS sets it up (MP spec 3.6.2.2).
-    mov eax, 1
-    cpuid
-    test edx, 1 << 9
-    jz .no_apic
-    or dword [0xfee000f0], 0x100
-    mov dword [0xfee00350], 0x700
-    mov dword [0xfee00360], 0x400
-.no_apic:
-    GATE PIC_BASE1 + 5, irq13
+    SET_GATE PIC_BASE1 + 5, irq13, 0x8e00
     mov dword [VAR_IRQ13], 0
-    mov al, 0x11
-    out 0x20, al
-    out 0xa0, al
-    mov al, PIC_BASE0
-    out 0x21, al
-    mov al, PIC_BASE1
-    out 0xa1, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0x21, al
-    out 0xa1, al
+    PIC_INIT PIC_BASE0, PIC_BASE1
     mov al, 0xfb                    ; only the cascade on the master
     out 0x21, al
     mov al, 0xdf                    ; only IRQ 13 on the slave

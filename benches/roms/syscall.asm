@@ -7,14 +7,6 @@
 
 CALLS   equ 100000 * SCALE
 
-%macro GATE 3 ; vector, handler, type/dpl word
-    mov eax, %2
-    mov [IDT_BASE + (%1)*8], ax
-    mov word [IDT_BASE + (%1)*8 + 2], SEL_CODE32
-    mov word [IDT_BASE + (%1)*8 + 4], %3
-    shr eax, 16
-    mov [IDT_BASE + (%1)*8 + 6], ax
-%endmacro
 
 CODE16
 main:
@@ -23,8 +15,8 @@ CODE32
 pm_main:
     mov ax, SEL_TSS
     ltr ax
-    GATE 0x80, syscall, 0xee00      ; interrupt gate, DPL 3
-    GATE 0x81, back_to_ring0, 0xee00
+    SET_GATE 0x80, syscall, 0xee00      ; interrupt gate, DPL 3
+    SET_GATE 0x81, back_to_ring0, 0xee00
     push dword SEL_DATA32_R3        ; ss
     push dword STACK3_TOP           ; esp
     push dword 0x202                ; eflags

@@ -101,37 +101,47 @@ fn status(ctx: &Ctx) -> u16 {
     ctx.flags as u16 | (ctx.rounded_up as u16) << 9
 }
 
+/// Runs x87 instructions on the host between FNINIT and FNINIT, with the
+/// control word loaded first. `{a}` points at the input, `{out}` at the
+/// output and `{sw}` at a status word slot.
+macro_rules! on_host {
+    ($cw:expr, $a:expr, $out:expr, $sw:expr, $($ins:literal),+) => {
+        // SAFETY: the x87 stack is empty before and after (FNINIT), every
+        // exception is masked by the control word, and the pointers are to
+        // live locals of the sizes the instructions access.
+        unsafe {
+            asm!(
+                "fninit",
+                "fldcw word ptr [{cw}]",
+                $($ins,)+
+                "fninit",
+                cw = in(reg) &$cw as *const u16,
+                a = in(reg) $a,
+                out = in(reg) $out,
+                sw = in(reg) $sw,
+                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
+                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
+                options(nostack),
+            )
+        }
+    };
+}
+
 macro_rules! host_binary {
     ($name:ident, $($ins:literal),+) => {
         /// Runs the instruction on the host with ST0 = a, ST1 = b; returns ST0 after it
         /// and the status word.
         fn $name(cw: u16, a: F80, b: F80) -> (F80, u16) {
-            let (ab, bb) = (a.to_bytes(), b.to_bytes());
+            let mut ab = [0u8; 20];
+            ab[..10].copy_from_slice(&a.to_bytes());
+            ab[10..].copy_from_slice(&b.to_bytes());
             let mut out = [0u8; 10];
             let mut sw: u16 = 0;
-            // SAFETY: the x87 stack is empty before and after (FNINIT), every
-            // exception is masked by the control word, and the pointers are to
-            // live locals of the right sizes.
-            unsafe {
-                asm!(
-                    "fninit",
-                    "fldcw word ptr [{cw}]",
-                    "fld tbyte ptr [{b}]",
-                    "fld tbyte ptr [{a}]",
-                    $($ins,)+
-                    "fnstsw word ptr [{sw}]",
-                    "fstp tbyte ptr [{out}]",
-                    "fninit",
-                    cw = in(reg) &cw as *const u16,
-                    a = in(reg) ab.as_ptr(),
-                    b = in(reg) bb.as_ptr(),
-                    sw = in(reg) &mut sw as *mut u16,
-                    out = in(reg) out.as_mut_ptr(),
-                    out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                    out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                    options(nostack),
-                );
-            }
+            on_host!(
+                cw, ab.as_ptr(), out.as_mut_ptr(), &mut sw as *mut u16,
+                "fld tbyte ptr [{a} + 10]", "fld tbyte ptr [{a}]", $($ins,)+
+                "fnstsw word ptr [{sw}]", "fstp tbyte ptr [{out}]"
+            );
             (F80::from_bytes(out), sw)
         }
     };
@@ -274,34 +284,16 @@ fn remainders_match_the_host() {
     check_remainder("fprem1", 11, host_prem1, true);
 }
 
-/// FST m64 or m32 then FLD back, on the host: the stored bits and the status.
+/// FST m64 or m32 on the host: the stored bits and the status.
 fn host_store(cw: u16, a: F80, double: bool) -> (u64, u16) {
     let ab = a.to_bytes();
     let mut out: u64 = 0;
     let mut sw: u16 = 0;
-    // SAFETY: as in `host_binary`.
-    unsafe {
-        if double {
-            asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld tbyte ptr [{a}]",
-                "fst qword ptr [{out}]", "fnstsw word ptr [{sw}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) ab.as_ptr(),
-                out = in(reg) &mut out as *mut u64, sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            );
-        } else {
-            asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld tbyte ptr [{a}]",
-                "fst dword ptr [{out}]", "fnstsw word ptr [{sw}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) ab.as_ptr(),
-                out = in(reg) &mut out as *mut u64, sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            );
-        }
+    let (p, o, s) = (ab.as_ptr(), &mut out as *mut u64, &mut sw as *mut u16);
+    if double {
+        on_host!(cw, p, o, s, "fld tbyte ptr [{a}]", "fst qword ptr [{out}]", "fnstsw word ptr [{sw}]");
+    } else {
+        on_host!(cw, p, o, s, "fld tbyte ptr [{a}]", "fst dword ptr [{out}]", "fnstsw word ptr [{sw}]");
     }
     (out, sw)
 }
@@ -310,29 +302,11 @@ fn host_store(cw: u16, a: F80, double: bool) -> (u64, u16) {
 fn host_load(cw: u16, bits: u64, double: bool) -> (F80, u16) {
     let mut out = [0u8; 10];
     let mut sw: u16 = 0;
-    // SAFETY: as in `host_binary`.
-    unsafe {
-        if double {
-            asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld qword ptr [{a}]",
-                "fnstsw word ptr [{sw}]", "fstp tbyte ptr [{out}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) &bits as *const u64,
-                out = in(reg) out.as_mut_ptr(), sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            );
-        } else {
-            asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld dword ptr [{a}]",
-                "fnstsw word ptr [{sw}]", "fstp tbyte ptr [{out}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) &bits as *const u64,
-                out = in(reg) out.as_mut_ptr(), sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            );
-        }
+    let (p, o, s) = (&bits as *const u64, out.as_mut_ptr(), &mut sw as *mut u16);
+    if double {
+        on_host!(cw, p, o, s, "fld qword ptr [{a}]", "fnstsw word ptr [{sw}]", "fstp tbyte ptr [{out}]");
+    } else {
+        on_host!(cw, p, o, s, "fld dword ptr [{a}]", "fnstsw word ptr [{sw}]", "fstp tbyte ptr [{out}]");
     }
     (F80::from_bytes(out), sw)
 }
@@ -342,36 +316,16 @@ fn host_fist(cw: u16, a: F80, bits: u32) -> (i64, u16) {
     let ab = a.to_bytes();
     let mut out: i64 = 0;
     let mut sw: u16 = 0;
-    // SAFETY: as in `host_binary`.
-    unsafe {
-        match bits {
-            16 => asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld tbyte ptr [{a}]",
-                "fistp word ptr [{out}]", "fnstsw word ptr [{sw}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) ab.as_ptr(),
-                out = in(reg) &mut out as *mut i64, sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            ),
-            32 => asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld tbyte ptr [{a}]",
-                "fistp dword ptr [{out}]", "fnstsw word ptr [{sw}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) ab.as_ptr(),
-                out = in(reg) &mut out as *mut i64, sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            ),
-            _ => asm!(
-                "fninit", "fldcw word ptr [{cw}]", "fld tbyte ptr [{a}]",
-                "fistp qword ptr [{out}]", "fnstsw word ptr [{sw}]", "fninit",
-                cw = in(reg) &cw as *const u16, a = in(reg) ab.as_ptr(),
-                out = in(reg) &mut out as *mut i64, sw = in(reg) &mut sw as *mut u16,
-                out("st(0)") _, out("st(1)") _, out("st(2)") _, out("st(3)") _,
-                out("st(4)") _, out("st(5)") _, out("st(6)") _, out("st(7)") _,
-                options(nostack),
-            ),
+    let (p, o, s) = (ab.as_ptr(), &mut out as *mut i64, &mut sw as *mut u16);
+    match bits {
+        16 => {
+            on_host!(cw, p, o, s, "fld tbyte ptr [{a}]", "fistp word ptr [{out}]", "fnstsw word ptr [{sw}]")
+        }
+        32 => {
+            on_host!(cw, p, o, s, "fld tbyte ptr [{a}]", "fistp dword ptr [{out}]", "fnstsw word ptr [{sw}]")
+        }
+        _ => {
+            on_host!(cw, p, o, s, "fld tbyte ptr [{a}]", "fistp qword ptr [{out}]", "fnstsw word ptr [{sw}]")
         }
     }
     let v = match bits {
