@@ -137,6 +137,62 @@ pm_main:
     fstp st0
     CHECK_SW 0x3800, 0, "TOP back at 0"
 
+    ; ---- transcendentals (scaled to integers: QEMU 7.2 computes them in
+    ; double precision and differs in the last bits) ----
+    fninit
+    fld qword [RO(half)]
+    fsin
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 479426, "sin(0.5) * 1e6"
+    fld qword [RO(half)]
+    fsincos
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 877583, "FSINCOS: cos(0.5) * 1e6 in ST0"
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 479426, "FSINCOS: sin(0.5) * 1e6 in ST1"
+    fld qword [RO(half)]
+    fptan
+    fistp dword [DATA]
+    CHECK32 [DATA], 1, "FPTAN pushes 1.0"
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 546302, "tan(0.5) * 1e6"
+    fld1
+    fld1
+    fpatan
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 785398, "atan2(1, 1) * 1e6"
+    fld qword [RO(half)]
+    f2xm1
+    fimul dword [RO(million)]
+    fistp dword [DATA]
+    CHECK32 [DATA], 414214, "2^0.5 - 1, * 1e6"
+    fild dword [RO(three)]
+    fld qword [RO(two)]
+    fyl2x
+    fistp dword [DATA]
+    CHECK32 [DATA], 3, "3 * log2(2)"
+    fld qword [RO(two_pow_64)]
+    fsin
+    CHECK_SW 0x3c00, 0x3c00, "FSIN of 2^64: C2 set, the operand left"
+    fstp st0
+%ifndef QEMU
+    ; SDM "FSIN": the operand must lie strictly between -2^63 and 2^63 (the
+    ; host's x87 agrees; QEMU 7.2 computes sin(2^63))
+    fld qword [RO(two_pow_63)]
+    fsin
+    CHECK_SW 0x3c00, 0x3c00, "FSIN of 2^63: C2 set"
+    fstp st0
+%endif
+    fld qword [RO(half)]
+    fcos
+    CHECK_SW 0x0400, 0, "FCOS in range clears C2"
+    fstp st0
+
 %ifndef QEMU
     ; ---- a masked stack underflow (SDM Vol. 1 8.5.1.1; QEMU 7.2 has no
     ; stack faults) ----
@@ -286,6 +342,10 @@ irq13:
 section .rodata
 align 8
 two:            dq 2.0
+half:           dq 0.5
+two_pow_63:     dq 0x43e0000000000000
+two_pow_64:     dq 0x43f0000000000000
+million:        dd 1000000
 two_and_half:   dq 2.5
 big:            dq 0x123456789abcdef0
 three:          dd 3

@@ -20,6 +20,7 @@ pub(crate) mod arith;
 pub(crate) mod convert;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod oracle;
+pub(crate) mod trans;
 
 pub use arith::{compare, Ordering};
 

@@ -1,12 +1,14 @@
 //! x87 arithmetic and compares: FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR in all their
 //! forms (memory real and integer, register, popping), FCOM/FUCOM/FICOM,
 //! FCOMI/FUCOMI, FTST, FXAM, FCHS, FABS, FSQRT, FRNDINT, FSCALE, FPREM,
-//! FPREM1 and FXTRACT. The arithmetic itself is [`crate::f80`]'s.
+//! FPREM1, FXTRACT and the transcendentals (FSIN, FCOS, FSINCOS, FPTAN,
+//! FPATAN, F2XM1, FYL2X, FYL2XP1). The arithmetic itself is [`crate::f80`]'s.
 
 use iced_x86::{Instruction, Mnemonic as M, OpKind};
 
 use crate::cpu::Cpu;
 use crate::exception::Fault;
+use crate::f80::trans::{self, Trig};
 use crate::f80::{arith, Class, Ordering, F80};
 use crate::state::{fl, fsw};
 
@@ -47,7 +49,9 @@ impl Cpu {
                 self.fxam();
                 Ok(())
             }
-            M::Fchs | M::Fabs | M::Fsqrt | M::Frndint => self.x87_unary(ins.mnemonic()),
+            M::Fchs | M::Fabs | M::Fsqrt | M::Frndint | M::F2xm1 => self.x87_unary(ins.mnemonic()),
+            M::Fsin | M::Fcos | M::Fsincos | M::Fptan => self.x87_trig(ins.mnemonic()),
+            M::Fpatan | M::Fyl2x | M::Fyl2xp1 => self.x87_into_st1(ins.mnemonic()),
             M::Fscale | M::Fprem | M::Fprem1 => self.x87_st0_st1(ins.mnemonic()),
             M::Fxtract => self.fxtract(),
             _ => Err(self.unimplemented(ins)),
@@ -205,7 +209,7 @@ impl Cpu {
         f.sw = f.sw & !fsw::CONDITION | c | sign;
     }
 
-    /// FCHS, FABS, FSQRT, FRNDINT on ST(0).
+    /// FCHS, FABS, FSQRT, FRNDINT, F2XM1 on ST(0).
     fn x87_unary(&mut self, m: M) -> Fault {
         if !self.st_valid(0) {
             return self.x87_underflow_to(0, false);
@@ -216,6 +220,7 @@ impl Cpu {
             M::Fchs => -a,
             M::Fabs => a.abs(),
             M::Fsqrt => arith::sqrt(a, fmt, &mut ctx),
+            M::F2xm1 => trans::f2xm1(a, &mut ctx),
             _ => arith::round_to_int(a, &mut ctx),
         };
         if self.x87_finish(&ctx, false) {
@@ -274,6 +279,78 @@ impl Cpu {
         if self.x87_finish(&ctx, false) {
             self.set_st(0, e);
             self.x87_push(s);
+        }
+        Ok(())
+    }
+
+    /// A stack fault for an instruction that replaces ST(0) and pushes a
+    /// second result: masked, both are the default NaN.
+    fn x87_two_results_fault(&mut self, overflow: bool) -> Fault {
+        if self.x87_stack_fault(overflow) {
+            self.set_st(0, F80::INDEFINITE);
+            self.x87_push_unchecked(F80::INDEFINITE);
+        }
+        Ok(())
+    }
+
+    /// FSIN, FCOS, FSINCOS (sine in ST(0), cosine pushed) and FPTAN (the
+    /// tangent, then 1.0 pushed). An operand of 2^63 or more sets C2 and
+    /// changes nothing.
+    fn x87_trig(&mut self, m: M) -> Fault {
+        let pushes = matches!(m, M::Fsincos | M::Fptan);
+        if !self.st_valid(0) {
+            if !pushes {
+                return self.x87_underflow_to(0, false);
+            }
+            return self.x87_two_results_fault(false);
+        }
+        if pushes && self.st_valid(7) {
+            return self.x87_two_results_fault(true);
+        }
+        let (mut ctx, _) = self.x87_ctx();
+        let x = self.st(0);
+        let (first, second) = match trans::trig_operand(x, &mut ctx) {
+            Trig::OutOfRange => {
+                let f = &mut self.state.fpu;
+                f.sw = f.sw & !fsw::C1 | fsw::C2;
+                return Ok(());
+            }
+            Trig::Special(r) => (r, pushes.then_some(r)),
+            Trig::Compute => match m {
+                M::Fsin => (trans::sin(x, &mut ctx), None),
+                M::Fcos => (trans::cos(x, &mut ctx), None),
+                M::Fsincos => {
+                    let (s, c) = trans::sin_cos(x, &mut ctx);
+                    (s, Some(c))
+                }
+                _ => (trans::tan(x, &mut ctx), Some(F80::ONE)),
+            },
+        };
+        self.state.fpu.sw &= !fsw::C2;
+        if self.x87_finish(&ctx, false) {
+            self.set_st(0, first);
+            if let Some(v) = second {
+                self.x87_push_unchecked(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// FPATAN, FYL2X and FYL2XP1: ST(1) from ST(1) and ST(0), then a pop.
+    fn x87_into_st1(&mut self, m: M) -> Fault {
+        if !self.st_valid(0) || !self.st_valid(1) {
+            return self.x87_underflow_to(1, true);
+        }
+        let (x, y) = (self.st(0), self.st(1));
+        let (mut ctx, _) = self.x87_ctx();
+        let r = match m {
+            M::Fpatan => trans::atan2(y, x, &mut ctx),
+            M::Fyl2x => trans::yl2x(x, y, &mut ctx),
+            _ => trans::yl2xp1(x, y, &mut ctx),
+        };
+        if self.x87_finish(&ctx, false) {
+            self.set_st(1, r);
+            self.x87_pop();
         }
         Ok(())
     }
