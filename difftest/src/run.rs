@@ -10,12 +10,20 @@ use std::time::{Duration, Instant};
 
 use iced_x86::{Formatter, Instruction, IntelFormatter, RflagsBits};
 use vemu::{Boot, Machine, MachineConfig};
-use vemu_translator::{CpuState, Engine, InterruptKind, Seg, Tracer};
+use vemu_translator::{CpuModel, CpuState, Engine, InterruptKind, Seg, Tracer};
 
 use crate::record::{Event, Insn, State, Step};
 
-/// QEMU's CPU model matching vemu's CPUID (see README "The CPU").
-pub const QEMU_CPU: &str = "pentium2,-mmx,-mce,-pat,-pse36,-apic,-vme,-mca,-mtrr,-pae";
+/// The CPU model both emulators run: QEMU's `pentium2` with the features
+/// vemu lacks removed from QEMU's side ([`CpuModel::qemu_equivalent`]).
+pub fn cpu_model() -> CpuModel {
+    CpuModel::by_name("pentium2").expect("vemu has a pentium2 model")
+}
+
+/// QEMU's `-cpu` option for [`cpu_model`].
+pub fn qemu_cpu() -> String {
+    cpu_model().qemu_equivalent().expect("QEMU has a pentium2 model")
+}
 
 /// EFLAGS bits of iced-x86's `RflagsBits`.
 pub fn eflags_of(bits: u32) -> u32 {
@@ -123,6 +131,7 @@ pub fn run_vemu_with(
         max_insns: Some(max_insns),
         ..MachineConfig::default()
     };
+    config.cpu.model = cpu_model();
     configure(&mut config);
     let sink = || Box::new(std::io::sink()) as Box<dyn std::io::Write>;
     let mut machine = Machine::with_outputs(config, sink(), sink()).map_err(|e| e.to_string())?;
@@ -268,7 +277,7 @@ fn qemu_command(rom: &Path, log: &Path, extra: &[&str]) -> Result<std::process::
         // The RTC on the virtual clock (QEMU's default is the host's), so
         // that its periodic interrupt comes at the same instruction in
         // every run, as vemu's does, however busy the host is.
-        .args(["-cpu", QEMU_CPU, "-icount", "shift=0,sleep=off", "-rtc", "clock=vm", "-bios"])
+        .args(["-cpu", &qemu_cpu(), "-icount", "shift=0,sleep=off", "-rtc", "clock=vm", "-bios"])
         .arg(rom)
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
         .args(extra)

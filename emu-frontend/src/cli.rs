@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use vemu_devices::storage::image::Format;
-use vemu_translator::Engine;
+use vemu_translator::{CpuModel, Engine};
 
 use crate::console::{ConsoleConfig, Display, SerialTarget};
 use crate::firmware::check_boot_order;
@@ -82,6 +82,11 @@ pub struct RunArgs {
     /// Kernel command line (with -kernel).
     #[arg(long, value_name = "CMDLINE", requires = "kernel", default_value = "")]
     pub append: String,
+    /// The CPU: MODEL[,+FEATURE|-FEATURE|FEATURE=on|off]... with QEMU's
+    /// model and feature names (486, pentium, pentium2, pentium3, and
+    /// pentium4, the default); `-cpu help` lists them.
+    #[arg(long, value_name = "MODEL")]
+    pub cpu: Option<String>,
     /// Guest RAM in MiB.
     #[arg(short = 'm', long = "memory", value_name = "MB", default_value_t = 128,
           value_parser = clap::value_parser!(u32).range(1..=3584))]
@@ -170,6 +175,7 @@ const SINGLE_DASH: &[&str] = &[
     "bios",
     "kernel",
     "append",
+    "cpu",
     "nographic",
     "serial",
     "display",
@@ -192,7 +198,6 @@ const SINGLE_DASH: &[&str] = &[
 const QEMU_ONLY: &[&str] = &[
     "machine",
     "M",
-    "cpu",
     "smp",
     "numa",
     "enable-kvm",
@@ -470,6 +475,24 @@ pub fn parse_icount(spec: &str) -> Result<Clock, String> {
 }
 
 /// The machine and console `args` describe.
+/// What `-cpu help` prints: the models and the feature names.
+pub fn cpu_help() -> String {
+    let mut s = String::from("Available CPUs:\n");
+    for m in vemu_translator::cpuid::MODELS {
+        let default = if m == CpuModel::default() { " (default)" } else { "" };
+        s += &format!(
+            "x86 {:<12} family {} model {} stepping {}{default}\n",
+            m.name, m.family, m.model, m.stepping
+        );
+    }
+    s += "\nRecognized CPUID flags:\n ";
+    for (name, _) in vemu_translator::cpuid::feature::NAMES {
+        s += &format!(" {name}");
+    }
+    s += "\n";
+    s
+}
+
 pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String> {
     let mut drives = Vec::new();
     let mut add = |drive: DriveConfig| -> Result<(), String> {
@@ -593,6 +616,13 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
         EngineArg::Jit => Engine::Jit,
         EngineArg::Auto => Engine::Auto,
     };
+    if let Some(spec) = &args.cpu {
+        let (model, warnings) = CpuModel::parse(spec).map_err(|e| format!("-cpu: {e}"))?;
+        for w in warnings {
+            eprintln!("vemu: warning: {w}");
+        }
+        config.cpu.model = model;
+    }
     config.cpu.jit_threshold = args.jit_threshold;
     config.cpu.block_cache_size = args.tb_cache_size as usize;
     let endpoints = |specs: &[String], what: &str| -> Result<Vec<_>, String> {

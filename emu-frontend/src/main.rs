@@ -43,6 +43,10 @@ fn main() -> ExitCode {
         }
     };
     let Command::Run(args) = cli.command;
+    if args.cpu.as_deref() == Some("help") {
+        print!("{}", cli::cpu_help());
+        return ExitCode::SUCCESS;
+    }
     let (config, console_config) = match cli::configure(*args) {
         Ok(c) => c,
         Err(e) => {

@@ -42,6 +42,8 @@ pub struct CpuConfig {
     /// test can show the lockstep comparison catches wrong compiled code.
     #[doc(hidden)]
     pub jit_defect: bool,
+    /// The CPU model: CPUID, the reset signature, the instructions there are.
+    pub model: crate::cpuid::CpuModel,
 }
 
 impl Default for CpuConfig {
@@ -53,6 +55,7 @@ impl Default for CpuConfig {
             jit_threshold: 50,
             stop_after_compiled: false,
             jit_defect: false,
+            model: crate::cpuid::CpuModel::default(),
         }
     }
 }
@@ -190,8 +193,10 @@ pub struct Cpu {
 
 impl Cpu {
     pub fn new(mem: Memory, bus: Box<dyn Bus>, config: CpuConfig) -> Cpu {
+        let mut state = CpuState::reset();
+        state.regs[crate::state::reg::EDX] = config.model.signature();
         Cpu {
-            state: CpuState::reset(),
+            state,
             mem,
             bus,
             config,
@@ -226,6 +231,7 @@ impl Cpu {
     /// translation is dropped. Memory contents survive (as on a real PC's reset).
     pub fn reset(&mut self) {
         self.state = CpuState::reset();
+        self.state.regs[crate::state::reg::EDX] = self.config.model.signature();
         // The time-stamp counter restarts from zero.
         self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
@@ -375,6 +381,7 @@ impl Cpu {
             cs_limit: s.seg(Seg::CS).limit,
             key: self.mode_bits(),
             defect: self.config.jit_defect,
+            cmov: self.config.model.has(crate::cpuid::feature::CMOV),
         };
         self.links.unlink_outgoing(&cached.links);
         let members = self.region(&cached.block);

@@ -6,6 +6,7 @@
 
 mod bus;
 mod cpu;
+pub mod cpuid;
 mod exception;
 pub mod f80;
 mod flags;
@@ -18,14 +19,13 @@ mod vmm;
 
 pub use bus::{Bus, BusRequest, NullBus};
 pub use cpu::{CachedBlock, Cpu, CpuConfig, Exit};
+pub use cpuid::CpuModel;
 pub use exception::{vector, Exception, ExceptionClass, Fault};
 pub use flags::Flags;
 pub use iced_x86::Instruction;
-pub use interp::misc::{cpuid_leaf, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX};
 pub use jit::Engine;
 pub use state::{
     attr, cr0, cr4, dr, fl, fsw, msr, reg, CpuState, Fpu, Msrs, Seg, Segment, Selector, TableReg,
-    CPU_SIGNATURE,
 };
 pub use trace::{InterruptKind, Tracer};
 

@@ -166,7 +166,6 @@ pub mod cr4 {
     pub const PGE: u32 = 1 << 7;
     /// FXSAVE and FXRSTOR include the SSE state.
     pub const OSFXSR: u32 = 1 << 9;
-    pub const SUPPORTED: u32 = TSD | DE | PSE | PGE | OSFXSR;
 }
 
 /// EFLAGS bits.
@@ -223,10 +222,6 @@ pub mod dr {
     pub const DR7_FIXED1: u32 = 0x0000_0400;
     pub const DR7_GD: u32 = 1 << 13;
 }
-
-/// The CPU signature reported in EDX at reset and by CPUID leaf 1 (family 6,
-/// model 5, stepping 2: a Pentium II, as QEMU's `pentium2` model).
-pub const CPU_SIGNATURE: u32 = 0x0000_0652;
 
 /// The guest-visible CPU state.
 #[repr(C)]
@@ -367,12 +362,13 @@ impl Default for CpuState {
 }
 
 impl CpuState {
-    /// The state after RESET (SDM Vol. 3A 9.1.1, table 9-1).
+    /// The state after RESET (SDM Vol. 3A 9.1.1, table 9-1), with the
+    /// default model's signature in EDX ([`crate::Cpu`] puts its own model's).
     pub fn reset() -> CpuState {
         let mut segs = [Segment::real(0, false, 0); 6];
         segs[Seg::CS as usize] = Segment { base: 0xffff_0000, ..Segment::real(0xf000, true, 0) };
         let mut regs = [0; 8];
-        regs[reg::EDX] = CPU_SIGNATURE;
+        regs[reg::EDX] = crate::cpuid::CpuModel::default().signature();
         let system = |ty: u32| Segment { selector: 0, base: 0, limit: 0xffff, attr: attr::PRESENT | ty };
         CpuState {
             regs,
@@ -480,7 +476,7 @@ mod tests {
         assert_eq!(s.seg(Seg::CS).selector, 0xf000);
         assert_eq!(s.seg(Seg::CS).base, 0xffff_0000);
         assert_eq!(s.seg(Seg::CS).limit, 0xffff);
-        assert_eq!(s.regs[reg::EDX], CPU_SIGNATURE);
+        assert_eq!(s.regs[reg::EDX], 0xf27);
         assert_eq!(s.eflags(), 0x2);
         assert_eq!(s.cr0, 0x6000_0010);
         assert_eq!(s.dr[6], 0xffff_0ff0);

@@ -354,3 +354,50 @@ fn tzcnt_and_lzcnt_encodings_are_bsf_and_bsr_without_bmi() {
         assert!(cpu.state.flags.zf(), "{engine:?}: ZF for a zero source");
     }
 }
+
+#[test]
+fn instructions_follow_the_cpu_model() {
+    use crate::cpuid::CpuModel;
+    // (bytes in 16-bit code, the feature it needs)
+    let cases: [(&[u8], &str); 7] = [
+        (&[0x0f, 0x44, 0xc3], "cmov"), // cmove ax, bx
+        (&[0x0f, 0x31], "tsc"),        // rdtsc
+        (&[0x0f, 0x32], "msr"),        // rdmsr
+        (&[0x0f, 0xc7, 0x0f], "cx8"),  // cmpxchg8b [bx]
+        (&[0x0f, 0x34], "sep"),        // sysenter
+        (&[0x0f, 0xae, 0x07], "fxsr"), // fxsave [bx]
+        (&[0x0f, 0xfc, 0xc1], "mmx"),  // paddb mm0, mm1
+    ];
+    for (bytes, feature) in cases {
+        let spec = format!("pentium4,-{feature}");
+        let (model, _) = CpuModel::parse(&spec).unwrap();
+        let mut ins = iced_x86::Decoder::new(16, bytes, 0).decode();
+        ins.set_next_ip(bytes.len() as u64);
+        let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        let e = cpu.execute(&ins).expect_err(&spec);
+        assert_eq!(e.vector, crate::exception::vector::UD, "{spec}");
+    }
+    // CR4 takes only the bits the model's features give: OSFXSR needs FXSR.
+    for (spec, vector) in [("pentium4", None), ("pentium4,-fxsr", Some(crate::exception::vector::GP))] {
+        let (model, _) = CpuModel::parse(spec).unwrap();
+        let bytes = [0x0f, 0x22, 0xe0]; // mov cr4, eax
+        let ins = iced_x86::Decoder::new(16, &bytes, 0).decode();
+        let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        cpu.state.regs[reg::EAX] = crate::state::cr4::OSFXSR;
+        assert_eq!(cpu.execute(&ins).err().map(|e| e.vector), vector, "{spec}");
+    }
+    // The reset signature and CPUID follow the model.
+    let model = CpuModel::by_name("486").unwrap();
+    let mut cpu = cpu_on(
+        &[0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0xf4],
+        u32::MAX,
+        CpuConfig { model, ..CpuConfig::default() },
+    );
+    cpu.reset();
+    assert_eq!(cpu.state.regs[reg::EDX], 0x480, "EDX after reset");
+    cpu.state.segs[Seg::CS as usize] = Segment::real(0, true, 0);
+    cpu.state.eip = 0x1000;
+    assert_eq!(cpu.run(100), Exit::Halted);
+    assert_eq!(cpu.state.regs[reg::EAX], 0x480);
+    assert_eq!(cpu.state.regs[reg::EDX], crate::cpuid::feature::FPU | crate::cpuid::feature::PSE);
+}

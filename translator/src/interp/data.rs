@@ -167,6 +167,7 @@ impl Cpu {
     }
 
     pub(super) fn cmov(&mut self, ins: &Instruction) -> Fault {
+        self.require(crate::cpuid::feature::CMOV)?;
         // The source is read (and may fault) whatever the condition.
         let v = self.read_op(ins, 1)?;
         if self.state.flags.condition(cc_nibble(ins.condition_code())) {

@@ -1,37 +1,17 @@
 //! Miscellaneous instructions: XADD, CMPXCHG, CMPXCHG8B, CPUID, RDTSC, RDMSR,
 //! WRMSR.
 //!
-//! CPUID describes what vemu implements, in the shape of QEMU's `pentium2` model
-//! with the features vemu lacks removed (no MMX, MCE/MCA, MTRR, PAT, PSE-36,
-//! APIC, VME, PAE), so that `qemu-system-i386 -cpu pentium2,-mmx,...` is a
-//! like-for-like reference.
+//! CPUID answers from the CPU model ([`crate::cpuid`]); RDTSC, RDMSR/WRMSR
+//! and CMPXCHG8B are #UD on a model without TSC, MSR or CX8.
 
 use iced_x86::Instruction;
 
 use crate::cpu::Cpu;
+use crate::cpuid::feature;
 use crate::exception::{Exception, Fault};
 use crate::flags::op;
 use crate::interp::{mask, Loc};
-use crate::state::{cr4, fl, msr, reg, CPU_SIGNATURE};
-
-/// CPUID leaf 1 EDX: FPU DE PSE TSC MSR CX8 SEP PGE CMOV FXSR.
-pub const CPUID_FEATURES_EDX: u32 =
-    1 << 0 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 11 | 1 << 13 | 1 << 15 | 1 << 24;
-/// CPUID leaf 1 ECX: only "running under a hypervisor".
-pub const CPUID_FEATURES_ECX: u32 = 1 << 31;
-
-/// The CPUID leaves: (EAX, EBX, ECX, EDX) for leaf `eax`.
-pub fn cpuid_leaf(leaf: u32) -> [u32; 4] {
-    // "GenuineIntel" in EBX, EDX, ECX order.
-    const VENDOR: [u32; 3] = [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
-    match leaf {
-        0 => [2, VENDOR[0], VENDOR[2], VENDOR[1]],
-        1 => [CPU_SIGNATURE, 0x800, CPUID_FEATURES_ECX, CPUID_FEATURES_EDX],
-        // Leaf 2's cache and TLB descriptors; Intel parts answer any leaf above the
-        // highest one with the highest one's values.
-        _ => [1, 0, 0x4d, 0x002c_307d],
-    }
-}
+use crate::state::{cr4, fl, msr, reg};
 
 impl Cpu {
     pub(super) fn xadd(&mut self, ins: &Instruction) -> Fault {
@@ -72,6 +52,7 @@ impl Cpu {
     }
 
     pub(super) fn cmpxchg8b(&mut self, ins: &Instruction) -> Fault {
+        self.require(feature::CX8)?;
         let (seg, off) = self.ea(ins);
         let linear = self.check_seg(seg, off, 8, true)?;
         if linear & 7 != 0 {
@@ -93,7 +74,7 @@ impl Cpu {
     }
 
     pub(super) fn cpuid(&mut self) -> Fault {
-        let [a, b, c, d] = cpuid_leaf(self.state.regs[reg::EAX]);
+        let [a, b, c, d] = self.config.model.leaf(self.state.regs[reg::EAX]);
         let r = &mut self.state.regs;
         r[reg::EAX] = a;
         r[reg::EBX] = b;
@@ -103,6 +84,7 @@ impl Cpu {
     }
 
     pub(super) fn rdtsc(&mut self) -> Fault {
+        self.require(feature::TSC)?;
         let s = &self.state;
         if s.cr4 & cr4::TSD != 0 && s.protected_mode() && (s.cpl != 0 || s.v86_mode()) {
             return Err(Exception::gp(0));
@@ -114,6 +96,7 @@ impl Cpu {
     }
 
     pub(super) fn rdmsr(&mut self) -> Fault {
+        self.require(feature::MSR)?;
         self.require_cpl0()?;
         let s = &self.state;
         let value: u64 = match s.regs[reg::ECX] {
@@ -130,6 +113,7 @@ impl Cpu {
     }
 
     pub(super) fn wrmsr(&mut self) -> Fault {
+        self.require(feature::MSR)?;
         self.require_cpl0()?;
         let s = &mut self.state;
         let value = (s.regs[reg::EDX] as u64) << 32 | s.regs[reg::EAX] as u64;

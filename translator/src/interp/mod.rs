@@ -3,8 +3,8 @@
 //! (as Bochs and v86 split them): `data` (moves, exchanges, conversions, CMOVcc,
 //! SETcc, flag instructions), `arith`, `logic`, `shift`, `muldiv`, `bcd`, `bit`,
 //! `string`, `stack`, `control` (jumps, calls, loops, INT, IRET), `misc`
-//! (CPUID, RDTSC, MSRs, XADD, CMPXCHG), and the x87 FPU (`x87`, `x87_arith`,
-//! `x87_env`). Privileged and system instructions go to
+//! (CPUID, RDTSC, MSRs, XADD, CMPXCHG), the x87 FPU (`x87`, `x87_arith`,
+//! `x87_env`) and MMX (`mmx`). Privileged and system instructions go to
 //! the VMM layer (`crate::vmm`). This file holds the dispatch and the operand
 //! helpers every family uses.
 //!
@@ -20,6 +20,7 @@ mod control;
 pub(crate) mod data;
 mod logic;
 pub(crate) mod misc;
+mod mmx;
 mod muldiv;
 mod shift;
 mod stack;
@@ -246,6 +247,16 @@ impl Cpu {
         }
     }
 
+    /// #UD unless the CPU model has every one of `features` (CPUID.1:EDX bits).
+    #[inline]
+    pub(crate) fn require(&self, features: u32) -> Fault {
+        if self.config.model.has(features) {
+            Ok(())
+        } else {
+            Err(Exception::ud())
+        }
+    }
+
     // ---- dispatch ------------------------------------------------------------------------
 
     /// Executes one instruction (the interpreter).
@@ -347,6 +358,7 @@ impl Cpu {
             M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => self.jcc(ins),
             _ if ins.code() == Code::INVALID => Err(Exception::ud()),
             M::Fxsave | M::Fxrstor => self.fxsave_fxrstor(ins),
+            _ if mmx::is_mmx(ins) => self.mmx(ins),
             _ if is_x87(ins) => self.x87(ins),
             _ => Err(self.unimplemented(ins)),
         }

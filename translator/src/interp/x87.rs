@@ -196,7 +196,7 @@ impl Cpu {
     /// A waiting instruction finds an unmasked exception pending: #MF with
     /// CR0.NE set; otherwise the processor asserts FERR#, which the PC wires
     /// to IRQ 13 (SDM Vol. 1 D.2), and goes on.
-    fn x87_pending(&mut self) -> Fault {
+    pub(super) fn x87_pending(&mut self) -> Fault {
         if self.state.fpu.sw & fsw::ES == 0 {
             return Ok(());
         }
@@ -501,6 +501,7 @@ impl Cpu {
 
     /// FCMOVcc ST(0), ST(i).
     fn fcmov(&mut self, ins: &Instruction) -> Fault {
+        self.require(crate::cpuid::feature::CMOV)?;
         let i = st_operand(ins, 1);
         if !self.st_valid(0) || !self.st_valid(i) {
             if self.x87_stack_fault(false) {

@@ -171,6 +171,7 @@ impl Cpu {
 
     /// FCOMI, FUCOMI and their popping forms: ZF, PF, CF; OF, SF and AF clear.
     fn fcomi(&mut self, ins: &Instruction) -> Fault {
+        self.require(crate::cpuid::feature::CMOV)?;
         let (o, pops, proceed) = self.x87_compare(ins)?;
         if let Some(o) = o {
             let v = match o {

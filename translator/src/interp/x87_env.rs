@@ -151,6 +151,7 @@ impl Cpu {
     /// FXSAVE and FXRSTOR: #UD with CR0.EM, #NM with CR0.TS, #GP(0) for an
     /// image not aligned on 16 bytes or (FXRSTOR) an MXCSR with reserved bits.
     pub(super) fn fxsave_fxrstor(&mut self, ins: &Instruction) -> Fault {
+        self.require(crate::cpuid::feature::FXSR)?;
         if self.state.cr0 & cr0::EM != 0 {
             return Err(Exception::ud());
         }

@@ -55,6 +55,8 @@ pub(crate) struct Mode {
     pub key: u32,
     /// `CpuConfig::jit_defect`: emit a wrong inline ADD (tests only).
     pub defect: bool,
+    /// The CPU model has CMOVcc (else it goes to the interpreter, for #UD).
+    pub cmov: bool,
 }
 
 const TLB_ENTRY_SIZE: i64 = std::mem::size_of::<vemu_softmmu::TlbEntry>() as i64;
@@ -1102,7 +1104,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Pop => self.pop_insn(),
             M::Nop => true,
             M::Imul if ins.op_count() > 1 => self.imul(),
-            _ if is_cmovcc(ins.mnemonic()) => self.cmovcc(),
+            _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
             M::Jmp => return self.jmp(),
             M::Call => return self.call(),

@@ -18,6 +18,7 @@ fn flat(selector: u16, code: bool, dpl: u32) -> Segment {
 
 impl Cpu {
     pub(crate) fn sysenter(&mut self) -> Fault {
+        self.require(crate::cpuid::feature::SEP)?;
         let cs = self.state.msr.sysenter_cs as u16;
         if !self.state.protected_mode() || cs & 0xfffc == 0 {
             return Err(Exception::gp(0));
@@ -33,6 +34,7 @@ impl Cpu {
     }
 
     pub(crate) fn sysexit(&mut self) -> Fault {
+        self.require(crate::cpuid::feature::SEP)?;
         let cs = self.state.msr.sysenter_cs as u16;
         let s = &self.state;
         if !s.protected_mode() || s.v86_mode() || s.cpl != 0 || cs & 0xfffc == 0 {

@@ -47,7 +47,7 @@ impl Cpu {
                 Ok(())
             }
             Register::CR4 => {
-                if value & !cr4::SUPPORTED != 0 {
+                if value & !self.cr4_allowed() != 0 {
                     return Err(Exception::gp(0));
                 }
                 if (value ^ self.state.cr4) & (cr4::PSE | cr4::PGE) != 0 {
@@ -58,6 +58,16 @@ impl Cpu {
             }
             _ => Err(Exception::ud()),
         }
+    }
+
+    /// The CR4 bits this CPU model has: each comes with its feature (VME and
+    /// PAE are not implemented; TSD with TSC, DE, PSE, PGE, OSFXSR with FXSR).
+    pub(crate) fn cr4_allowed(&self) -> u32 {
+        use crate::cpuid::feature as f;
+        [(f::TSC, cr4::TSD), (f::DE, cr4::DE), (f::PSE, cr4::PSE), (f::PGE, cr4::PGE), (f::FXSR, cr4::OSFXSR)]
+            .iter()
+            .filter(|(feature, _)| self.config.model.has(*feature))
+            .fold(0, |bits, (_, bit)| bits | bit)
     }
 
     /// Loads CR0 (MOV CR0 and LMSW), with its consistency checks.

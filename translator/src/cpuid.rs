@@ -1,0 +1,264 @@
+//! CPU models: what CPUID reports and which instruction families exist, by
+//! QEMU's model names (`486`, `pentium`, `pentium2`, `pentium3`) plus
+//! `pentium4`, a Pentium 4 (Northwood) of vemu's own, as QEMU has none.
+//!
+//! Each model lists the CPUID.1:EDX features the real processor (and QEMU's
+//! model) has; the model vemu runs keeps those vemu implements
+//! ([`IMPLEMENTED_EDX`]). `-cpu MODEL,+flag,-flag` (QEMU's syntax, also
+//! `flag=on|off`) adds and removes features by QEMU's names. Instructions
+//! check the features of the running model (#UD without them), and CR4 takes
+//! only the bits its features give.
+
+use std::fmt;
+
+/// CPUID.1:EDX feature bits, by QEMU's names.
+pub mod feature {
+    pub const FPU: u32 = 1 << 0;
+    pub const VME: u32 = 1 << 1;
+    pub const DE: u32 = 1 << 2;
+    pub const PSE: u32 = 1 << 3;
+    pub const TSC: u32 = 1 << 4;
+    pub const MSR: u32 = 1 << 5;
+    pub const PAE: u32 = 1 << 6;
+    pub const MCE: u32 = 1 << 7;
+    pub const CX8: u32 = 1 << 8;
+    pub const APIC: u32 = 1 << 9;
+    pub const SEP: u32 = 1 << 11;
+    pub const MTRR: u32 = 1 << 12;
+    pub const PGE: u32 = 1 << 13;
+    pub const MCA: u32 = 1 << 14;
+    pub const CMOV: u32 = 1 << 15;
+    pub const PAT: u32 = 1 << 16;
+    pub const PSE36: u32 = 1 << 17;
+    pub const CLFLUSH: u32 = 1 << 19;
+    pub const MMX: u32 = 1 << 23;
+    pub const FXSR: u32 = 1 << 24;
+    pub const SSE: u32 = 1 << 25;
+    pub const SSE2: u32 = 1 << 26;
+
+    /// QEMU's names of the CPUID.1:EDX bits.
+    pub const NAMES: [(&str, u32); 22] = [
+        ("fpu", FPU),
+        ("vme", VME),
+        ("de", DE),
+        ("pse", PSE),
+        ("tsc", TSC),
+        ("msr", MSR),
+        ("pae", PAE),
+        ("mce", MCE),
+        ("cx8", CX8),
+        ("apic", APIC),
+        ("sep", SEP),
+        ("mtrr", MTRR),
+        ("pge", PGE),
+        ("mca", MCA),
+        ("cmov", CMOV),
+        ("pat", PAT),
+        ("pse36", PSE36),
+        ("clflush", CLFLUSH),
+        ("mmx", MMX),
+        ("fxsr", FXSR),
+        ("sse", SSE),
+        ("sse2", SSE2),
+    ];
+}
+
+use feature::*;
+
+/// The CPUID.1:EDX features vemu implements.
+pub const IMPLEMENTED_EDX: u32 = FPU | DE | PSE | TSC | MSR | CX8 | SEP | PGE | CMOV | MMX | FXSR;
+
+/// CPUID.1:ECX: "running under a hypervisor", as QEMU's models report.
+const ECX_HYPERVISOR: u32 = 1 << 31;
+
+/// A CPU model.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CpuModel {
+    pub name: &'static str,
+    pub family: u32,
+    pub model: u32,
+    pub stepping: u32,
+    /// The highest basic CPUID leaf.
+    pub level: u32,
+    /// The real processor's CPUID.1:EDX features.
+    pub nominal_edx: u32,
+    /// The features this machine's CPU has.
+    pub edx: u32,
+}
+
+const fn model(name: &'static str, family: u32, m: u32, stepping: u32, level: u32, edx: u32) -> CpuModel {
+    CpuModel { name, family, model: m, stepping, level, nominal_edx: edx, edx: edx & IMPLEMENTED_EDX }
+}
+
+const I486: u32 = FPU | VME | PSE;
+const PENTIUM: u32 = I486 | DE | TSC | MSR | MCE | CX8 | MMX | APIC;
+const PENTIUM2: u32 = PENTIUM | PAE | SEP | MTRR | PGE | MCA | CMOV | PAT | PSE36 | FXSR;
+const PENTIUM3: u32 = PENTIUM2 | SSE;
+const PENTIUM4: u32 = PENTIUM3 | CLFLUSH | SSE2;
+
+/// The models, least capable first; the last is the default.
+pub const MODELS: [CpuModel; 5] = [
+    model("486", 4, 8, 0, 1, I486),
+    model("pentium", 5, 4, 3, 1, PENTIUM),
+    model("pentium2", 6, 5, 2, 2, PENTIUM2),
+    model("pentium3", 6, 7, 3, 3, PENTIUM3),
+    model("pentium4", 15, 2, 7, 2, PENTIUM4),
+];
+
+impl Default for CpuModel {
+    /// The most capable model.
+    fn default() -> CpuModel {
+        MODELS[MODELS.len() - 1]
+    }
+}
+
+/// What `-cpu` was given that vemu cannot use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    UnknownModel(String),
+    UnknownFeature(String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::UnknownModel(m) => {
+                let names: Vec<_> = MODELS.iter().map(|m| m.name).collect();
+                write!(
+                    f,
+                    "unknown CPU model '{m}' (the models are {}; -cpu help lists them)",
+                    names.join(", ")
+                )
+            }
+            ModelError::UnknownFeature(x) => write!(f, "unknown CPU feature '{x}'"),
+        }
+    }
+}
+
+impl CpuModel {
+    pub fn by_name(name: &str) -> Option<CpuModel> {
+        MODELS.iter().copied().find(|m| m.name == name)
+    }
+
+    /// Parses QEMU's `-cpu MODEL[,+flag|-flag|flag=on|flag=off]...`. Returns
+    /// the model and a warning for each feature asked for that vemu does not
+    /// implement (left out, as QEMU's TCG leaves out what it cannot do).
+    pub fn parse(spec: &str) -> Result<(CpuModel, Vec<String>), ModelError> {
+        let mut parts = spec.split(',');
+        let name = parts.next().unwrap_or_default();
+        let mut m = CpuModel::by_name(name).ok_or_else(|| ModelError::UnknownModel(name.to_string()))?;
+        let mut warnings = Vec::new();
+        for p in parts {
+            let (flag, on) = if let Some(f) = p.strip_prefix('+') {
+                (f, true)
+            } else if let Some(f) = p.strip_prefix('-') {
+                (f, false)
+            } else if let Some(f) = p.strip_suffix("=on") {
+                (f, true)
+            } else if let Some(f) = p.strip_suffix("=off") {
+                (f, false)
+            } else {
+                return Err(ModelError::UnknownFeature(p.to_string()));
+            };
+            let bit = NAMES
+                .iter()
+                .find(|(n, _)| *n == flag)
+                .map(|(_, b)| *b)
+                .ok_or_else(|| ModelError::UnknownFeature(flag.to_string()))?;
+            if on {
+                m.nominal_edx |= bit;
+                if bit & IMPLEMENTED_EDX == 0 {
+                    warnings.push(format!(
+                        "vemu does not implement CPU feature '{flag}' (CPUID.01H:EDX bit {}); left out",
+                        bit.trailing_zeros()
+                    ));
+                }
+                m.edx |= bit & IMPLEMENTED_EDX;
+            } else {
+                m.nominal_edx &= !bit;
+                m.edx &= !bit;
+            }
+        }
+        Ok((m, warnings))
+    }
+
+    pub fn has(&self, features: u32) -> bool {
+        self.edx & features == features
+    }
+
+    /// The processor signature: CPUID.1:EAX, and EDX after reset.
+    pub fn signature(&self) -> u32 {
+        self.family << 8 | self.model << 4 | self.stepping
+    }
+
+    /// The CPUID leaves: (EAX, EBX, ECX, EDX) for leaf `eax`. A leaf above
+    /// the highest one answers as the highest one does, as Intel's parts do.
+    pub fn leaf(&self, leaf: u32) -> [u32; 4] {
+        // "GenuineIntel" in EBX, EDX, ECX order.
+        const VENDOR: [u32; 3] = [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
+        let leaf = if leaf > self.level { self.level } else { leaf };
+        match leaf {
+            0 => [self.level, VENDOR[0], VENDOR[2], VENDOR[1]],
+            // EBX: CLFLUSH line size 8 quadwords (as QEMU reports on every model).
+            1 => [self.signature(), 0x800, ECX_HYPERVISOR, self.edx],
+            // Leaf 2's cache and TLB descriptors.
+            2 => [1, 0, 0x4d, 0x002c_307d],
+            // Leaf 3 (the processor serial number) is off.
+            _ => [0; 4],
+        }
+    }
+
+    /// The `-cpu` option that makes QEMU's model report what this one does
+    /// (for the differential runner), or `None` for a model QEMU lacks.
+    pub fn qemu_equivalent(&self) -> Option<String> {
+        let base = model_in_qemu(self.name)?;
+        let mut s = self.name.to_string();
+        for (name, bit) in NAMES {
+            if base & bit != 0 && self.edx & bit == 0 {
+                s += &format!(",-{name}");
+            } else if base & bit == 0 && self.edx & bit != 0 {
+                s += &format!(",+{name}");
+            }
+        }
+        Some(s)
+    }
+}
+
+/// The CPUID.1:EDX features of QEMU's model of that name (the real
+/// processor's, as listed here; QEMU has no Pentium 4 model).
+fn model_in_qemu(name: &str) -> Option<u32> {
+    if name == "pentium4" {
+        return None;
+    }
+    CpuModel::by_name(name).map(|m| m.nominal_edx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_and_flags() {
+        let (m, warnings) = CpuModel::parse("pentium3,-cmov,+apic").unwrap();
+        assert_eq!(m.signature(), 0x673);
+        assert!(!m.has(CMOV) && m.has(FXSR) && !m.has(APIC));
+        assert_eq!(warnings.len(), 1, "APIC is asked for but not implemented");
+        assert_eq!(CpuModel::parse("pentium2,mmx=off").unwrap().0.edx & MMX, 0);
+        assert!(matches!(CpuModel::parse("k6"), Err(ModelError::UnknownModel(_))));
+        assert!(matches!(CpuModel::parse("486,+sse9"), Err(ModelError::UnknownFeature(_))));
+        assert_eq!(CpuModel::default().name, "pentium4");
+        assert_eq!(CpuModel::default().leaf(1)[0], 0xf27);
+        assert_eq!(CpuModel::by_name("486").unwrap().leaf(7), CpuModel::by_name("486").unwrap().leaf(1));
+    }
+
+    #[test]
+    fn qemu_equivalents_name_what_vemu_lacks() {
+        let p2 = CpuModel::by_name("pentium2").unwrap();
+        let q = p2.qemu_equivalent().unwrap();
+        assert!(
+            q.starts_with("pentium2,") && q.contains("-vme") && q.contains("-apic") && !q.contains("-cmov"),
+            "{q}"
+        );
+        assert_eq!(CpuModel::default().qemu_equivalent(), None);
+    }
+}
