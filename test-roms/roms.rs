@@ -30,6 +30,7 @@ macro_rules! for_each_rom {
             segments,
             shift,
             smc,
+            sse,
             stack,
             stacksize,
             string,

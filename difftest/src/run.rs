@@ -14,15 +14,16 @@ use vemu_translator::{CpuModel, CpuState, Engine, InterruptKind, Seg, Tracer};
 
 use crate::record::{Event, Insn, State, Step};
 
-/// The CPU model both emulators run: QEMU's `pentium2` with the features
-/// vemu lacks removed from QEMU's side ([`CpuModel::qemu_equivalent`]).
+/// The CPU model both emulators run: a Pentium III with SSE2 (QEMU has no
+/// Pentium 4), with the features vemu lacks removed from QEMU's side
+/// ([`CpuModel::qemu_equivalent`]).
 pub fn cpu_model() -> CpuModel {
-    CpuModel::by_name("pentium2").expect("vemu has a pentium2 model")
+    CpuModel::parse("pentium3,+sse2").expect("vemu has a pentium3 model").0
 }
 
 /// QEMU's `-cpu` option for [`cpu_model`].
 pub fn qemu_cpu() -> String {
-    cpu_model().qemu_equivalent().expect("QEMU has a pentium2 model")
+    cpu_model().qemu_equivalent().expect("QEMU has a pentium3 model")
 }
 
 /// EFLAGS bits of iced-x86's `RflagsBits`.

@@ -66,7 +66,8 @@ pub mod feature {
 use feature::*;
 
 /// The CPUID.1:EDX features vemu implements.
-pub const IMPLEMENTED_EDX: u32 = FPU | DE | PSE | TSC | MSR | CX8 | SEP | PGE | CMOV | MMX | FXSR;
+pub const IMPLEMENTED_EDX: u32 =
+    FPU | DE | PSE | TSC | MSR | CX8 | SEP | PGE | CMOV | CLFLUSH | MMX | FXSR | SSE | SSE2;
 
 /// CPUID.1:ECX: "running under a hypervisor", as QEMU's models report.
 const ECX_HYPERVISOR: u32 = 1 << 31;

@@ -21,6 +21,7 @@ pub mod vector {
     pub const PF: u8 = 14;
     pub const MF: u8 = 16;
     pub const AC: u8 = 17;
+    pub const XM: u8 = 19;
 }
 
 /// An exception raised while executing an instruction.
@@ -45,6 +46,9 @@ impl Exception {
     }
     pub const fn nm() -> Exception {
         Exception::new(vector::NM, None)
+    }
+    pub const fn xm() -> Exception {
+        Exception::new(vector::XM, None)
     }
     pub const fn mf() -> Exception {
         Exception::new(vector::MF, None)

@@ -164,8 +164,10 @@ pub mod cr4 {
     pub const DE: u32 = 1 << 3;
     pub const PSE: u32 = 1 << 4;
     pub const PGE: u32 = 1 << 7;
-    /// FXSAVE and FXRSTOR include the SSE state.
+    /// FXSAVE and FXRSTOR include the SSE state (and SSE instructions exist).
     pub const OSFXSR: u32 = 1 << 9;
+    /// Unmasked SIMD floating-point exceptions raise #XM (else #UD).
+    pub const OSXMMEXCPT: u32 = 1 << 10;
 }
 
 /// EFLAGS bits.

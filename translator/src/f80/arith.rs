@@ -244,8 +244,13 @@ pub fn sqrt(a: F80, fmt: Format, ctx: &mut Ctx) -> F80 {
         _ => {}
     }
     denormal(&[a], ctx);
-    let x = Exact::of(a);
-    // a = m * 2^k with an even k.
+    round_f80(sqrt_exact(Exact::of(a)), fmt, ctx)
+}
+
+/// The square root of a positive value with at most 64 significant bits,
+/// to 65 bits and a sticky bit.
+pub(crate) fn sqrt_exact(x: Exact) -> Exact {
+    // x = m * 2^k with an even k.
     let mut m = x.sig >> 64;
     let mut k = x.exp - 63;
     if k & 1 != 0 {
@@ -265,8 +270,7 @@ pub fn sqrt(a: F80, fmt: Format, ctx: &mut Ctx) -> F80 {
             root |= 1;
         }
     }
-    let r = Exact::from_int(false, root << 1 | (rem != 0) as u128, k / 2 - 34);
-    round_f80(r, fmt, ctx)
+    Exact::from_int(false, root << 1 | (rem != 0) as u128, k / 2 - 34)
 }
 
 /// Compares `a` with `b`. Unsupported encodings and signaling NaNs raise IE;

@@ -20,6 +20,9 @@ pub(crate) mod arith;
 pub(crate) mod convert;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod oracle;
+pub(crate) mod simd;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod simd_oracle;
 pub(crate) mod trans;
 
 pub use arith::{compare, Ordering};

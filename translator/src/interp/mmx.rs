@@ -28,7 +28,7 @@ pub(super) fn is_mmx(ins: &Instruction) -> bool {
 
 /// What an MMX instruction does with its operands.
 #[derive(Copy, Clone)]
-enum Kind {
+pub(super) enum Kind {
     /// EMMS: every x87 register becomes empty.
     Emms,
     /// MOVD and MOVQ: a copy between MM registers, general registers and memory.
@@ -38,7 +38,7 @@ enum Kind {
 }
 
 /// The kind of an MMX mnemonic; `None` for the ones vemu does not implement.
-fn kind(m: M) -> Option<Kind> {
+pub(super) fn kind(m: M) -> Option<Kind> {
     let f: fn(u64, u64) -> u64 = match m {
         M::Emms => return Some(Kind::Emms),
         M::Movd | M::Movq => return Some(Kind::Move),
@@ -103,7 +103,7 @@ fn lane_mask(bits: u32) -> u64 {
 
 /// Applies `f` to each pair of `bits`-wide lanes of `a` and `b` (zero-extended)
 /// and packs the low `bits` bits of each result.
-fn lanes(bits: u32, a: u64, b: u64, f: impl Fn(u64, u64) -> u64) -> u64 {
+pub(super) fn lanes(bits: u32, a: u64, b: u64, f: impl Fn(u64, u64) -> u64) -> u64 {
     let m = lane_mask(bits);
     (0..64 / bits).fold(0, |r, i| {
         let at = i * bits;
@@ -112,7 +112,7 @@ fn lanes(bits: u32, a: u64, b: u64, f: impl Fn(u64, u64) -> u64) -> u64 {
 }
 
 /// The low `bits` bits of `v` as a signed number.
-fn signed(v: u64, bits: u32) -> i64 {
+pub(super) fn signed(v: u64, bits: u32) -> i64 {
     ((v << (64 - bits)) as i64) >> (64 - bits)
 }
 
@@ -166,7 +166,7 @@ fn pack(bits: u32, a: u64, b: u64, saturate: fn(i64, u32) -> u64) -> u64 {
 
 /// PUNPCKL and PUNPCKH: the low (or high) halves of `a` and `b`, interleaved
 /// lane by lane starting with `a`'s.
-fn unpack(bits: u32, a: u64, b: u64, high: bool) -> u64 {
+pub(super) fn unpack(bits: u32, a: u64, b: u64, high: bool) -> u64 {
     let n = 32 / bits;
     let first = if high { n } else { 0 };
     (0..n).fold(0, |r, i| {

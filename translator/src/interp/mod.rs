@@ -4,7 +4,7 @@
 //! SETcc, flag instructions), `arith`, `logic`, `shift`, `muldiv`, `bcd`, `bit`,
 //! `string`, `stack`, `control` (jumps, calls, loops, INT, IRET), `misc`
 //! (CPUID, RDTSC, MSRs, XADD, CMPXCHG), the x87 FPU (`x87`, `x87_arith`,
-//! `x87_env`) and MMX (`mmx`). Privileged and system instructions go to
+//! `x87_env`), MMX (`mmx`), and SSE and SSE2 (`sse`, `sse_float`, `sse_int`). Privileged and system instructions go to
 //! the VMM layer (`crate::vmm`). This file holds the dispatch and the operand
 //! helpers every family uses.
 //!
@@ -23,6 +23,9 @@ pub(crate) mod misc;
 mod mmx;
 mod muldiv;
 mod shift;
+mod sse;
+mod sse_float;
+mod sse_int;
 mod stack;
 mod string;
 mod x87;
@@ -278,6 +281,8 @@ impl Cpu {
             M::Aad => self.aad(ins),
             M::Bt | M::Bts | M::Btr | M::Btc => self.bit_test(ins),
             M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt => self.bit_scan(ins),
+            M::Movsd | M::Cmpsd if sse::is_sse(ins) => self.sse(ins),
+            M::Clflush => self.clflush(ins),
             M::Movsb | M::Movsw | M::Movsd => self.string(ins),
             M::Cmpsb | M::Cmpsw | M::Cmpsd => self.string(ins),
             M::Scasb | M::Scasw | M::Scasd => self.string(ins),
@@ -358,6 +363,7 @@ impl Cpu {
             M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => self.jcc(ins),
             _ if ins.code() == Code::INVALID => Err(Exception::ud()),
             M::Fxsave | M::Fxrstor => self.fxsave_fxrstor(ins),
+            _ if sse::is_sse(ins) => self.sse(ins),
             _ if mmx::is_mmx(ins) => self.mmx(ins),
             _ if is_x87(ins) => self.x87(ins),
             _ => Err(self.unimplemented(ins)),

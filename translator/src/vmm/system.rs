@@ -61,13 +61,21 @@ impl Cpu {
     }
 
     /// The CR4 bits this CPU model has: each comes with its feature (VME and
-    /// PAE are not implemented; TSD with TSC, DE, PSE, PGE, OSFXSR with FXSR).
+    /// PAE are not implemented; TSD with TSC, DE, PSE, PGE, OSFXSR with FXSR,
+    /// OSXMMEXCPT with SSE).
     pub(crate) fn cr4_allowed(&self) -> u32 {
         use crate::cpuid::feature as f;
-        [(f::TSC, cr4::TSD), (f::DE, cr4::DE), (f::PSE, cr4::PSE), (f::PGE, cr4::PGE), (f::FXSR, cr4::OSFXSR)]
-            .iter()
-            .filter(|(feature, _)| self.config.model.has(*feature))
-            .fold(0, |bits, (_, bit)| bits | bit)
+        [
+            (f::TSC, cr4::TSD),
+            (f::DE, cr4::DE),
+            (f::PSE, cr4::PSE),
+            (f::PGE, cr4::PGE),
+            (f::FXSR, cr4::OSFXSR),
+            (f::SSE, cr4::OSXMMEXCPT),
+        ]
+        .iter()
+        .filter(|(feature, _)| self.config.model.has(*feature))
+        .fold(0, |bits, (_, bit)| bits | bit)
     }
 
     /// Loads CR0 (MOV CR0 and LMSW), with its consistency checks.
