@@ -230,7 +230,17 @@ pm_main:
     hlt
     cli
     loop .rtc
+%ifdef QEMU
+    ; QEMU's RTC follows the host's clock: on a busy host the next period can
+    ; end while the handler runs, and that interrupt is taken right after
+    ; IRET, before the CLI. At least one per HLT.
+    cmp dword [VAR_RTC], 3
+    jae .rtc_counted
+    FAIL "three RTC periodic interrupts"
+.rtc_counted:
+%else
     CHECK32 [VAR_RTC], 3, "three RTC periodic interrupts"
+%endif
     mov al, [VAR_REGC]
     and al, 0xc0
     CHECK8 al, 0xc0, "register C had IRQF and PF"
