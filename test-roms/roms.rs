@@ -21,6 +21,7 @@ macro_rules! for_each_rom {
             framework,
             iobitmap,
             misc,
+            mmx,
             modeswitch,
             muldiv,
             pagefault,

@@ -1,8 +1,8 @@
 //! Whole-guest workloads under the interpreter and under the JIT (issue 4):
 //! CRC-32 of 1 MiB with paging on, a sieve of Eratosthenes, memcpy/memset with
 //! REP MOVSD/STOSD and with plain loops, recursive fib, CPL-3 code making
-//! system calls through an interrupt gate, code beside data, and a Mandelbrot
-//! set through the x87 stack.
+//! system calls through an interrupt gate, code beside data, a Mandelbrot
+//! set through the x87 stack, and a matrix product in packed SSE2 doubles.
 //!
 //! Throughput is guest instructions (criterion's "elements"), so the report
 //! reads in guest instructions per second. Each iteration powers on a fresh

@@ -15,7 +15,8 @@ use vemu::{Boot, Captured, Machine, MachineConfig, Outcome};
 use vemu_translator::{CpuConfig, Engine};
 
 /// The workloads, by the name of their source in `benches/roms/`.
-pub const WORKLOADS: &[&str] = &["crc32", "sieve", "memops", "fib", "syscall", "codedata", "mandel"];
+pub const WORKLOADS: &[&str] =
+    &["crc32", "sieve", "memops", "fib", "syscall", "codedata", "mandel", "matmul"];
 
 /// The repository's root.
 pub fn repo() -> PathBuf {

@@ -51,6 +51,7 @@ fn large_scale(name: &str) -> u32 {
         "syscall" => 48,
         "codedata" => 8,
         "mandel" => 8,
+        "matmul" => 64,
         _ => 16,
     }
 }
