@@ -14,10 +14,14 @@
 //! Flags the SDM leaves undefined after an instruction are tracked so that no
 //! generated instruction reads one: a flag-defining CMP is inserted first. The
 //! differential runner masks the undefined flags themselves.
+//!
+//! The x87, MMX, SSE and SSE2 families are in `gen/fp.rs`.
 
 use std::fmt::Write as _;
 
 use crate::rng::Rng;
+
+mod fp;
 
 /// Instruction families (issue 3 names them).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -32,10 +36,14 @@ pub enum Family {
     Stack,
     Cond,
     Flags,
+    X87,
+    Mmx,
+    SseFloat,
+    SseInt,
 }
 
 impl Family {
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 14] = [
         Family::Alu,
         Family::Shift,
         Family::MulDiv,
@@ -46,7 +54,16 @@ impl Family {
         Family::Stack,
         Family::Cond,
         Family::Flags,
+        Family::X87,
+        Family::Mmx,
+        Family::SseFloat,
+        Family::SseInt,
     ];
+
+    /// The families of the floating-point and SIMD units (`gen/fp.rs`).
+    pub fn is_fp(self) -> bool {
+        matches!(self, Family::X87 | Family::Mmx | Family::SseFloat | Family::SseInt)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -60,6 +77,10 @@ impl Family {
             Family::Stack => "stack",
             Family::Cond => "cond",
             Family::Flags => "flags",
+            Family::X87 => "x87",
+            Family::Mmx => "mmx",
+            Family::SseFloat => "sse",
+            Family::SseInt => "sse2int",
         }
     }
 
@@ -144,6 +165,8 @@ struct Gen {
     labels: u32,
     /// Instructions emitted in the body.
     count: usize,
+    /// Registers on the x87 stack (the x87 family keeps it from faulting).
+    fp_depth: u32,
 }
 
 impl Gen {
@@ -754,6 +777,10 @@ impl Gen {
             Family::Stack => self.stack(),
             Family::Cond => self.cond(),
             Family::Flags => self.flags_family(),
+            Family::X87 => self.x87(),
+            Family::Mmx => self.mmx(),
+            Family::SseFloat => self.sse_float(),
+            Family::SseInt => self.sse_int(),
         }
     }
 }
@@ -767,7 +794,8 @@ pub struct Stream {
 
 /// Writes a ROM running `count` random instructions of `family` in `mode`.
 pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
-    let mut g = Gen { rng: Rng::new(seed), mode, out: String::new(), undefined: 0, labels: 0, count: 0 };
+    let mut g =
+        Gen { rng: Rng::new(seed), mode, out: String::new(), undefined: 0, labels: 0, count: 0, fp_depth: 0 };
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -829,6 +857,10 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
                 DATA_BYTES / 4
             );
         }
+    }
+    if family.is_fp() {
+        head.push_str(&fp::tables(seed));
+        head.push_str(&fp::sign_masks());
     }
     for (r, v) in &regs {
         let _ = writeln!(head, "    mov {r}, {v:#x}");

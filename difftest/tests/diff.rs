@@ -93,4 +93,8 @@ stream_tests!(
     stream_stack_real: Stack Real, stream_stack_pm: Stack Protected,
     stream_cond_real: Cond Real, stream_cond_pm: Cond Protected,
     stream_flags_real: Flags Real, stream_flags_pm: Flags Protected,
+    stream_x87_real: X87 Real, stream_x87_pm: X87 Protected,
+    stream_mmx_real: Mmx Real, stream_mmx_pm: Mmx Protected,
+    stream_sse_real: SseFloat Real, stream_sse_pm: SseFloat Protected,
+    stream_sse2int_real: SseInt Real, stream_sse2int_pm: SseInt Protected,
 );

@@ -363,18 +363,44 @@ impl Cpu {
             M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => self.jcc(ins),
             _ if ins.code() == Code::INVALID => Err(Exception::ud()),
             M::Fxsave | M::Fxrstor => self.fxsave_fxrstor(ins),
+            _ if is_x87(ins) => self.x87(ins),
             _ if sse::is_sse(ins) => self.sse(ins),
             _ if mmx::is_mmx(ins) => self.mmx(ins),
-            _ if is_x87(ins) => self.x87(ins),
             _ => Err(self.unimplemented(ins)),
         }
     }
 }
 
-/// Whether `ins` is an x87 (escape D8-DF) instruction.
+/// Whether `ins` is an x87 instruction: an escape opcode D8-DF (FWAIT's
+/// combined forms, such as FINIT, included), looked up in iced-x86's table.
+#[inline]
 fn is_x87(ins: &Instruction) -> bool {
-    use iced_x86::CpuidFeature as F;
-    ins.cpuid_features()
-        .iter()
-        .any(|f| matches!(f, F::FPU | F::FPU287 | F::FPU287XL_ONLY | F::FPU387 | F::FPU387SL_ONLY))
+    is_x87_opcode(ins.op_code())
+}
+
+fn is_x87_opcode(op: &iced_x86::OpCodeInfo) -> bool {
+    // Register-only forms such as FNINIT (DB E3) count their second byte.
+    let first = op.op_code() >> (8 * (op.op_code_len().max(1) - 1));
+    op.table() == iced_x86::OpCodeTableKind::Normal && (0xd8..=0xdf).contains(&first)
+}
+
+#[cfg(test)]
+mod tests {
+    use iced_x86::{Code, CpuidFeature as F, EncodingKind};
+
+    #[test]
+    fn the_x87_opcode_test_agrees_with_iced_x86s_cpuid_features() {
+        // Legacy encodings the default decoder knows (not Cyrix's, say).
+        let legacy = Code::values().filter(|c| {
+            let op = c.op_code();
+            op.mode32() && op.encoding() == EncodingKind::Legacy && op.decoder_option() == 0
+        });
+        for c in legacy {
+            let x87 = c
+                .cpuid_features()
+                .iter()
+                .any(|f| matches!(f, F::FPU | F::FPU287 | F::FPU287XL_ONLY | F::FPU387 | F::FPU387SL_ONLY));
+            assert_eq!(super::is_x87_opcode(c.op_code()), x87, "{c:?}");
+        }
+    }
 }
