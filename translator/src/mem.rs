@@ -267,7 +267,14 @@ impl Cpu {
 
     /// The checks before a long access: segment, alignment, data breakpoints,
     /// and the translation of every page (as a write for `write`).
-    fn begin_long_access(&mut self, seg: Seg, offset: u32, len: u32, align: u32, write: bool) -> Fault<u32> {
+    pub(crate) fn begin_long_access(
+        &mut self,
+        seg: Seg,
+        offset: u32,
+        len: u32,
+        align: u32,
+        write: bool,
+    ) -> Fault<u32> {
         let linear = self.check_seg(seg, offset, len, write)?;
         if linear & (align - 1) != 0 {
             self.check_alignment()?;

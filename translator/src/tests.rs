@@ -401,3 +401,68 @@ fn instructions_follow_the_cpu_model() {
     assert_eq!(cpu.state.regs[reg::EAX], 0x480);
     assert_eq!(cpu.state.regs[reg::EDX], crate::cpuid::feature::FPU | crate::cpuid::feature::PSE);
 }
+
+/// A 32-bit flat protected-mode CPU with paging: the first 512 KiB mapped
+/// one to one, except the page at 0x50000, which is not present.
+fn paged_cpu() -> Cpu {
+    let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig::default());
+    let (dir, table) = (0x10000u32, 0x11000u32);
+    cpu.mem.write_phys(PhysAddr(dir), &(table | 3).to_le_bytes());
+    for page in 0..0x80u32 {
+        let entry = if page == 0x50 { 0 } else { page << 12 | 3 };
+        cpu.mem.write_phys(PhysAddr(table + 4 * page), &entry.to_le_bytes());
+    }
+    let flat = |code: bool| Segment {
+        selector: if code { 8 } else { 0x10 },
+        base: 0,
+        limit: 0xffff_ffff,
+        attr: (if code { attr::CODE } else { 0 })
+            | attr::WRITABLE_READABLE
+            | attr::ACCESSED
+            | attr::S
+            | attr::PRESENT
+            | attr::DB
+            | attr::G,
+    };
+    for s in Seg::ALL {
+        cpu.state.segs[s as usize] = flat(s == Seg::CS);
+    }
+    cpu.state.cr3 = dir;
+    cpu.state.cr0 |= cr0::PE | cr0::PG | cr0::NE;
+    cpu.state.cr4 |= crate::state::cr4::OSFXSR;
+    cpu.mem.tlb.flush_all();
+    cpu
+}
+
+#[test]
+fn long_operands_that_cross_into_a_missing_page_fault_before_writing() {
+    // (32-bit code, the operand's address, a store?)
+    let cases: [(&[u8], u32, bool); 5] = [
+        (&[0xdb, 0x3d, 0xfa, 0xff, 0x04, 0x00], 0x4fffa, true), // fstp tword [0x4fffa]
+        (&[0xdd, 0x1d, 0xfc, 0xff, 0x04, 0x00], 0x4fffc, true), // fstp qword [0x4fffc]
+        (&[0x0f, 0x11, 0x05, 0xf8, 0xff, 0x04, 0x00], 0x4fff8, true), // movups [0x4fff8], xmm0
+        (&[0x0f, 0x10, 0x05, 0xf8, 0xff, 0x04, 0x00], 0x4fff8, false), // movups xmm0, [0x4fff8]
+        (&[0x0f, 0xae, 0x05, 0x00, 0xff, 0x04, 0x00], 0x4ff00, true), // fxsave [0x4ff00]
+    ];
+    for (bytes, at, store) in cases {
+        let mut cpu = paged_cpu();
+        cpu.state.fpu.finit();
+        cpu.state.fpu.regs[7] = crate::f80::F80::ONE;
+        cpu.state.fpu.top = 7;
+        cpu.state.fpu.valid = 0x80;
+        cpu.state.fpu.xmm[0] = 0x1111_2222_3333_4444_5555_6666_7777_8888;
+        cpu.mem.write_phys(PhysAddr(at), &[0xaa; 8]);
+        let before = cpu.state.fpu.clone();
+        let ins = iced_x86::Decoder::new(32, bytes, 0).decode();
+        let e = cpu.execute(&ins).expect_err("the second page is missing");
+        assert_eq!(e.vector, crate::exception::vector::PF, "{ins}");
+        assert_eq!(e.address, 0x50000, "{ins}: CR2 names the missing page");
+        assert_eq!(e.error.map(|c| c & 2 != 0), Some(store), "{ins}: W/R bit");
+        let mut first = [0u8; 8];
+        cpu.mem.read_phys(PhysAddr(at), &mut first);
+        assert_eq!(first, [0xaa; 8], "{ins}: nothing was written to the first page");
+        let f = &cpu.state.fpu;
+        let values = |f: &crate::state::Fpu| (f.regs, f.sw, f.top, f.valid, f.xmm, f.mxcsr);
+        assert_eq!(values(f), values(&before), "{ins}: the registers, stack and status are unchanged");
+    }
+}

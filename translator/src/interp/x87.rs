@@ -456,10 +456,7 @@ impl Cpu {
     /// leaves the FPU untouched), then the flags are committed and, unless an
     /// unmasked exception stops it, the bytes written.
     fn x87_finish_store(&mut self, ctx: &Ctx, seg: Seg, off: u32, bytes: &[u8], align: u32) -> Fault<bool> {
-        let linear = self.check_seg(seg, off, bytes.len() as u32, true)?;
-        let user = self.user();
-        self.translate(linear, vemu_softmmu::Access::Write, user)?;
-        self.translate(linear.wrapping_add(bytes.len() as u32 - 1), vemu_softmmu::Access::Write, user)?;
+        self.begin_long_access(seg, off, bytes.len() as u32, align, true)?;
         if !self.x87_finish(ctx, true) {
             return Ok(false);
         }
