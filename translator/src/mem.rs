@@ -266,7 +266,8 @@ impl Cpu {
     }
 
     /// The checks before a long access: segment, alignment, data breakpoints,
-    /// and the translation of every page (as a write for `write`).
+    /// and, for an operand that crosses pages, the translation of every page
+    /// (as a write for `write`) so that a fault comes before any byte moves.
     pub(crate) fn begin_long_access(
         &mut self,
         seg: Seg,
@@ -284,9 +285,13 @@ impl Cpu {
                 self.watch_data(linear.wrapping_add(at), (len - at).min(4), write);
             }
         }
+        let last = linear.wrapping_add(len - 1);
+        if linear & !0xfff == last & !0xfff {
+            // One page: its first access translates it before anything is done.
+            return Ok(linear);
+        }
         let access = if write { Access::Write } else { Access::Read };
         let user = self.user();
-        let last = linear.wrapping_add(len - 1);
         let mut at = linear;
         loop {
             self.translate(at, access, user)?;

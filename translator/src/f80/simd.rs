@@ -204,8 +204,101 @@ pub enum Op {
     Div,
 }
 
+/// `a + b` and whether it is exact (TwoSum; no overflow).
+fn two_sum(a: f64, b: f64) -> (f64, bool) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb) == 0.0)
+}
+
+/// The common case on the host's own IEEE arithmetic: normal operands, a
+/// normal result, rounding to nearest. Exactness (PE, the only flag such a
+/// case can raise) comes from error-free transformations: TwoSum for sums,
+/// a fused multiply-add for the residual of products, quotients and roots.
+/// Singles are computed in double precision first, which rounds them
+/// correctly (53 >= 2 * 24 + 2 bits: double rounding is innocuous, Figueroa
+/// 1995). Everything else takes the exact path.
+fn fast(op: Option<Op>, a: u64, b: u64, w: Width, env: &mut Env) -> Option<u64> {
+    if env.rounding != Rounding::Nearest {
+        return None;
+    }
+    let (x, y) = match w {
+        Width::Single => (f32::from_bits(a as u32) as f64, f32::from_bits(b as u32) as f64),
+        Width::Double => (f64::from_bits(a), f64::from_bits(b)),
+    };
+    let band = |v: f64| (f64::powi(2.0, -900)..f64::powi(2.0, 900)).contains(&v.abs());
+    let ok = |bits: u64, v: f64| match w {
+        Width::Single => f32::from_bits(bits as u32).is_normal() && band(v),
+        Width::Double => band(v),
+    };
+    // One exact zero: a sum is the other operand, a product or quotient a
+    // zero of the signs' product (zero over zero and both zeros of a sum,
+    // whose sign follows the rounding, take the exact path).
+    if x == 0.0 && ok(b, y) {
+        return match op {
+            Some(Op::Add) => Some(b),
+            Some(Op::Sub) => Some(b ^ w.sign_bit()),
+            Some(Op::Mul) | Some(Op::Div) => Some(zero(w, sign(a, w) != sign(b, w))),
+            None => None,
+        };
+    }
+    if y == 0.0 && ok(a, x) && matches!(op, Some(Op::Add | Op::Sub | Op::Mul)) {
+        return match op {
+            Some(Op::Mul) => Some(zero(w, sign(a, w) != sign(b, w))),
+            _ => Some(a),
+        };
+    }
+    if !ok(a, x) || !ok(b, y) {
+        return None;
+    }
+    let (r, exact) = match op {
+        Some(Op::Add) => two_sum(x, y),
+        Some(Op::Sub) => two_sum(x, -y),
+        Some(Op::Mul) => {
+            let p = x * y;
+            (p, x.mul_add(y, -p) == 0.0)
+        }
+        Some(Op::Div) => {
+            let q = x / y;
+            (q, (-q).mul_add(y, x) == 0.0)
+        }
+        None => {
+            if y < 0.0 {
+                return None;
+            }
+            let r = y.sqrt();
+            (r, r.mul_add(r, -y) == 0.0)
+        }
+    };
+    if !band(r) {
+        return None;
+    }
+    let bits = match w {
+        Width::Single => {
+            let s = r as f32;
+            if !s.is_normal() {
+                return None;
+            }
+            if !exact || s as f64 != r {
+                env.flags |= exc::PE;
+            }
+            s.to_bits() as u64
+        }
+        Width::Double => {
+            if !exact {
+                env.flags |= exc::PE;
+            }
+            r.to_bits()
+        }
+    };
+    Some(bits)
+}
+
 /// ADDPS and the rest: `a op b`.
 pub fn arith(op: Op, a: u64, b: u64, w: Width, env: &mut Env) -> u64 {
+    if let Some(r) = fast(Some(op), a, b, w, env) {
+        return r;
+    }
     let (ka, kb) = (kind(a, w, env.daz), kind(b, w, env.daz));
     if is_nan(ka) || is_nan(kb) {
         return nan2(a, ka, b, kb, w, env);
@@ -264,6 +357,9 @@ pub fn arith(op: Op, a: u64, b: u64, w: Width, env: &mut Env) -> u64 {
 
 /// SQRTPS and the rest.
 pub fn sqrt(a: u64, w: Width, env: &mut Env) -> u64 {
+    if let Some(r) = fast(None, a, a, w, env) {
+        return r;
+    }
     let k = kind(a, w, env.daz);
     if is_nan(k) {
         return nan2(a, k, a, k, w, env);

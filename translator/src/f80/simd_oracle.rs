@@ -48,6 +48,9 @@ impl Rng {
         if e == emax && self.below(3) == 0 {
             frac = 0;
         }
+        if self.below(16) == 0 {
+            return sign; // a signed zero
+        }
         sign | e << fb | frac
     }
 

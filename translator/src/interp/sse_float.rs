@@ -47,11 +47,18 @@ fn lanes(w: Width) -> usize {
 
 const BEFORE: u8 = exc::IE | exc::DE | exc::ZE;
 
-/// The width and packedness an arithmetic mnemonic names.
+/// The width and packedness a mnemonic names (by its PS, SS, PD, SD ending).
 fn shape(m: M) -> (Width, bool) {
-    let name = format!("{m:?}");
-    let w = if name.ends_with("ps") || name.ends_with("ss") { Width::Single } else { Width::Double };
-    (w, name.ends_with("ps") || name.ends_with("pd"))
+    use M::*;
+    match m {
+        Addps | Subps | Mulps | Divps | Minps | Maxps | Sqrtps | Rcpps | Rsqrtps | Cmpps | Movmskps => {
+            (Width::Single, true)
+        }
+        Addss | Subss | Mulss | Divss | Minss | Maxss | Sqrtss | Rcpss | Rsqrtss | Cmpss | Comiss
+        | Ucomiss => (Width::Single, false),
+        Addpd | Subpd | Mulpd | Divpd | Minpd | Maxpd | Sqrtpd | Cmppd | Movmskpd => (Width::Double, true),
+        _ => (Width::Double, false),
+    }
 }
 
 impl Cpu {
@@ -257,7 +264,10 @@ impl Cpu {
         };
         let (s, d) = (Width::Single, Width::Double);
         let int = |v: u128, i: usize| (v >> (32 * i)) as u32 as i32;
-        let truncate = format!("{m:?}").starts_with("Cvtt");
+        let truncate = matches!(
+            m,
+            M::Cvttps2pi | M::Cvttss2si | M::Cvttpd2pi | M::Cvttsd2si | M::Cvttps2dq | M::Cvttpd2dq
+        );
         let r: u128 = match m {
             // Integers to floating point.
             M::Cvtpi2ps => {

@@ -456,7 +456,11 @@ impl Cpu {
     /// leaves the FPU untouched), then the flags are committed and, unless an
     /// unmasked exception stops it, the bytes written.
     fn x87_finish_store(&mut self, ctx: &Ctx, seg: Seg, off: u32, bytes: &[u8], align: u32) -> Fault<bool> {
-        self.begin_long_access(seg, off, bytes.len() as u32, align, true)?;
+        let linear = self.begin_long_access(seg, off, bytes.len() as u32, align, true)?;
+        // Every page is writable before the flags change (the first is not
+        // translated yet when the operand lies in one page).
+        let user = self.user();
+        self.translate(linear, vemu_softmmu::Access::Write, user)?;
         if !self.x87_finish(ctx, true) {
             return Ok(false);
         }
