@@ -30,4 +30,6 @@ pub use state::{
 pub use trace::{InterruptKind, Tracer};
 
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;

@@ -17,24 +17,21 @@ use super::{Ctx, Format, Rounding, F80};
 const SW_COMPARED: u16 = 0x3f | 1 << 9;
 
 fn cases() -> usize {
-    std::env::var("VEMU_ORACLE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20000)
+    crate::testing::cases(20000)
 }
 
-/// xorshift64*: reproducible operands without a dependency.
-struct Rng(u64);
+use crate::testing::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
+/// The operands this module's tests draw.
+trait Operands {
+    fn significand(&mut self) -> u64;
+    fn exponent(&mut self) -> u16;
+    fn f80(&mut self) -> F80;
+    fn near(&mut self, a: F80) -> F80;
+    fn control(&mut self) -> u16;
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+impl Operands for Rng {
     fn significand(&mut self) -> u64 {
         let mut s = self.next() | 1 << 63;
         match self.below(6) {

@@ -10,23 +10,18 @@ use super::simd::{self, Env, Op, Order, Width};
 use super::Rounding;
 
 fn cases() -> usize {
-    std::env::var("VEMU_ORACLE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20000)
+    crate::testing::cases(20000)
 }
 
-struct Rng(u64);
+use crate::testing::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
+/// The operands this module's tests draw.
+trait Operands {
+    fn value(&mut self, w: Width) -> u64;
+    fn mxcsr(&mut self) -> u32;
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
+impl Operands for Rng {
     /// A value of the width: zeros, denormals, infinities, NaNs of both
     /// kinds, values near the ends of the range, and ordinary ones.
     fn value(&mut self, w: Width) -> u64 {

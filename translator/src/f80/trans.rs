@@ -535,16 +535,14 @@ mod tests {
         ((hi.sig as u128) << shift).abs_diff(lo.sig as u128)
     }
 
-    struct Rng(u64);
+    use crate::testing::Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
+    /// The operands these tests draw.
+    trait Operands {
+        fn value(&mut self, lo: i32, hi: i32, signed: bool) -> F80;
+    }
 
+    impl Operands for Rng {
         /// A random value with an unbiased exponent in `lo..=hi`.
         fn value(&mut self, lo: i32, hi: i32, signed: bool) -> F80 {
             let e = lo + (self.next() % (hi - lo + 1) as u64) as i32;

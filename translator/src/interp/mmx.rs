@@ -484,21 +484,15 @@ mod tests {
             };
         }
 
-        /// xorshift64*: reproducible operands without a dependency.
-        struct Rng(u64);
+        use crate::testing::Rng;
 
-        impl Rng {
-            fn next(&mut self) -> u64 {
-                self.0 ^= self.0 >> 12;
-                self.0 ^= self.0 << 25;
-                self.0 ^= self.0 >> 27;
-                self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-            }
+        /// The operands this module's tests draw.
+        trait Operands {
+            fn operand(&mut self) -> u64;
+            fn pair(&mut self) -> (u64, u64);
+        }
 
-            fn below(&mut self, n: u64) -> u64 {
-                self.next() % n
-            }
-
+        impl Operands for Rng {
             /// Random bits, a small number (a shift count), or words from the
             /// edges of the byte and word ranges.
             fn operand(&mut self) -> u64 {

@@ -636,21 +636,16 @@ mod tests {
             };
         }
 
-        /// xorshift64*: reproducible operands without a dependency.
-        struct Rng(u64);
+        use crate::testing::Rng;
 
-        impl Rng {
-            fn next(&mut self) -> u64 {
-                self.0 ^= self.0 >> 12;
-                self.0 ^= self.0 << 25;
-                self.0 ^= self.0 >> 27;
-                self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-            }
+        /// The operands this module's tests draw.
+        trait Operands {
+            fn half(&mut self) -> u64;
+            fn pair(&mut self) -> (u64, u64);
+            fn regs(&mut self) -> Regs;
+        }
 
-            fn below(&mut self, n: u64) -> u64 {
-                self.next() % n
-            }
-
+        impl Operands for Rng {
             /// 64 random bits, a small number (a shift count), or lanes from
             /// the edges of the byte, word and doubleword ranges.
             fn half(&mut self) -> u64 {
