@@ -466,3 +466,17 @@ fn long_operands_that_cross_into_a_missing_page_fault_before_writing() {
         assert_eq!(values(f), values(&before), "{ins}: the registers, stack and status are unchanged");
     }
 }
+
+#[test]
+fn fop_is_recorded_always_before_the_pentium_4_and_on_exceptions_only_on_it() {
+    use crate::cpuid::CpuModel;
+    // fld1; hlt
+    for (name, fop) in [("pentium3", 0x1e8), ("pentium4", 0)] {
+        let model = CpuModel::by_name(name).unwrap();
+        let mut cpu = cpu_on(&[0xd9, 0xe8, 0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        cpu.state.fpu.finit();
+        assert_eq!(cpu.run(100), Exit::Halted);
+        assert_eq!(cpu.state.fpu.fop, fop, "{name}");
+        assert_eq!(cpu.state.fpu.fip, 0x1000, "{name}: the instruction pointer either way");
+    }
+}

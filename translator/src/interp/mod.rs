@@ -371,17 +371,18 @@ impl Cpu {
     }
 }
 
-/// Whether `ins` is an x87 instruction: an escape opcode D8-DF (FWAIT's
-/// combined forms, such as FINIT, included), looked up in iced-x86's table.
+/// Whether `ins` is an x87 instruction (FWAIT's combined forms, such as
+/// FINIT, included). iced-x86 numbers its mnemonics alphabetically, so the
+/// x87's are the range F2XM1..FYL2XP1 less the few others starting with F.
 #[inline]
 fn is_x87(ins: &Instruction) -> bool {
-    is_x87_opcode(ins.op_code())
+    is_x87_mnemonic(ins.mnemonic())
 }
 
-fn is_x87_opcode(op: &iced_x86::OpCodeInfo) -> bool {
-    // Register-only forms such as FNINIT (DB E3) count their second byte.
-    let first = op.op_code() >> (8 * (op.op_code_len().max(1) - 1));
-    op.table() == iced_x86::OpCodeTableKind::Normal && (0xd8..=0xdf).contains(&first)
+fn is_x87_mnemonic(m: Mnemonic) -> bool {
+    use Mnemonic as M;
+    (M::F2xm1 as u32..=M::Fyl2xp1 as u32).contains(&(m as u32))
+        && !matches!(m, M::Femms | M::Fxsave | M::Fxrstor | M::Fxsave64 | M::Fxrstor64)
 }
 
 #[cfg(test)]
@@ -389,7 +390,7 @@ mod tests {
     use iced_x86::{Code, CpuidFeature as F, EncodingKind};
 
     #[test]
-    fn the_x87_opcode_test_agrees_with_iced_x86s_cpuid_features() {
+    fn the_x87_mnemonic_range_agrees_with_iced_x86s_cpuid_features() {
         // Legacy encodings the default decoder knows (not Cyrix's, say).
         let legacy = Code::values().filter(|c| {
             let op = c.op_code();
@@ -400,7 +401,7 @@ mod tests {
                 .cpuid_features()
                 .iter()
                 .any(|f| matches!(f, F::FPU | F::FPU287 | F::FPU287XL_ONLY | F::FPU387 | F::FPU387SL_ONLY));
-            assert_eq!(super::is_x87_opcode(c.op_code()), x87, "{c:?}");
+            assert_eq!(super::is_x87_mnemonic(c.mnemonic()), x87, "{c:?}");
         }
     }
 }

@@ -6,8 +6,9 @@
 //! `x87_arith`, the environment and state images in `x87_env`, and the
 //! numbers themselves in [`crate::f80`].
 //!
-//! The Pentium 4 model: FOP is recorded only for an instruction that raised
-//! an unmasked exception (SDM Vol. 1 8.1.9.1, FOP compatibility mode off).
+//! FOP: the Pentium 4 (family 15) records it only for an instruction that
+//! raised an unmasked exception (SDM Vol. 1 8.1.9.1, FOP compatibility mode
+//! off); the earlier models record it for every non-control instruction.
 
 use iced_x86::{Instruction, MemorySize, Mnemonic as M, OpKind, Register};
 
@@ -112,6 +113,9 @@ impl Cpu {
                 let f = &mut self.state.fpu;
                 f.fdp = off;
                 f.fds = self.state.segs[seg as usize].selector;
+            }
+            if self.config.model.family < 15 {
+                self.x87_record_opcode();
             }
         }
         match m {
