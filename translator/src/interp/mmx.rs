@@ -201,10 +201,17 @@ impl Cpu {
                 self.set_mm(dst, f(a, b));
             }
         }
-        let fpu = &mut self.state.fpu;
-        fpu.top = 0;
-        fpu.valid = if matches!(kind, Kind::Emms) { 0 } else { 0xff };
+        self.mmx_transition();
+        if matches!(kind, Kind::Emms) {
+            self.state.fpu.valid = 0;
+        }
         Ok(())
+    }
+
+    /// After an instruction on MM registers: TOP 0, every x87 register valid.
+    pub(super) fn mmx_transition(&mut self) {
+        self.state.fpu.top = 0;
+        self.state.fpu.valid = 0xff;
     }
 
     /// MOVD and MOVQ: MOVD zero-extends into an MM register and stores the low
@@ -249,12 +256,12 @@ impl Cpu {
         }
     }
 
-    fn mm(&self, r: Register) -> u64 {
+    pub(super) fn mm(&self, r: Register) -> u64 {
         self.state.fpu.regs[r.number()].sig
     }
 
     /// Writes MMi: the significand of Ri, whose sign and exponent become all ones.
-    fn set_mm(&mut self, r: Register, v: u64) {
+    pub(super) fn set_mm(&mut self, r: Register, v: u64) {
         self.state.fpu.regs[r.number()] = F80 { sig: v, se: 0xffff };
     }
 }

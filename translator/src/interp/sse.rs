@@ -19,7 +19,7 @@ use iced_x86::{Code, CpuidFeature, Instruction, Mnemonic as M, OpKind, Register}
 use crate::cpu::Cpu;
 use crate::cpuid::feature;
 use crate::exception::{Exception, Fault};
-use crate::state::{cr0, cr4};
+use crate::state::{cr0, cr4, Seg};
 
 /// MXCSR bits.
 pub(crate) mod mxcsr {
@@ -42,11 +42,6 @@ pub(super) fn xmm_index(r: Register) -> usize {
     (r as usize).wrapping_sub(Register::XMM0 as usize) & 7
 }
 
-/// Whether a register operand is an MM register.
-pub(super) fn is_mm(r: Register) -> bool {
-    (Register::MM0..=Register::MM7).contains(&r)
-}
-
 impl Cpu {
     /// An SSE or SSE2 instruction.
     pub(super) fn sse(&mut self, ins: &Instruction) -> Fault {
@@ -63,7 +58,7 @@ impl Cpu {
         // The forms on MM registers check what MMX instructions check
         // (CR0.EM, CR0.TS, a pending x87 exception), not CR4.OSFXSR.
         let on_mm =
-            (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Register && is_mm(ins.op_register(i)));
+            (0..ins.op_count()).any(|i| ins.op_kind(i) == OpKind::Register && ins.op_register(i).is_mm());
         if self.state.cr0 & cr0::EM != 0 || (!on_mm && self.state.cr4 & cr4::OSFXSR == 0) {
             return Err(Exception::ud());
         }
@@ -123,6 +118,16 @@ impl Cpu {
         self.state.fpu.xmm[i] = v;
     }
 
+    /// #GP(0) unless `seg:off` is aligned on 16 bytes (the aligned SSE
+    /// operands, FXSAVE's image).
+    pub(super) fn check_aligned16(&self, seg: Seg, off: u32) -> Fault {
+        let linear = self.state.segs[seg as usize].base.wrapping_add(off);
+        if linear & 15 != 0 {
+            return Err(Exception::gp(0));
+        }
+        Ok(())
+    }
+
     /// Whether a 16-byte memory operand of this instruction must be aligned.
     fn must_align(ins: &Instruction) -> bool {
         !matches!(ins.mnemonic(), M::Movups | M::Movupd | M::Movdqu)
@@ -134,9 +139,9 @@ impl Cpu {
     pub(super) fn sse_read(&mut self, ins: &Instruction, n: u32, bytes: u32) -> Fault<u128> {
         if ins.op_kind(n) == OpKind::Register {
             let r = ins.op_register(n);
-            return Ok(if is_mm(r) {
-                self.state.fpu.regs[(r as usize - Register::MM0 as usize) & 7].sig as u128
-            } else if (Register::XMM0..=Register::XMM7).contains(&r) {
+            return Ok(if r.is_mm() {
+                self.mm(r) as u128
+            } else if r.is_xmm() {
                 self.xmm(xmm_index(r))
             } else {
                 self.get_reg(r) as u128
@@ -148,10 +153,7 @@ impl Cpu {
             8 => Ok(self.read_u64(seg, off)? as u128),
             _ => {
                 if Self::must_align(ins) {
-                    let linear = self.state.segs[seg as usize].base.wrapping_add(off);
-                    if linear & 15 != 0 {
-                        return Err(Exception::gp(0));
-                    }
+                    self.check_aligned16(seg, off)?;
                 }
                 let mut b = [0u8; 16];
                 self.read_bytes(seg, off, &mut b, 16)?;
@@ -164,10 +166,7 @@ impl Cpu {
     pub(super) fn sse_write_memory(&mut self, ins: &Instruction, bytes: u32, v: u128) -> Fault {
         let (seg, off) = self.ea(ins);
         if bytes == 16 && Self::must_align(ins) {
-            let linear = self.state.segs[seg as usize].base.wrapping_add(off);
-            if linear & 15 != 0 {
-                return Err(Exception::gp(0));
-            }
+            self.check_aligned16(seg, off)?;
         }
         let b = v.to_le_bytes();
         self.write_bytes(seg, off, &b[..bytes as usize], bytes.min(8))
@@ -176,10 +175,9 @@ impl Cpu {
     /// Writes the destination register of an SSE instruction: all 128 bits
     /// of an XMM register, an MM register, or a general register.
     pub(super) fn sse_write_reg(&mut self, r: Register, v: u128) {
-        if is_mm(r) {
-            let i = (r as usize - Register::MM0 as usize) & 7;
-            self.state.fpu.regs[i] = crate::f80::F80 { sig: v as u64, se: 0xffff };
-        } else if (Register::XMM0..=Register::XMM7).contains(&r) {
+        if r.is_mm() {
+            self.set_mm(r, v as u64);
+        } else if r.is_xmm() {
             self.set_xmm(xmm_index(r), v);
         } else {
             self.set_reg(r, v as u32);
@@ -219,11 +217,5 @@ impl Cpu {
             5..=8 => 8,
             _ => 16,
         }
-    }
-
-    /// After an instruction on MM registers: TOP 0, every x87 register valid.
-    pub(super) fn mmx_transition(&mut self) {
-        self.state.fpu.top = 0;
-        self.state.fpu.valid = 0xff;
     }
 }

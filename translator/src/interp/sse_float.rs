@@ -248,11 +248,8 @@ impl Cpu {
         let m = ins.mnemonic();
         let src = self.sse_read(ins, 1, Self::sse_mem_bytes(ins))?;
         let dst = ins.op0_register();
-        let old = if super::sse::is_mm(dst) || ins.op0_kind() != OpKind::Register {
-            0
-        } else {
-            self.sse_read(ins, 0, 16)?
-        };
+        let old =
+            if dst.is_mm() || ins.op0_kind() != OpKind::Register { 0 } else { self.sse_read(ins, 0, 16)? };
         let base = self.sse_env();
         let (mut before, mut all) = (0u8, 0u8);
         let mut run = |f: &mut dyn FnMut(&mut Env) -> u64| {

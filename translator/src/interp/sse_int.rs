@@ -21,7 +21,7 @@ use vemu_softmmu::Access;
 
 use super::mmx::{self, lanes, signed, Kind};
 use super::seg_of;
-use super::sse::{is_mm, xmm_index};
+use super::sse::xmm_index;
 use crate::cpu::Cpu;
 use crate::cpuid::feature;
 use crate::exception::Fault;
@@ -215,7 +215,7 @@ impl Cpu {
     /// PEXTRW: word imm8 mod 4 (MM) or mod 8 (XMM), zero-extended into r32.
     fn pextrw(&mut self, ins: &Instruction) -> Fault {
         let v = self.sse_read(ins, 1, 16)?;
-        let words = if is_mm(ins.op1_register()) { 4 } else { 8 };
+        let words = if ins.op1_register().is_mm() { 4 } else { 8 };
         let at = 16 * (ins.immediate8() as u32 % words);
         self.sse_write_reg(ins.op0_register(), v >> at & 0xffff);
         Ok(())
@@ -232,7 +232,7 @@ impl Cpu {
             }
         } & 0xffff;
         let dst = ins.op0_register();
-        let words = if is_mm(dst) { 4 } else { 8 };
+        let words = if dst.is_mm() { 4 } else { 8 };
         let at = 16 * (ins.immediate8() as u32 % words);
         let a = self.sse_read(ins, 0, 16)?;
         self.sse_write_reg(dst, a & !(0xffff << at) | (word as u128) << at);
@@ -254,7 +254,7 @@ impl Cpu {
     /// pages of the stored bytes are checked before any byte is written, and
     /// a mask of zeros stores nothing.
     fn masked_store(&mut self, ins: &Instruction) -> Fault {
-        let bytes = if is_mm(ins.op1_register()) { 8 } else { 16 };
+        let bytes = if ins.op1_register().is_mm() { 8 } else { 16 };
         let data = self.sse_read(ins, 1, bytes)?.to_le_bytes();
         let mask = self.sse_read(ins, 2, bytes)?.to_le_bytes();
         let edi = self.state.regs[reg::EDI];

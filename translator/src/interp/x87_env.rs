@@ -159,10 +159,7 @@ impl Cpu {
             return Err(Exception::nm());
         }
         let (seg, off) = self.ea(ins);
-        let linear = self.state.segs[seg as usize].base.wrapping_add(off);
-        if linear & 15 != 0 {
-            return Err(Exception::gp(0));
-        }
+        self.check_aligned16(seg, off)?;
         let xmm = self.state.cr4 & cr4::OSFXSR != 0;
         if ins.mnemonic() == M::Fxsave {
             let f = &self.state.fpu;
