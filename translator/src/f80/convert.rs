@@ -2,95 +2,71 @@
 //! precision, 16/32/64-bit integers and 18-digit packed BCD.
 
 use super::arith::to_integer;
+use super::simd::{self, Kind, Width};
 use super::{exc, round, round_f80, Class, Ctx, Exact, Format, Rounded, Rounding, F80, INT};
 
-/// A binary interchange format's layout.
-struct Layout {
-    exp_bits: u32,
-    frac_bits: u32,
-    format: Format,
+/// FLD of a single or double: exact (an SNaN raises IE and is made quiet, a
+/// denormal raises DE).
+fn widen(bits: u64, w: Width, ctx: &mut Ctx) -> F80 {
+    let k = simd::kind(bits, w, false);
+    let sign = simd::sign(bits, w);
+    match k {
+        Kind::Infinity => F80::infinity(sign),
+        Kind::QNaN | Kind::SNaN => {
+            if k == Kind::SNaN {
+                ctx.raise(exc::IE);
+            }
+            let frac = bits & ((1 << w.frac_bits()) - 1);
+            F80::new(sign, 0x7fff, INT | frac << (63 - w.frac_bits())).quiet()
+        }
+        _ => {
+            if k == Kind::Denormal {
+                ctx.raise(exc::DE);
+            }
+            round_f80(simd::exact(bits, w, k), Format::EXTENDED, ctx)
+        }
+    }
 }
 
-const SINGLE: Layout = Layout { exp_bits: 8, frac_bits: 23, format: Format::SINGLE };
-const DOUBLE: Layout = Layout { exp_bits: 11, frac_bits: 52, format: Format::DOUBLE };
-
-fn widen(bits: u64, l: &Layout, ctx: &mut Ctx) -> F80 {
-    let sign = bits >> (l.exp_bits + l.frac_bits) & 1 != 0;
-    let emax = (1u64 << l.exp_bits) - 1;
-    let e = bits >> l.frac_bits & emax;
-    let frac = bits & ((1 << l.frac_bits) - 1);
-    let top = frac << (63 - l.frac_bits);
-    if e == emax {
-        if frac == 0 {
-            return F80::infinity(sign);
-        }
-        let nan = F80::new(sign, 0x7fff, INT | top);
-        if nan.class() == Class::SNaN {
-            ctx.raise(exc::IE);
-        }
-        return nan.quiet();
-    }
-    if e == 0 {
-        if frac == 0 {
-            return F80::zero(sign);
-        }
-        ctx.raise(exc::DE);
-        let x = Exact::from_int(sign, frac as u128, l.format.emin - l.frac_bits as i32);
-        return round_f80(x, Format::EXTENDED, ctx);
-    }
-    let exp = e as i32 - (l.format.emax) + super::BIAS;
-    F80::new(sign, exp as u16, INT | top)
-}
-
-/// FLD m32: a single-precision value, exactly (an SNaN raises IE and is made
-/// quiet, a denormal raises DE).
+/// FLD m32.
 pub fn from_f32(bits: u32, ctx: &mut Ctx) -> F80 {
-    widen(bits as u64, &SINGLE, ctx)
+    widen(bits as u64, Width::Single, ctx)
 }
 
 /// FLD m64.
 pub fn from_f64(bits: u64, ctx: &mut Ctx) -> F80 {
-    widen(bits, &DOUBLE, ctx)
+    widen(bits, Width::Double, ctx)
 }
 
-fn narrow(a: F80, l: &Layout, ctx: &mut Ctx) -> u64 {
-    let sign_bit = (a.sign() as u64) << (l.exp_bits + l.frac_bits);
-    let emax = (1u64 << l.exp_bits) - 1;
-    let inf = sign_bit | emax << l.frac_bits;
+/// FST of a single or double: rounded to it (an unsupported encoding gives
+/// the default NaN, a NaN keeps the top of its payload).
+fn narrow(a: F80, w: Width, ctx: &mut Ctx) -> u64 {
     match a.class() {
         Class::Unsupported => {
             ctx.raise(exc::IE);
-            return inf | 1 << (l.exp_bits + l.frac_bits) | 1 << (l.frac_bits - 1);
+            w.default_nan()
         }
-        Class::SNaN | Class::QNaN => {
-            if a.class() == Class::SNaN {
+        c @ (Class::SNaN | Class::QNaN) => {
+            if c == Class::SNaN {
                 ctx.raise(exc::IE);
             }
-            return inf | (a.sig << 1 >> (64 - l.frac_bits)) | 1 << (l.frac_bits - 1);
+            let inf = simd::encode(Rounded::Inf(a.sign()), w);
+            w.quiet(inf | (a.sig << 1 >> (64 - w.frac_bits())))
         }
-        Class::Infinity => return inf,
-        Class::Zero => return sign_bit,
-        Class::Denormal | Class::Normal => {}
-    }
-    match round(Exact::of(a), l.format, ctx) {
-        Rounded::Zero(_) => sign_bit,
-        Rounded::Inf(_) => inf,
-        Rounded::Finite { exp, sig, .. } => {
-            let frac = (sig << 1) >> (64 - l.frac_bits);
-            let e = if sig & INT != 0 { (exp + l.format.emax) as u64 } else { 0 };
-            sign_bit | e << l.frac_bits | frac
-        }
+        Class::Infinity => simd::encode(Rounded::Inf(a.sign()), w),
+        Class::Zero => simd::encode(Rounded::Zero(a.sign()), w),
+        Class::Denormal | Class::Normal => simd::encode(round(Exact::of(a), w.format(), ctx), w),
     }
 }
 
 /// FST m32: rounded to single precision.
 pub fn to_f32(a: F80, ctx: &mut Ctx) -> u32 {
-    narrow(a, &SINGLE, ctx) as u32
+    narrow(a, Width::Single, ctx) as u32
 }
 
 /// FST m64: rounded to double precision.
 pub fn to_f64(a: F80, ctx: &mut Ctx) -> u64 {
-    narrow(a, &DOUBLE, ctx)
+    narrow(a, Width::Double, ctx)
 }
 
 /// FILD: any 64-bit integer is exact in the extended format.
