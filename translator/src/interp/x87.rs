@@ -324,21 +324,22 @@ impl Cpu {
     /// FOP: the low three bits of the escape byte and the ModR/M byte of the
     /// current instruction, read back from its code.
     fn x87_record_opcode(&mut self) {
-        let cs = self.state.segs[Seg::CS as usize].base;
-        let mut at = self.state.eip;
-        let mut prev: Option<u8> = None;
-        for _ in 0..15 {
-            let Ok(phys) = self.fetch_translate(cs.wrapping_add(at)) else { return };
-            let mut b = [0u8];
-            self.read_code_bytes(phys, &mut b);
-            if let Some(p) = prev {
-                self.state.fpu.fop = ((p as u16 & 7) << 8) | b[0] as u16;
+        // The instruction's bytes (at most 15), a page at a time, the next
+        // page only if the escape byte (the first in D8-DF, as no prefix is)
+        // and the ModR/M byte after it are not on this one.
+        let start = self.state.segs[Seg::CS as usize].base.wrapping_add(self.state.eip);
+        let mut code = [0u8; 15];
+        let mut got = 0;
+        while got < code.len() {
+            let at = start.wrapping_add(got as u32);
+            let Ok(phys) = self.fetch_translate(at) else { return };
+            let n = (code.len() - got).min(0x1000 - (at & 0xfff) as usize);
+            self.read_code_bytes(phys, &mut code[got..got + n]);
+            got += n;
+            if let Some(i) = code[..got - 1].iter().position(|b| (0xd8..=0xdf).contains(b)) {
+                self.state.fpu.fop = ((code[i] as u16 & 7) << 8) | code[i + 1] as u16;
                 return;
             }
-            if (0xd8..=0xdf).contains(&b[0]) {
-                prev = Some(b[0]);
-            }
-            at = at.wrapping_add(1);
         }
     }
 
@@ -424,21 +425,34 @@ impl Cpu {
         let empty = !self.st_valid(0);
         let v = if empty { F80::INDEFINITE } else { self.st(0) };
         let (mut ctx, _) = self.x87_ctx();
-        let bytes: Vec<u8> = match size {
-            MemorySize::Float32 => convert::to_f32(v, &mut ctx).to_le_bytes().to_vec(),
-            MemorySize::Float64 => convert::to_f64(v, &mut ctx).to_le_bytes().to_vec(),
+        let mut buf = [0u8; 10];
+        let len = match size {
+            MemorySize::Float32 => {
+                buf[..4].copy_from_slice(&convert::to_f32(v, &mut ctx).to_le_bytes());
+                4
+            }
+            MemorySize::Float64 => {
+                buf[..8].copy_from_slice(&convert::to_f64(v, &mut ctx).to_le_bytes());
+                8
+            }
             MemorySize::Int16 | MemorySize::Int32 | MemorySize::Int64 => {
-                let n = size.size() as u32;
-                let r = if empty { None } else { convert::to_int(v, n * 8, false, &mut ctx) };
-                let r = r.map_or(integer_indefinite(n), |x| x as u64);
-                r.to_le_bytes()[..n as usize].to_vec()
+                let n = size.size();
+                let r = if empty { None } else { convert::to_int(v, n as u32 * 8, false, &mut ctx) };
+                let r = r.map_or(integer_indefinite(n as u32), |x| x as u64);
+                buf[..n].copy_from_slice(&r.to_le_bytes()[..n]);
+                n
             }
             MemorySize::Bcd => {
                 let r = if empty { None } else { convert::to_bcd(v, &mut ctx) };
-                r.unwrap_or(convert::BCD_INDEFINITE).to_vec()
+                buf = r.unwrap_or(convert::BCD_INDEFINITE);
+                10
             }
-            _ => v.to_bytes().to_vec(),
+            _ => {
+                buf = v.to_bytes();
+                10
+            }
         };
+        let bytes = &buf[..len];
         if empty {
             if !self.x87_stack_fault(false) {
                 return Ok(());
@@ -447,7 +461,7 @@ impl Cpu {
         }
         // Check the destination before anything changes (it may fault).
         let align = (bytes.len() as u32).min(8);
-        if !self.x87_finish_store(&ctx, seg, off, &bytes, align)? {
+        if !self.x87_finish_store(&ctx, seg, off, bytes, align)? {
             return Ok(());
         }
         if pop {
