@@ -74,14 +74,18 @@ pub struct RunArgs {
     pub snapshot: bool,
     /// BIOS image (a multiple of 64 KiB), placed as QEMU's -bios places it;
     /// Debian's SeaBIOS (bios-256k.bin) by default.
-    #[arg(long, value_name = "ROM", conflicts_with = "kernel")]
+    #[arg(long, value_name = "ROM")]
     pub bios: Option<PathBuf>,
-    /// Multiboot kernel to boot without firmware, as QEMU's -kernel.
+    /// Kernel to boot, as QEMU's -kernel: a Linux image (bzImage) boots
+    /// through the BIOS; a Multiboot kernel is entered without firmware.
     #[arg(long, value_name = "FILE")]
     pub kernel: Option<PathBuf>,
     /// Kernel command line (with -kernel).
     #[arg(long, value_name = "CMDLINE", requires = "kernel", default_value = "")]
     pub append: String,
+    /// Initial RAM disk for a Linux -kernel.
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub initrd: Option<PathBuf>,
     /// The CPU: MODEL[,+FEATURE|-FEATURE|FEATURE=on|off]... with QEMU's
     /// model and feature names (486, pentium, pentium2, pentium3, and
     /// pentium4, the default); `-cpu help` lists them.
@@ -175,6 +179,7 @@ const SINGLE_DASH: &[&str] = &[
     "bios",
     "kernel",
     "append",
+    "initrd",
     "cpu",
     "nographic",
     "serial",
@@ -260,7 +265,6 @@ const QEMU_ONLY: &[&str] = &[
     "msg",
     "overcommit",
     "semihosting",
-    "initrd",
     "dtb",
     "blockdev",
     "mtdblock",
@@ -558,7 +562,12 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
     let reboot_timeout =
         boot_spec.as_ref().and_then(|b| b.reboot_timeout).or(args.reboot_timeout).unwrap_or(-1);
     let boot = match (args.kernel, args.bios) {
-        (Some(path), _) => Boot::Kernel { path, append: args.append },
+        (Some(path), bios) => Boot::Kernel {
+            path,
+            append: args.append,
+            initrd: args.initrd,
+            bios: bios.unwrap_or_else(|| PathBuf::from(DEFAULT_BIOS)),
+        },
         (None, Some(rom)) => Boot::Bios(rom),
         (None, None) => Boot::Bios(PathBuf::from(DEFAULT_BIOS)),
     };

@@ -11,9 +11,9 @@ pub enum MachineError {
     Create { path: PathBuf, source: std::io::Error },
     /// A BIOS image whose size QEMU's PC would refuse too.
     BiosSize { path: PathBuf, size: u64 },
-    /// A kernel without a valid Multiboot header.
+    /// A kernel that is neither a Linux image nor has a valid Multiboot header.
     NotMultiboot { path: PathBuf, why: String },
-    /// A Multiboot kernel that does not fit the machine.
+    /// A kernel, initrd or command line that does not fit the machine.
     KernelLayout { path: PathBuf, why: String },
     /// Guest memory could not be set up.
     Memory(vemu_softmmu::MemoryError),
@@ -34,7 +34,11 @@ impl fmt::Display for MachineError {
                 path.display()
             ),
             MachineError::NotMultiboot { path, why } => {
-                write!(f, "{} is not a Multiboot kernel: {why}", path.display())
+                write!(
+                    f,
+                    "{} is neither a Linux kernel (bzImage) nor a Multiboot kernel: {why}",
+                    path.display()
+                )
             }
             MachineError::KernelLayout { path, why } => write!(f, "cannot load {}: {why}", path.display()),
             MachineError::Memory(e) => write!(f, "{e}"),

@@ -21,6 +21,7 @@ use crate::display::terminal::KeyParser;
 use crate::display::{Displays, Input};
 use crate::error::MachineError;
 use crate::firmware;
+use crate::linuxboot;
 use crate::monitor::Monitor;
 use crate::multiboot::{self, MultibootImage};
 use crate::platform::{window, Outputs, PcBus};
@@ -32,8 +33,11 @@ use vemu_devices::Vga;
 pub enum Boot {
     /// A BIOS image, placed as QEMU's `-bios`.
     Bios(PathBuf),
-    /// A Multiboot kernel and its command line, booted without firmware.
-    Kernel { path: PathBuf, append: String },
+    /// A kernel and its command line (QEMU's `-kernel`, `-append`): a Linux
+    /// image boots through the BIOS `bios` and the loader ROM, with `initrd`
+    /// (see [`crate::linuxboot`]); a Multiboot kernel is loaded and entered
+    /// without firmware.
+    Kernel { path: PathBuf, append: String, initrd: Option<PathBuf>, bios: PathBuf },
 }
 
 /// How the machine's clock runs.
@@ -280,22 +284,41 @@ impl Machine {
             None
         };
         let mut kernel = None;
-        match &config.boot {
-            Boot::Bios(path) => {
-                let image = read_file(path)?;
-                firmware::check_bios(path, &image)?;
-                // The expansion ROM area and below the BIOS: nothing, until
-                // the chipset shadows it with RAM.
-                let low = firmware::low_alias_base(&image);
-                if low > 0xc0000 {
-                    phys.add_hole(0xc0000, low - 0xc0000)?;
-                }
-                firmware::map_bios(&mut phys, &image)?;
-            }
-            Boot::Kernel { path, append } => {
+        let mut linux = None;
+        let bios = match &config.boot {
+            Boot::Bios(path) => Some(path),
+            Boot::Kernel { path, append, initrd, bios } => {
                 let file = read_file(path)?;
-                kernel = Some(multiboot::load(path, &file, append, phys.ram_size())?);
+                if linuxboot::is_linux(&file) {
+                    let initrd = match initrd {
+                        Some(p) => Some((p.clone(), read_file(p)?)),
+                        None => None,
+                    };
+                    linux = Some(linuxboot::load(path, &file, initrd, append, phys.ram_size())?);
+                    Some(bios)
+                } else {
+                    kernel = Some(multiboot::load(path, &file, append, phys.ram_size())?);
+                    if let Some(p) = initrd {
+                        return Err(MachineError::KernelLayout {
+                            path: p.clone(),
+                            why: "vemu passes an initrd only to a Linux kernel, not to a Multiboot one"
+                                .into(),
+                        });
+                    }
+                    None
+                }
             }
+        };
+        if let Some(path) = bios {
+            let image = read_file(path)?;
+            firmware::check_bios(path, &image)?;
+            // The expansion ROM area and below the BIOS: nothing, until
+            // the chipset shadows it with RAM.
+            let low = firmware::low_alias_base(&image);
+            if low > 0xc0000 {
+                phys.add_hole(0xc0000, low - 0xc0000)?;
+            }
+            firmware::map_bios(&mut phys, &image)?;
         }
         let trace = match &config.trace {
             Some(path) => {
@@ -317,6 +340,9 @@ impl Machine {
         );
         attach_drives(&mut bus, &config.drives)?;
         firmware::configure(&mut bus, ram as u32, &config);
+        if let Some(linux) = linux {
+            linux.install(bus.fw_cfg());
+        }
         let mut cpu = Cpu::new(Memory::new(phys), Box::new(bus), config.cpu);
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));

@@ -246,7 +246,7 @@ impl PcBus {
             0x170..=0x177 | 0x1f0..=0x1f7 | 0x376 | 0x3f6 => Dev::Ide,
             0x3f0..=0x3f5 | 0x3f7 => Dev::Fdc,
             0x3f8..=0x3ff => Dev::Uart,
-            0x510 | 0x511 => Dev::FwCfg,
+            0x510 | 0x511 | 0x514..=0x51b => Dev::FwCfg,
             0xcf8..=0xcff => Dev::Pci,
             p if self.vga.is_some() && Vga::claims(p) => Dev::Vga,
             _ => {
@@ -347,6 +347,7 @@ impl PcBus {
                 self.dma.service(FLOPPY_DMA_CHANNEL, &mut self.fdc, &mut GuestRam(mem));
             }
             Dev::Ide if self.ide.dma_pending() => self.ide.run_dma(&mut GuestRam(mem)),
+            Dev::FwCfg if self.fw_cfg.dma_pending() => self.fw_cfg.run_dma(&mut GuestRam(mem)),
             Dev::Pci => {
                 for (id, base, len) in self.take_window_changes() {
                     self.requests.push_back(BusRequest::MapMmio { id, base, len });

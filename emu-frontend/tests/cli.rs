@@ -49,7 +49,7 @@ fn a_kernel_that_is_not_multiboot() {
     let path = scratch().join("not-a-kernel");
     std::fs::write(&path, b"just some text, no header here").unwrap();
     let run = vemu(&["run", "--kernel", path.to_str().unwrap()]);
-    assert_one_clear_line(&run, 2, "is not a Multiboot kernel");
+    assert_one_clear_line(&run, 2, "is neither a Linux kernel (bzImage) nor a Multiboot kernel");
     let run = vemu(&["run", "--kernel", "/nonexistent/kernel"]);
     assert_one_clear_line(&run, 2, "cannot read /nonexistent/kernel");
 }
