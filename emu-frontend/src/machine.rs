@@ -28,6 +28,50 @@ use crate::platform::{window, Outputs, PcBus};
 use crate::trace::{FileTracer, SharedWriter};
 use vemu_devices::Vga;
 
+/// The emulator's speed, measured over the slices the CPU runs (not the
+/// time it sleeps halted), for [`Clock::Host`]: instructions then count the
+/// host time they take, so that the guest's clock moves evenly with the
+/// host's. Were each to count a nanosecond, an emulator running at tens of
+/// MIPS would see its clock stand nearly still within a slice and jump at its
+/// end, and a timer due every few milliseconds would lose the ticks jumped
+/// over (Linux then finds its TSC and PIT disagree, and distrusts the TSC).
+/// As QEMU's `-icount shift=auto`, but measured rather than searched for.
+#[derive(Default)]
+struct Pace {
+    insns: u64,
+    host: Duration,
+    rate: Option<u64>,
+    fresh: bool,
+}
+
+impl Pace {
+    /// Enough instructions and time for a measurement worth taking.
+    const WINDOW_INSNS: u64 = 4 << 20;
+    const WINDOW_TIME: Duration = Duration::from_millis(50);
+
+    fn ran(&mut self, insns: u64, took: Duration) {
+        self.insns += insns;
+        self.host += took;
+        if self.insns >= Self::WINDOW_INSNS && self.host >= Self::WINDOW_TIME {
+            let measured = (self.host.as_nanos() as u64 * vemu_translator::NS_PER_INSN / self.insns)
+                .max(vemu_translator::NS_PER_INSN);
+            // Smoothed, so that one slow slice (a compile burst) does not swing it.
+            self.rate = Some(match self.rate {
+                Some(old) => (old * 3 + measured) / 4,
+                None => measured,
+            });
+            self.insns = 0;
+            self.host = Duration::ZERO;
+            self.fresh = true;
+        }
+    }
+
+    /// A new rate, once per measurement.
+    fn rate(&mut self) -> Option<u64> {
+        std::mem::take(&mut self.fresh).then_some(self.rate).flatten()
+    }
+}
+
 /// What the machine boots.
 #[derive(Clone, Debug)]
 pub enum Boot {
@@ -206,6 +250,8 @@ pub struct Machine {
     /// When the machine was powered on (for `Clock::Host`), moved on by the
     /// time it spent stopped.
     pub(crate) started: Instant,
+    /// How fast the CPU runs, for the clock that follows the host's.
+    pace: Pace,
     /// The monitor (QMP, the human monitor), if one is attached.
     pub(crate) monitor: Option<Monitor>,
     /// How a monitor command ended the run, to return between slices.
@@ -354,6 +400,7 @@ impl Machine {
             trace,
             console: None,
             started: Instant::now(),
+            pace: Pace::default(),
             monitor: None,
             pending_outcome: None,
             mouse_buttons: 0,
@@ -509,6 +556,13 @@ impl Machine {
         let s = &self.cpu.state;
         let interrupts_enabled = s.flags.bits & fl::IF != 0;
         let now = self.cpu.now();
+        // The devices catch up with the clock first: an interrupt edge that
+        // came after the CPU last looked (before the HLT itself) is then
+        // waiting, and the look ahead below, which starts at `now`, cannot
+        // skip it.
+        if interrupts_enabled && vemu_translator::Bus::interrupt_pending(self.bus(), now) {
+            return None;
+        }
         let event = if interrupts_enabled { self.bus().next_wakeup(now) } else { None };
         let keys_can_wake = interrupts_enabled
             && self.console.as_ref().is_some_and(|c| c.has_input())
@@ -670,7 +724,15 @@ impl Machine {
         if let Some(event) = self.bus().next_event(now) {
             budget = budget.min(event.saturating_sub(now).max(1));
         }
-        match self.cpu.run(budget) {
+        let (ran_from, started) = (self.cpu.icount, Instant::now());
+        let exit = self.cpu.run(budget);
+        self.pace.ran(self.cpu.icount - ran_from, started.elapsed());
+        if self.config.clock == Clock::Host {
+            if let Some(rate) = self.pace.rate() {
+                self.cpu.set_rate(rate);
+            }
+        }
+        match exit {
             Exit::Budget => {}
             Exit::Halted => {
                 if let Some(end) = self.sleep(true) {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{assemble, repo, require, run_with_limit, scratch, vemu, Run};
+use common::{assemble, qemu_bios, repo, require, run_with_limit, scratch, vemu, Run};
 
 /// Builds tests/guests/NAME.asm into the scratch directory.
 fn guest(name: &str) -> PathBuf {
@@ -96,6 +96,17 @@ fn halt_with_every_interrupt_masked_ends_the_run() {
     let run = vemu(&["run", "--bios", rom.to_str().unwrap()]);
     assert_eq!(run.stdout, "halting\n");
     assert_one_clear_line(&run, 8, "every interrupt masked");
+}
+
+#[test]
+fn a_halt_wakes_for_an_edge_that_came_while_interrupts_were_off() {
+    let rom = guest("halt-late-edge");
+    for engine in ["interp", "jit"] {
+        let run = vemu(&["run", "--bios", rom.to_str().unwrap(), "--engine", engine]);
+        assert_eq!((run.status, run.last_line()), (Some(1), "PASS"), "{engine}: {}", run.describe());
+    }
+    let run = qemu_bios(&rom, &[]);
+    assert_eq!((run.status, run.last_line()), (Some(1), "PASS"), "QEMU: {}", run.describe());
 }
 
 #[test]

@@ -63,6 +63,9 @@ impl Default for CpuConfig {
 /// Guest instructions compiled code may run before control returns to the run loop.
 const CHAIN_BUDGET: u64 = 4096;
 
+/// [`Cpu::set_rate`]'s unit: one nanosecond per instruction.
+pub const NS_PER_INSN: u64 = 16;
+
 /// Most code addresses whose invalidations are remembered at once.
 const MAX_INVALIDATION_RECORDS: usize = 1 << 16;
 
@@ -130,9 +133,17 @@ pub struct Cpu {
     /// an instruction that faults counts, and a REP string instruction counts one
     /// per iteration plus one for the final look at a zero count (see `string`).
     pub icount: u64,
-    /// Virtual time that passed without instructions: the machine moves the
-    /// clock on to the next device event while the CPU halts.
+    /// Virtual time at instruction `rate_base`, including what passed
+    /// without instructions (the machine moves the clock on while the CPU
+    /// halts, or to follow the host's).
     pub warp: u64,
+    /// Virtual nanoseconds per instruction, in sixteenths ([`NS_PER_INSN`]
+    /// is one nanosecond, QEMU's `-icount shift=0`), counted from
+    /// instruction `rate_base`. The machine may follow the host's clock by
+    /// setting the rate to the emulator's speed ([`Cpu::set_rate`]), so that
+    /// time passes evenly between instructions instead of in jumps.
+    rate: u64,
+    rate_base: u64,
     /// Virtual time of the next device event (u64::MAX: none), and whether a
     /// port write may have changed it.
     event_at: u64,
@@ -202,6 +213,8 @@ impl Cpu {
             config,
             icount: 0,
             warp: 0,
+            rate: NS_PER_INSN,
+            rate_base: 0,
             event_at: u64::MAX,
             events_stale: true,
             cache: BlockCache::new(config.block_cache_size),
@@ -244,10 +257,26 @@ impl Cpu {
         self.update_breakpoints();
     }
 
-    /// The machine's virtual time in nanoseconds: one per instruction executed
-    /// (as QEMU's `-icount shift=0`), plus the time skipped while halted.
+    /// The machine's virtual time in nanoseconds: the instructions executed
+    /// at the rate (one nanosecond each unless the machine set another, as
+    /// QEMU's `-icount shift=0`), plus the time skipped.
     pub fn now(&self) -> u64 {
-        self.icount.wrapping_add(self.warp)
+        let ran = self.icount.wrapping_sub(self.rate_base);
+        self.warp.wrapping_add(if self.rate == NS_PER_INSN { ran } else { ran * self.rate / NS_PER_INSN })
+    }
+
+    /// Instructions from now on count `rate` sixteenths of a nanosecond each
+    /// (at least one); time so far is kept.
+    pub fn set_rate(&mut self, rate: u64) {
+        self.warp = self.now();
+        self.rate_base = self.icount;
+        self.rate = rate.clamp(1, 1 << 16);
+        self.events_stale = true;
+    }
+
+    /// The rate instructions count at ([`Cpu::set_rate`]).
+    pub fn rate(&self) -> u64 {
+        self.rate
     }
 
     /// The time-stamp counter: one tick per nanosecond of virtual time.
@@ -281,7 +310,7 @@ impl Cpu {
             }
             if !self.state.inhibit_interrupts
                 && self.state.flags.bits & fl::IF != 0
-                && self.bus.interrupt_pending(self.icount + self.warp)
+                && self.bus.interrupt_pending(self.now())
             {
                 let v = self.bus.acknowledge_interrupt();
                 self.state.halted = false;
@@ -332,7 +361,14 @@ impl Cpu {
             self.event_at = self.bus.next_event(now).unwrap_or(u64::MAX);
             self.events_stale = false;
         }
-        let due = self.event_at.saturating_sub(self.warp).max(self.icount + 1);
+        // The first instruction at or after the event (rounding up).
+        let ahead = self.event_at.saturating_sub(now);
+        let insns = if self.rate == NS_PER_INSN {
+            ahead
+        } else {
+            ahead.saturating_mul(NS_PER_INSN).div_ceil(self.rate)
+        };
+        let due = self.icount.saturating_add(insns).max(self.icount + 1);
         end.min(due)
     }
 

@@ -115,10 +115,11 @@ impl Cpu {
     pub(super) fn wrmsr(&mut self) -> Fault {
         self.require(feature::MSR)?;
         self.require_cpl0()?;
+        let now = self.now();
         let s = &mut self.state;
         let value = (s.regs[reg::EDX] as u64) << 32 | s.regs[reg::EAX] as u64;
         match s.regs[reg::ECX] {
-            msr::TSC => s.tsc_offset = value.wrapping_sub(self.icount.wrapping_add(self.warp)),
+            msr::TSC => s.tsc_offset = value.wrapping_sub(now),
             msr::APIC_BASE => {
                 // Bits 8 (BSP), 10-11 (enables) and 12-35 (base) are writable.
                 if value & !0xf_ffff_fd00 != 0 {
