@@ -6,11 +6,18 @@
 # shows (under -nographic, SeaBIOS also mirrors the screen to COM1, so part of
 # the boot loader's lines appear twice):
 #
-#   hd-syslinux.img   32 MiB hard disk (65 cylinders x 16 heads x 63 sectors):
-#                     SYSLINUX's MBR, one active FAT16 partition from sector 2048
-#                     with SYSLINUX. Default entry "linux": Debian's i386 kernel
-#                     (linux-image-686) and a busybox initrd whose /init prints
-#                     "VEMU-GUEST-OK" and powers off. Entry "mini": the test kernel.
+#   hd-syslinux.img   64 MiB hard disk (130 cylinders x 16 heads x 63 sectors):
+#                     SYSLINUX's MBR; partition 1, active, FAT16 from sector 2048
+#                     with SYSLINUX; partition 2, ext2: the root file system
+#                     (busybox, its init, a shell on ttyS0 and on tty1). SYSLINUX
+#                     entries: "linux" (the default: Debian's linux-image-686),
+#                     "linux-pae" (linux-image-686-pae), each with its initramfs,
+#                     and "mini", the test kernel. The initramfs loads the IDE,
+#                     SCSI disk/CD and file-system modules from the same kernel
+#                     package (ata_piix, libata, scsi_mod, sd_mod, sr_mod, ext4
+#                     for ext2, isofs and what they depend on), mounts the root
+#                     named by root= (/dev/sda2) and switches to it; init prints
+#                     "VEMU-GUEST-READY" and starts the shells ("vemu:/# ").
 #   fd-syslinux.img   1.44 MB floppy, FAT12 with SYSLINUX. Debian's kernel (5.7 MB)
 #                     does not fit on any floppy, so the only entry loads the test
 #                     kernel of our own (test-roms/boot/minikernel.asm, a Linux
@@ -19,16 +26,21 @@
 #                     "PASS": that shows the boot loader loading a kernel and an
 #                     initrd better than a kernel too small to be real would.
 #   cd-isolinux.iso   ISO 9660 with ISOLINUX, El Torito without emulation (boot
-#                     load size 4, boot info table); the same entries as the disk.
+#                     load size 4, boot info table); the same entries as the disk,
+#                     whose second partition is still the root file system (boot
+#                     with -cdrom cd-isolinux.iso -hda hd-syslinux.img -boot d).
+#   vmlinuz-686, vmlinuz-686-pae, initrd-686.img, initrd-686-pae.img
+#                     the same kernels and initramfs images, for -kernel/-initrd
+#                     (-append "root=/dev/sda2 console=ttyS0" -hda hd-syslinux.img).
 #
 # It also runs scripts/build-boot-tests.sh (the boot-sector test images).
 #
-# Inputs: Debian's i386 packages linux-image-686 (the kernel package it depends
-# on) and busybox-static, fetched once with apt-get from the mirrors this
+# Inputs: Debian's i386 packages linux-image-686 and linux-image-686-pae (the
+# kernel packages they depend on) and busybox-static, fetched once with apt-get from the mirrors this
 # machine's apt is set up for (a private apt state for i386 in a temporary
 # folder: the host's dpkg and apt configuration are left alone) and kept, with
-# the versions and URLs, in debian/ under the output folder; the kernel package
-# itself (52 MB) is not kept. Pass --refresh (or set VEMU_GUEST_REFRESH=1) to fetch
+# the versions and URLs, in debian/ under the output folder; of the kernel
+# packages (52 MB each) only the kernels and the modules the guests load are kept. Pass --refresh (or set VEMU_GUEST_REFRESH=1) to fetch
 # the current versions again. SYSLINUX, ISOLINUX, mtools, dosfstools and xorriso
 # come from the host (scripts/install-deps.sh installs them). Nothing needs root
 # but install-deps.sh.
@@ -54,6 +66,10 @@ scripts/build-boot-tests.sh
 
 lock_guest_dir guests
 debian="$guest_dir/debian"
+# The kernel flavours, and the modules their initramfs loads (by module name;
+# what they depend on comes along).
+flavors=(686 686-pae)
+initramfs_modules=(ata_piix sd_mod sr_mod ext4 isofs crc32c_generic)
 temporary=()
 trap 'rm -rf "${temporary[@]}"' EXIT
 
@@ -88,24 +104,33 @@ fetch_debian_inputs() {
     # A mirror that is out of step for one suite (security, updates) is not
     # fatal: what matters is that the two packages below resolve. apt's messages
     # are shown only when they do not.
-    local update_log kernel_pkg
+    local update_log flavor kernel_pkgs=()
     update_log=$(apt-get "${apt_opts[@]}" -qq update 2>&1) || true
-    kernel_pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-    if [ -z "$kernel_pkg" ]; then
-        printf '%s\n' "$update_log" >&2
-        echo "build-guests: linux-image-686 (i386) does not resolve from this machine's apt sources" >&2
-        exit 1
-    fi
+    for flavor in "${flavors[@]}"; do
+        local kernel_pkg
+        kernel_pkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$flavor" 2>/dev/null |
+            awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+        if [ -z "$kernel_pkg" ]; then
+            printf '%s\n' "$update_log" >&2
+            echo "build-guests: linux-image-$flavor (i386) does not resolve from this machine's apt sources" >&2
+            exit 1
+        fi
+        kernel_pkgs+=("$kernel_pkg")
+    done
     (cd "$fetched" &&
-        apt-get "${apt_opts[@]}" --print-uris download "$kernel_pkg" busybox-static > uris &&
-        apt-get "${apt_opts[@]}" -qq download "$kernel_pkg" busybox-static)
-    deb_member "$fetched"/linux-image-*.deb './boot/vmlinuz-*' "$fetched/vmlinuz"
+        apt-get "${apt_opts[@]}" --print-uris download "${kernel_pkgs[@]}" busybox-static > uris &&
+        apt-get "${apt_opts[@]}" -qq download "${kernel_pkgs[@]}" busybox-static)
+    for flavor in "${flavors[@]}"; do
+        local deb
+        deb=$(ls "$fetched"/linux-image-*-"${flavor}"_*.deb)
+        deb_member "$deb" './boot/vmlinuz-*' "$fetched/vmlinuz-$flavor"
+        if [ "$(dd if="$fetched/vmlinuz-$flavor" bs=1 skip=514 count=4 status=none)" != "HdrS" ]; then
+            echo "build-guests: the kernel in $deb is not a bzImage" >&2
+            exit 1
+        fi
+        extract_modules "$deb" "$fetched/modules-$flavor"
+    done
     deb_member "$fetched"/busybox-static_*.deb './bin/busybox' "$fetched/busybox"
-    if [ "$(dd if="$fetched/vmlinuz" bs=1 skip=514 count=4 status=none)" != "HdrS" ]; then
-        echo "build-guests: the kernel in $kernel_pkg is not a bzImage" >&2
-        exit 1
-    fi
     # ELF, 32-bit, machine 3 (i386).
     if [ "$(od -A n -t x1 -N 5 "$fetched/busybox" | tr -d ' \n')" != 7f454c4601 ] ||
         [ "$(od -A n -t x1 -j 18 -N 2 "$fetched/busybox" | tr -d ' \n')" != 0300 ]; then
@@ -121,12 +146,49 @@ fetch_debian_inputs() {
     } > "$fetched/packages.txt"
     rm -rf "$debian"
     mkdir -p "$debian"
-    mv "$fetched/vmlinuz" "$fetched/busybox" "$fetched/packages.txt" "$debian/"
+    mv "$fetched"/vmlinuz-* "$fetched"/modules-* "$fetched/busybox" "$fetched/packages.txt" "$debian/"
     rm -rf "$apt_dir" "$fetched"
 }
 
-if [ "$refresh" = 1 ] || [ ! -s "$debian/packages.txt" ] || [ ! -s "$debian/vmlinuz" ] ||
-    [ ! -s "$debian/busybox" ]; then
+# extract_modules DEB OUT: the modules the initramfs loads, with everything they
+# depend on (each module's own "depends=" list), into OUT, and their load order
+# (dependencies first) into OUT/order.
+extract_modules() {
+    local deb=$1 out=$2 tree
+    tree=$(mktemp -d "$guest_dir/.modules.XXXXXX")
+    temporary+=("$tree")
+    { dpkg-deb --fsys-tarfile "$deb" 2>/dev/null || true; } | tar -x -C "$tree" --wildcards './lib/modules/*.ko'
+    declare -A file_of=() seen=()
+    local f name
+    while IFS= read -r f; do
+        name=$(basename "$f" .ko)
+        file_of[${name//-/_}]=$f
+    done < <(find "$tree" -name '*.ko')
+    local order=()
+    visit() {
+        local name=${1//-/_} deps dep
+        [ -z "${seen[$name]:-}" ] || return 0
+        seen[$name]=1
+        [ -n "${file_of[$name]:-}" ] || { echo "build-guests: module $1 is not in $deb" >&2; exit 1; }
+        deps=$(grep -a -o -m 1 'depends=[A-Za-z0-9_,-]*' "${file_of[$name]}" | head -n 1 | cut -d= -f2)
+        for dep in ${deps//,/ }; do
+            visit "$dep"
+        done
+        order+=("$name")
+    }
+    for name in "${initramfs_modules[@]}"; do
+        visit "$name"
+    done
+    mkdir -p "$out"
+    for name in "${order[@]}"; do
+        cp "${file_of[$name]}" "$out/$name.ko"
+    done
+    printf '%s\n' "${order[@]}" > "$out/order"
+    rm -rf "$tree"
+}
+
+if [ "$refresh" = 1 ] || [ ! -s "$debian/packages.txt" ] || [ ! -s "$debian/busybox" ] ||
+    [ ! -s "$debian/vmlinuz-686-pae" ] || [ ! -s "$debian/modules-686-pae/order" ]; then
     fetch_debian_inputs
 fi
 
@@ -134,10 +196,13 @@ fi
 
 src=test-roms/boot
 host_versions=$(dpkg-query -W -f '${Package} ${Version}\n' syslinux syslinux-common isolinux \
-    mtools dosfstools xorriso 2>/dev/null || true)
+    mtools dosfstools xorriso e2fsprogs 2>/dev/null || true)
 key=$(cache_key scripts/build-guests.sh scripts/guest-lib.sh "$src/minikernel.asm" "$src/boot.inc" \
-    "$debian/vmlinuz" "$debian/busybox" -- "$host_versions" "$(nasm -v)")
+    "$debian/busybox" "$debian"/vmlinuz-* "$debian"/modules-*/* -- "$host_versions" "$(nasm -v)")
 images=(hd-syslinux.img fd-syslinux.img cd-isolinux.iso)
+for flavor in "${flavors[@]}"; do
+    images+=("vmlinuz-$flavor" "initrd-$flavor.img")
+done
 if stamp_current guests "$key"; then
     echo "build-guests: up to date in $guest_dir"
     exit 0
@@ -160,10 +225,8 @@ nasm -f bin -Werror -i "$src/" -DKERNEL_UNITS=$kernel_units -DINITRD_UNITS=$init
 write_pattern "$payload/minikern" 65536 $kernel_units $(($(stat -c %s "$payload/minikern") / 512))
 write_pattern "$payload/minird" 0 $initrd_units
 
-cp "$debian/vmlinuz" "$payload/vmlinuz"
-
-# The Linux initrd: a gzip'd cpio (newc) archive written here, so that the
-# device node needs no root: busybox, /bin/sh, /dev/console and /init.
+# The initramfs images: gzip'd cpio (newc) archives written here, so that the
+# device node needs no root.
 cpio_ino=0
 cpio_entry() { # NAME MODE(octal) [FILE | -l TARGET | -c MAJOR MINOR]
     local name=$1 mode=$((8#$2)) size=0 major=0 minor=0 nlink=1 data=""
@@ -187,51 +250,126 @@ cpio_entry() { # NAME MODE(octal) [FILE | -l TARGET | -c MAJOR MINOR]
     esac
     head -c $(((4 - size % 4) % 4)) /dev/zero
 }
+
+# The initramfs's /init: load the drivers, find the root file system, switch to it.
 cat > "$work/init" <<'INIT'
 #!/bin/sh
-# /init of vemu's test initrd: Linux reached user space; say so on the console
-# and power off.
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-echo "vemu-guest: /init is running on $(/bin/busybox uname -s -r -m)"
-echo "vemu-guest: command line: $(/bin/busybox cat /proc/cmdline)"
-echo "VEMU-GUEST-OK"
-/bin/busybox poweroff -f
+# /init of vemu's initramfs: Debian builds the IDE, SCSI disk and CD drivers and
+# ext2 (ext4's driver) as modules; load them, mount the root file system named
+# by root= and hand over to its /sbin/init.
+export PATH=/bin
+busybox mount -t proc proc /proc
+busybox mount -t sysfs sysfs /sys
+busybox mount -t devtmpfs devtmpfs /dev
+echo "vemu-initramfs: $(busybox uname -r), loading $(busybox wc -l < /lib/modules/order) modules"
+for m in $(busybox cat /lib/modules/order); do
+    busybox insmod "/lib/modules/$m.ko" || echo "vemu-initramfs: insmod $m failed"
+done
+root=/dev/sda2
+for arg in $(busybox cat /proc/cmdline); do
+    case $arg in root=*) root=${arg#root=} ;; esac
+done
+tries=0
+until [ -b "$root" ] || [ $tries -ge 100 ]; do
+    busybox sleep 0.1
+    tries=$((tries + 1))
+done
+busybox mkdir -p /newroot
+if busybox mount -t ext2 -o rw "$root" /newroot 2>/dev/null; then
+    echo "vemu-initramfs: root $root mounted"
+    busybox mount --move /dev /newroot/dev
+    busybox umount /proc /sys
+    exec busybox switch_root /newroot /sbin/init
+fi
+echo "VEMU-GUEST-FAIL: no root file system on $root; a shell in the initramfs:"
+exec busybox sh
 INIT
-{
-    cpio_entry . 040755
-    cpio_entry bin 040755
-    cpio_entry bin/busybox 100755 "$debian/busybox"
-    cpio_entry bin/sh 120777 -l busybox
-    cpio_entry dev 040755
-    cpio_entry dev/console 020600 -c 5 1
-    cpio_entry proc 040755
-    cpio_entry sys 040755
-    cpio_entry init 100755 "$work/init"
-    cpio_entry TRAILER!!! 0
-} | gzip -9 -n > "$payload/initrd.img"
+
+for flavor in "${flavors[@]}"; do
+    modules="$debian/modules-$flavor"
+    {
+        cpio_entry . 040755
+        cpio_entry bin 040755
+        cpio_entry bin/busybox 100755 "$debian/busybox"
+        cpio_entry bin/sh 120777 -l busybox
+        cpio_entry dev 040755
+        cpio_entry dev/console 020600 -c 5 1
+        cpio_entry proc 040755
+        cpio_entry sys 040755
+        cpio_entry lib 040755
+        cpio_entry lib/modules 040755
+        cpio_entry lib/modules/order 100644 "$modules/order"
+        while IFS= read -r m; do
+            cpio_entry "lib/modules/$m.ko" 100644 "$modules/$m.ko"
+        done < "$modules/order"
+        cpio_entry init 100755 "$work/init"
+        cpio_entry TRAILER!!! 0
+    } | gzip -9 -n > "$payload/initrd-$flavor.img"
+    cp "$debian/vmlinuz-$flavor" "$payload/vmlinuz-$flavor"
+done
+
+# ---- the root file system ---------------------------------------------------------
+
+# busybox's init runs /etc/init.d/rcS, then a shell on the serial console and one
+# on the first virtual console (the VGA screen); poweroff and reboot go through
+# its shutdown actions.
+rootfs="$work/rootfs"
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc/init.d,dev,proc,sys,tmp,root,mnt}
+install -m 755 "$debian/busybox" "$rootfs/bin/busybox"
+ln -s busybox "$rootfs/bin/sh"
+ln -s ../bin/busybox "$rootfs/sbin/init"
+cat > "$rootfs/etc/inittab" <<'EOF'
+::sysinit:/etc/init.d/rcS
+ttyS0::respawn:-/bin/sh
+tty1::respawn:-/bin/sh
+::ctrlaltdel:/bin/busybox reboot
+::shutdown:/bin/busybox sync
+::shutdown:/bin/busybox umount -a -r
+EOF
+cat > "$rootfs/etc/init.d/rcS" <<'EOF'
+#!/bin/sh
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -o remount,rw /
+hostname vemu
+echo "VEMU-GUEST-READY: Linux $(uname -r) on $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), root $(sed -n 's|^\(/dev/[^ ]*\) / .*|\1|p' /proc/mounts)"
+EOF
+chmod 755 "$rootfs/etc/init.d/rcS"
+cat > "$rootfs/etc/profile" <<'EOF'
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+export PS1='vemu:\w# '
+cd /root
+EOF
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$rootfs/etc/passwd"
+printf 'root:x:0:\n' > "$rootfs/etc/group"
+
+# ---- hd-syslinux.img ------------------------------------------------------------
 
 # The boot loader's configuration, the same on every medium but for the
 # entries: SYSLINUX and ISOLINUX talk on COM1 at 115200 baud (and read it), do
-# not write the screen, and boot the default after one second at "boot:".
+# not write the screen, and boot the default after one second at "boot:". The
+# kernels talk on both the screen and COM1 (the last console= is /dev/console).
+linux_append="root=/dev/sda2 console=tty0 console=ttyS0,115200 quiet"
 loader_config() { # DEFAULT ENTRY...
     local default=$1
     shift
     printf 'SERIAL 0 115200\nCONSOLE 0\nPROMPT 1\nTIMEOUT 10\nDEFAULT %s\n' "$default"
     for entry in "$@"; do
         case $entry in
-            linux) printf 'LABEL linux\n  LINUX /vmlinuz\n  INITRD /initrd.img\n  APPEND console=ttyS0,115200 panic=-1\n' ;;
+            linux) printf 'LABEL linux\n  LINUX /vmlinuz-686\n  INITRD /initrd-686.img\n  APPEND %s\n' "$linux_append" ;;
+            linux-pae) printf 'LABEL linux-pae\n  LINUX /vmlinuz-686-pae\n  INITRD /initrd-686-pae.img\n  APPEND %s\n' "$linux_append" ;;
             mini) printf 'LABEL mini\n  LINUX /minikern\n  INITRD /minird\n  APPEND vemu.test=minikernel\n' ;;
         esac
     done
 }
 
-# ---- hd-syslinux.img ------------------------------------------------------------
-
 heads=16 sectors=63
-hd_sectors=$((65 * heads * sectors))
-part_start=2048
-part_sectors=$((hd_sectors - part_start))
+cylinder=$((heads * sectors))
+hd_sectors=$((130 * cylinder))
+boot_start=2048
+boot_end=$((84 * cylinder))     # partition 1 ends with cylinder 83 (about 41 MiB)
+root_start=$boot_end
 hd="$work/hd-syslinux.img"
 
 le32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
@@ -239,20 +377,30 @@ chs() { # LBA: the 3 bytes of a partition entry's CHS address (16 heads, 63 sect
     local c=$(($1 / (heads * sectors))) h=$(($1 / sectors % heads)) s=$(($1 % sectors + 1))
     printf "\\\\x%02x\\\\x%02x\\\\x%02x" $h $((s | (c >> 2 & 0xc0))) $((c & 255))
 }
+part_entry() { # SLOT BOOTFLAG TYPE FIRST END(exclusive)
+    # shellcheck disable=SC2059 # the format is the entry, escapes made by chs and le32
+    printf "\\x$2$(chs "$4")\\x$3$(chs $(($5 - 1)))$(le32 "$4")$(le32 $(($5 - $4)))" |
+        dd of="$hd" bs=1 seek=$((446 + 16 * $1)) conv=notrunc status=none
+}
 truncate -s $((hd_sectors * 512)) "$hd"
 dd if=/usr/lib/syslinux/mbr/mbr.bin of="$hd" conv=notrunc status=none
-# One partition: active, FAT16 (type 06), whole cylinders up to the end of the disk,
-# so that CHS geometry guessed from the table is the 16/63 the disk is built for.
-# shellcheck disable=SC2059 # the format is the entry, escapes made by chs and le32
-printf "\\x80$(chs $part_start)\\x06$(chs $((hd_sectors - 1)))$(le32 $part_start)$(le32 $part_sectors)" |
-    dd of="$hd" bs=1 seek=446 conv=notrunc status=none
+# Whole cylinders, the last partition up to the end of the disk, so that CHS
+# geometry guessed from the table is the 16/63 the disk is built for.
+part_entry 0 80 06 $boot_start $boot_end
+part_entry 1 00 83 $root_start $hd_sectors
 printf '\x55\xaa' | dd of="$hd" bs=1 seek=510 conv=notrunc status=none
-mkfs.fat -F 16 -n VEMUGUEST -i 56454d55 -g $heads/$sectors -h $part_start --offset=$part_start \
-    "$hd" $((part_sectors / 2)) > /dev/null
-syslinux --offset $((part_start * 512)) --install "$hd"
-loader_config linux linux mini > "$work/syslinux.cfg"
-mcopy -i "$hd@@$((part_start * 512))" "$work/syslinux.cfg" "$payload/vmlinuz" "$payload/initrd.img" \
+# (mkfs.fat notes that the file is larger than the partition: it is meant to be.)
+mkfs.fat -F 16 -n VEMUGUEST -i 56454d55 -g $heads/$sectors -h $boot_start --offset=$boot_start \
+    "$hd" $(((boot_end - boot_start) / 2)) 2> >(grep -v '^Warning: block count mismatch' >&2) > /dev/null
+syslinux --offset $((boot_start * 512)) --install "$hd"
+loader_config linux linux linux-pae mini > "$work/syslinux.cfg"
+mcopy -i "$hd@@$((boot_start * 512))" "$work/syslinux.cfg" "$payload"/vmlinuz-* "$payload"/initrd-* \
     "$payload/minikern" "$payload/minird" ::/
+# The root file system, made from the folder (no root needed), fixed UUID and time.
+truncate -s $(((hd_sectors - root_start) * 512)) "$work/root.ext2"
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -t ext2 -L vemuroot -U 56454d55-0000-4000-8000-000000000002 \
+    -E root_owner=0:0 -d "$rootfs" "$work/root.ext2"
+dd if="$work/root.ext2" of="$hd" bs=512 seek=$root_start conv=notrunc status=none
 
 # ---- fd-syslinux.img ------------------------------------------------------------
 
@@ -268,11 +416,15 @@ mcopy -i "$fd" "$payload/minikern" "$payload/minird" ::/
 iso="$work/iso"
 mkdir -p "$iso/isolinux"
 cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
-loader_config linux linux mini > "$iso/isolinux/isolinux.cfg"
-cp "$payload/vmlinuz" "$payload/initrd.img" "$payload/minikern" "$payload/minird" "$iso/"
+loader_config linux linux linux-pae mini > "$iso/isolinux/isolinux.cfg"
+cp "$payload"/vmlinuz-* "$payload"/initrd-* "$payload/minikern" "$payload/minird" "$iso/"
 xorriso -as mkisofs -quiet -o "$work/cd-isolinux.iso" -V VEMU_GUEST -R \
     -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
     "$iso" 2>/dev/null
+
+# ---- for -kernel ------------------------------------------------------------------
+
+mv "$payload"/vmlinuz-* "$payload"/initrd-* "$work/"
 
 for image in "${images[@]}"; do
     mv "$work/$image" "$guest_dir/$image"

@@ -7,7 +7,8 @@
 # Bochs needs the VGA BIOS even when nothing is displayed), and what
 # scripts/build-guests.sh builds the guest images with: syslinux (its installer,
 # which works through mtools), syslinux-common (the MBR and ldlinux.c32),
-# isolinux, mtools, dosfstools (mkfs.fat) and xorriso; tmux, the terminal
+# isolinux, mtools, dosfstools (mkfs.fat), e2fsprogs (mke2fs, for the ext2
+# root file system) and xorriso; tmux, the terminal
 # the console tests type into; and python3-venv, for the environment
 # scripts/python-deps.sh makes for the QMP and VNC clients the tests use.
 # Safe to run again: it only installs what is missing.
@@ -26,6 +27,7 @@ command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
 command -v mcopy >/dev/null 2>&1 || need+=(mtools)
 [ -x /usr/sbin/mkfs.fat ] || command -v mkfs.fat >/dev/null 2>&1 || need+=(dosfstools)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
+[ -x /sbin/mke2fs ] || command -v mke2fs >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

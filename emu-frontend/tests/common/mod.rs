@@ -325,3 +325,107 @@ impl Drop for Tmux {
         let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
     }
 }
+
+/// A guest run to talk to: its standard input is the serial console's
+/// keyboard, its output is collected as it comes.
+pub struct Session {
+    child: std::process::Child,
+    input: Option<std::process::ChildStdin>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// Where in the output the next `expect` starts looking.
+    at: usize,
+    label: String,
+}
+
+impl Session {
+    /// Starts `cmd` (labelled `label` in failures) with piped standard streams.
+    pub fn start(mut cmd: Command, label: &str) -> Session {
+        use std::sync::{Arc, Mutex};
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let writer = seen.clone();
+            let mut stream = stream;
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    writer.lock().expect("output buffer").extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+        let input = child.stdin.take();
+        Session { child, input, seen, at: 0, label: label.to_string() }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().expect("output buffer")).into_owned()
+    }
+
+    /// Waits for `text` after what the last `expect` matched; the output in
+    /// between. Fails with the whole output if it does not come within `limit`
+    /// or the run ends first.
+    pub fn expect(&mut self, text: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let out = self.seen.lock().expect("output buffer").clone();
+            let tail = &out[self.at.min(out.len())..];
+            if let Some(i) = tail.windows(text.len()).position(|w| w == text.as_bytes()) {
+                let between = String::from_utf8_lossy(&tail[..i]).into_owned();
+                self.at += i + text.len();
+                return between;
+            }
+            let ended = self.child.try_wait().expect("waiting").is_some();
+            if ended || start.elapsed() > limit {
+                let why = if ended { "the run ended" } else { "timed out" };
+                panic!(
+                    "{}: {why} waiting for {text:?}; the output:\n{}",
+                    self.label,
+                    String::from_utf8_lossy(&out)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types `line` and Enter (a carriage return, as a terminal sends).
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("standard input");
+        input.write_all(format!("{line}\r").as_bytes()).expect("typing into the guest");
+        input.flush().expect("typing into the guest");
+    }
+
+    /// Waits for the run to end (within `limit`); its exit status.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().expect("waiting") {
+                return st.code();
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("{}: did not end within {limit:?}; the output:\n{}", self.label, self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
