@@ -11,6 +11,12 @@
 //!   (scripts/build-guests.sh), through SeaBIOS, with the host clock as a user
 //!   runs it (`vemu run IMG`, `qemu-system-i386 -display none -serial stdio
 //!   IMG`), both with `-snapshot`.
+//! - `linux`: the wall time from starting the emulator to the line
+//!   "VEMU-GUEST-READY" that Debian's kernel's init prints on the serial
+//!   console once the root file system is mounted (issue 11): from the SYSLINUX
+//!   disk (`--medium disk`, the 686 kernel, SYSLINUX's one-second prompt
+//!   included) or with `-kernel`/`-initrd`/`-append` (`--medium kernel`,
+//!   either kernel), the same command line in both, with the host clock.
 //!
 //! The shortest of `--runs` runs counts (noise only adds time).
 
@@ -44,6 +50,15 @@ enum What {
     Disk,
     /// Seconds from power-on to SYSLINUX's prompt.
     Boot,
+    /// Seconds from power-on to Debian's init on the root file system.
+    Linux {
+        /// disk (SYSLINUX) or kernel (-kernel, -initrd, -append).
+        #[arg(long, default_value = "kernel")]
+        medium: String,
+        /// The kernel: 686 or 686-pae.
+        #[arg(long, default_value = "686")]
+        flavor: String,
+    },
 }
 
 /// Starts `cmd` and waits until it exits, or its output shows `marker` (then
@@ -177,6 +192,63 @@ fn boot(args: &Args, vemu: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The guest's command line for `linux`, the same for both emulators.
+fn linux_args(medium: &str, flavor: &str) -> Result<Vec<String>, String> {
+    let guests = repo().join("target/guests");
+    let file = |name: &str| -> Result<String, String> {
+        let p = guests.join(name);
+        if p.is_file() {
+            Ok(p.to_string_lossy().into_owned())
+        } else {
+            Err(format!("{} is missing (run scripts/build-guests.sh)", p.display()))
+        }
+    };
+    let disk = format!("file={},format=raw,index=0,media=disk", file("hd-syslinux.img")?);
+    let mut a = vec!["-display".into(), "none".into(), "-serial".into(), "stdio".into(), "-snapshot".into()];
+    a.extend(["-no-reboot".into(), "-drive".into(), disk]);
+    match (medium, flavor) {
+        ("disk", "686") => {}
+        ("disk", _) => {
+            return Err("the disk boots its default entry, the 686 kernel; use --medium kernel".into())
+        }
+        ("kernel", "686" | "686-pae") => {
+            a.extend(["-kernel".into(), file(&format!("vmlinuz-{flavor}"))?]);
+            a.extend(["-initrd".into(), file(&format!("initrd-{flavor}.img"))?]);
+            a.extend(["-append".into(), "root=/dev/sda2 console=ttyS0 quiet".into()]);
+        }
+        _ => return Err(format!("--medium {medium} --flavor {flavor}: disk or kernel, 686 or 686-pae")),
+    }
+    Ok(a)
+}
+
+fn linux(args: &Args, vemu: &Path, medium: &str, flavor: &str) -> Result<(), String> {
+    let guest = linux_args(medium, flavor)?;
+    let marker = Some("VEMU-GUEST-READY");
+    let v = shortest(
+        &mut || {
+            let mut c = Command::new(vemu);
+            c.arg("run").args(&guest);
+            c
+        },
+        args.runs,
+        marker,
+    )?;
+    let q = shortest(
+        &mut || {
+            let mut c = Command::new(&args.qemu);
+            c.args(["-net", "none"]).args(&guest);
+            c
+        },
+        args.runs,
+        marker,
+    )?;
+    println!(
+        "power-on to VEMU-GUEST-READY (linux {flavor}, {medium}): vemu {v:.2} s, QEMU {q:.2} s, ratio {:.2}",
+        v / q
+    );
+    Ok(())
+}
+
 fn main() {
     let args = Args::parse();
     let vemu = match &args.vemu {
@@ -188,9 +260,10 @@ fn main() {
     } else if !vemu.is_file() {
         Err(format!("no vemu binary at {} (build it: cargo build --release -p vemu)", vemu.display()))
     } else {
-        match args.what {
+        match &args.what {
             What::Disk => disk(&args, &vemu),
             What::Boot => boot(&args, &vemu),
+            What::Linux { medium, flavor } => linux(&args, &vemu, medium, flavor),
         }
     };
     if let Err(e) = result {
