@@ -116,10 +116,13 @@ pm_main:
     mov eax, [APIC + 0x30]
     and eax, 0x00ff00ff
     CHECK32 eax, 0x00050014, "version 0x14, highest LVT entry 5"
+%ifndef DIFFTEST
+    ; (QEMU's version is 0x20, vemu's the 82093AA's 0x11.)
     mov dword [IOAPIC], 1
     mov eax, [IOAPIC + 0x10]
     and eax, 0x00ff0000
     CHECK32 eax, 0x00170000, "I/O APIC: 24 entries"
+%endif
 
     ; The 8259s: initialized, every line masked (PIC_INIT also sets up
     ; virtual-wire mode and software-enables the APIC).
@@ -211,9 +214,13 @@ pm_main:
     IOAPIC_SET 2, 0x10000 | V_PIT
 
     ; ---- the RTC's periodic interrupt through pin 8 ----
+%ifndef DIFFTEST
+    ; Register C's flags cleared first (the MC146818 sets PF at every
+    ; period, QEMU only while PIE is on: not in the differential build).
     mov al, 0x0c
     out 0x70, al
     in al, 0x71
+%endif
     IOAPIC_SET 8, V_RTC
     mov al, 0x0b
     out 0x70, al
