@@ -8,6 +8,7 @@ macro_rules! for_each_rom {
     ($m:ident) => {
         $m!(
             alu,
+            apic,
             bcd,
             bitops,
             callgate,

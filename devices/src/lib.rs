@@ -8,7 +8,7 @@
 //! ([`PortDevice::sync`]) and the machine when it asks for interrupts.
 //!
 //! The map (DESIGN.md, "The PC around the CPU"): `chipset/` the i440FX/PIIX3
-//! parts, `storage/` disks and their controllers, `input/` the keyboard
+//! parts, `apic/` the local and I/O APICs, `storage/` disks and their controllers, `input/` the keyboard
 //! controller and PS/2 devices, `serial/` the UARTs, `debug/` QEMU's debugging
 //! ports; [`bus`] routes ports, [`irq`] names the interrupt lines, [`dma`] is
 //! how devices reach guest RAM. No device holds a reference to another: the
@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apic;
 pub mod bus;
 mod capture;
 pub mod chipset;
@@ -29,6 +30,8 @@ pub mod serial;
 pub mod state;
 pub mod storage;
 
+pub use apic::ioapic::IoApic;
+pub use apic::lapic::LocalApic;
 pub use bus::PortBus;
 pub use capture::Captured;
 pub use chipset::ferr::FpuErrorLatch;

@@ -383,7 +383,16 @@ impl Machine {
             Outputs { debugcon, serial, post: trace.clone().map(|t| Box::new(t) as Box<dyn Write>) },
             wall,
             vga,
+            config.cpu.model.has(vemu_translator::cpuid::feature::APIC),
         );
+        phys.add_mmio(
+            vemu_devices::apic::ioapic::DEFAULT_BASE,
+            vemu_devices::apic::ioapic::WINDOW_BYTES,
+            window::IOAPIC,
+        )?;
+        for (id, base, len) in bus.take_window_changes() {
+            phys.map_mmio(id, base, len)?;
+        }
         attach_drives(&mut bus, &config.drives)?;
         firmware::configure(&mut bus, ram as u32, &config);
         if let Some(linux) = linux {
@@ -416,6 +425,10 @@ impl Machine {
     /// The CPU at its reset state, and a Multiboot kernel (re)loaded if there is one.
     fn power_on(&mut self) {
         self.cpu.reset();
+        if self.kernel.is_some() {
+            // What the firmware would have left (QEMU's does this).
+            self.bus().set_virtual_wire();
+        }
         if let Some(k) = &self.kernel {
             for c in &k.chunks {
                 self.cpu.mem.write_phys(PhysAddr(c.addr), &c.bytes);

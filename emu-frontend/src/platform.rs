@@ -20,29 +20,37 @@
 //!
 //! Memory windows ([`window`]): the VGA's legacy window at 0xa0000-0xbffff,
 //! and its framebuffer, registers and ROM wherever the firmware puts its
-//! BARs (moved when it writes them).
+//! BARs (moved when it writes them); the I/O APIC at 0xfec00000; the local
+//! APIC, when the CPU has one, where IA32_APIC_BASE puts it (0xfee00000;
+//! out of the map while the MSR disables it).
 //!
 //! Interrupt lines: 0 the timer (edges), 1 the keyboard, 4 COM1, 6 the
 //! floppy controller, 8 the RTC (edges), 12 the mouse, 13 the FPU's FERR#,
 //! 14 and 15 the IDE
 //! channels. After every access the lines of level-triggered sources are
 //! read again; the timer, the RTC, the UART and the keyboard also move with
-//! the clock (`advance`).
+//! the clock (`advance`). Every line drives both the 8259 pair and the I/O
+//! APIC (ISA IRQ n on pin n, IRQ 0 on pin 2, as on QEMU's `pc`). The CPU's
+//! interrupts come through its local APIC: the I/O APIC's messages, the
+//! APIC timer, and the 8259's INTR on LINT0 (virtual wire); with no local
+//! APIC, or one disabled in its MSR, the 8259 drives the CPU directly.
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::io::Write;
 
+use vemu_devices::apic::ioapic::isa_pin;
+use vemu_devices::apic::lapic::Ack;
 use vemu_devices::chipset::pci::Slot;
 use vemu_devices::irq::line;
 use vemu_devices::storage::ide::{IdeChannel, IdeUnit};
 use vemu_devices::{
-    pam_segments, DebugCon, Dma8237, DualPic, Fdc, FpuErrorLatch, FwCfg, GuestMemory, Ide, IsaDebugExit,
-    PciHost, Pit, PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550, Vga, FLOPPY_DMA_CHANNEL,
-    I8042,
+    pam_segments, DebugCon, Dma8237, DualPic, Fdc, FpuErrorLatch, FwCfg, GuestMemory, Ide, IoApic,
+    IsaDebugExit, LocalApic, PciHost, Pit, PortDevice, PostCodes, Request, Rtc, SystemControlA, Uart16550,
+    Vga, FLOPPY_DMA_CHANNEL, I8042,
 };
 use vemu_softmmu::{Memory, MmioId, PhysAddr};
-use vemu_translator::{Bus, BusRequest};
+use vemu_translator::{msr, Bus, BusRequest};
 
 /// Where the machine's output goes.
 pub struct Outputs {
@@ -70,6 +78,10 @@ pub mod window {
     pub const VGA_MMIO: MmioId = MmioId(3);
     /// The VGA BIOS (expansion ROM).
     pub const VGA_ROM: MmioId = MmioId(4);
+    /// The local APIC's registers.
+    pub const LAPIC: MmioId = MmioId(5);
+    /// The I/O APIC's registers.
+    pub const IOAPIC: MmioId = MmioId(6);
 }
 
 /// Which device answers a port.
@@ -126,8 +138,12 @@ pub struct PcBus {
     debug_exit: IsaDebugExit,
     /// The display adapter, if the machine has one.
     vga: Option<Box<Vga>>,
-    /// Where the VGA's PCI windows are mapped now: (id, base, length).
-    vga_windows: Vec<(MmioId, u32, u32)>,
+    /// The CPU's local APIC, if it has one.
+    lapic: Option<LocalApic>,
+    ioapic: IoApic,
+    /// Where the movable windows (the VGA's PCI windows, the local APIC's)
+    /// are mapped now: (id, base, length).
+    windows: Vec<(MmioId, u32, u32)>,
     /// Virtual time of the accesses being made.
     now: u64,
     /// Requests waiting for the CPU (one device write may make several).
@@ -136,8 +152,8 @@ pub struct PcBus {
 
 impl PcBus {
     /// The devices at power-on, with the RTC reading `wall_secs` (seconds since
-    /// 1970, UTC) at virtual time 0.
-    pub fn new(out: Outputs, wall_secs: i64, vga: Option<Vga>) -> PcBus {
+    /// 1970, UTC) at virtual time 0, and a local APIC if the CPU has one.
+    pub fn new(out: Outputs, wall_secs: i64, vga: Option<Vga>, local_apic: bool) -> PcBus {
         let mut pci = PciHost::new();
         pci.add_function(IDE_SLOT, Ide::pci_function());
         if let Some(v) = &vga {
@@ -160,7 +176,9 @@ impl PcBus {
             debugcon: DebugCon::new(out.debugcon),
             debug_exit: IsaDebugExit::new(),
             vga: vga.map(Box::new),
-            vga_windows: Vec::new(),
+            lapic: local_apic.then(LocalApic::new),
+            ioapic: IoApic::new(),
+            windows: Vec::new(),
             now: 0,
             requests: VecDeque::new(),
         }
@@ -201,31 +219,38 @@ impl PcBus {
         self.vga.as_deref_mut()
     }
 
-    /// Where the VGA's PCI windows (framebuffer, registers, ROM) belong now,
-    /// by its BARs, against where they are mapped: the changes, as
-    /// (window, base, length; length 0 takes it out of the map).
+    /// Where the movable windows belong now (the VGA's framebuffer,
+    /// registers and ROM by its BARs, the local APIC's by its MSR), against
+    /// where they are mapped: the changes, as (window, base, length; length
+    /// 0 takes it out of the map).
     pub fn take_window_changes(&mut self) -> Vec<(MmioId, u32, u32)> {
-        let Some(f) = self.pci.function(VGA_SLOT) else { return Vec::new() };
-        let wanted: Vec<(MmioId, u32, u32)> = [
-            (window::VGA_LFB, f.bar_address(0), vemu_devices::display::vga::VRAM_BYTES as u32),
-            (window::VGA_MMIO, f.bar_address(2), vemu_devices::display::vga::MMIO_BYTES),
-            (window::VGA_ROM, f.rom_address(), f.rom_size()),
-        ]
-        .into_iter()
-        .map(|(id, base, len)| match base {
-            Some(b) => (id, b, len),
-            None => (id, 0, 0),
-        })
-        .collect();
+        let mut wanted: Vec<(MmioId, Option<u32>, u32)> = Vec::new();
+        if let Some(f) = self.pci.function(VGA_SLOT) {
+            wanted.extend([
+                (window::VGA_LFB, f.bar_address(0), vemu_devices::display::vga::VRAM_BYTES as u32),
+                (window::VGA_MMIO, f.bar_address(2), vemu_devices::display::vga::MMIO_BYTES),
+                (window::VGA_ROM, f.rom_address(), f.rom_size()),
+            ]);
+        }
+        if let Some(l) = &self.lapic {
+            wanted.push((window::LAPIC, l.window(), vemu_devices::apic::lapic::WINDOW_BYTES));
+        }
+        let wanted: Vec<(MmioId, u32, u32)> = wanted
+            .into_iter()
+            .map(|(id, base, len)| match base {
+                Some(b) => (id, b, len),
+                None => (id, 0, 0),
+            })
+            .collect();
         let changes: Vec<_> = wanted
             .iter()
             .filter(|w| {
-                let now = self.vga_windows.iter().find(|m| m.0 == w.0).copied().unwrap_or((w.0, 0, 0));
+                let now = self.windows.iter().find(|m| m.0 == w.0).copied().unwrap_or((w.0, 0, 0));
                 now != **w
             })
             .copied()
             .collect();
-        self.vga_windows = wanted;
+        self.windows = wanted;
         changes
     }
 
@@ -358,15 +383,80 @@ impl PcBus {
         self.update_lines();
     }
 
-    /// Passes the levels of the level-triggered sources to the 8259s.
+    /// Passes the levels of the level-triggered sources to the interrupt
+    /// controllers.
     fn update_lines(&mut self) {
-        self.pic.set_irq(line::KEYBOARD, self.kbc.keyboard_irq());
-        self.pic.set_irq(line::MOUSE, self.kbc.mouse_irq());
-        self.pic.set_irq(line::FPU, self.ferr.irq_level());
-        self.pic.set_irq(line::COM1, self.uart.irq_level());
-        self.pic.set_irq(line::FLOPPY, self.fdc.irq_level());
-        self.pic.set_irq(line::IDE_PRIMARY, self.ide.irq_level(IdeChannel::Primary));
-        self.pic.set_irq(line::IDE_SECONDARY, self.ide.irq_level(IdeChannel::Secondary));
+        self.set_line(line::KEYBOARD, self.kbc.keyboard_irq());
+        self.set_line(line::MOUSE, self.kbc.mouse_irq());
+        self.set_line(line::FPU, self.ferr.irq_level());
+        self.set_line(line::COM1, self.uart.irq_level());
+        self.set_line(line::FLOPPY, self.fdc.irq_level());
+        self.set_line(line::IDE_PRIMARY, self.ide.irq_level(IdeChannel::Primary));
+        self.set_line(line::IDE_SECONDARY, self.ide.irq_level(IdeChannel::Secondary));
+    }
+
+    /// Drives ISA interrupt line `irq` on the 8259s and the I/O APIC.
+    fn set_line(&mut self, irq: u8, high: bool) {
+        self.pic.set_irq(irq, high);
+        self.ioapic.set_irq(isa_pin(irq), high);
+        self.route_apic_messages();
+    }
+
+    /// An edge on ISA line `irq`.
+    fn pulse_line(&mut self, irq: u8) {
+        self.set_line(irq, true);
+        self.set_line(irq, false);
+    }
+
+    /// Carries the I/O APIC's messages to the local APIC (nowhere without one).
+    fn route_apic_messages(&mut self) {
+        let messages = self.ioapic.take_messages();
+        if let Some(l) = self.lapic.as_mut() {
+            for m in &messages {
+                l.deliver(m);
+            }
+        }
+    }
+
+    /// Carries the local APIC's EOIs for level-triggered vectors to the I/O
+    /// APIC, and what it sends again.
+    fn route_eois(&mut self) {
+        let Some(l) = self.lapic.as_mut() else { return };
+        for v in l.take_eois() {
+            self.ioapic.eoi(v);
+        }
+        self.route_apic_messages();
+    }
+
+    /// The local APIC, if the CPU has one and it is enabled in its MSR.
+    fn active_lapic(&mut self) -> Option<&mut LocalApic> {
+        self.lapic.as_mut().filter(|l| l.hardware_enabled())
+    }
+
+    /// Whether the 8259's INTR reaches the CPU: straight, or through LINT0
+    /// in ExtINT mode.
+    fn pic_reaches_cpu(&self) -> bool {
+        match &self.lapic {
+            Some(l) if l.hardware_enabled() => l.accepts_pic(),
+            _ => true,
+        }
+    }
+
+    /// Whether a request on ISA line `irq` could reach the CPU now, through
+    /// the 8259s or the I/O APIC.
+    fn line_can_interrupt(&self, irq: u8) -> bool {
+        let through_pic = self.pic_reaches_cpu() && self.pic.deliverable(irq);
+        let through_apic = self.lapic.as_ref().is_some_and(|l| l.hardware_enabled())
+            && self.ioapic.deliverable(isa_pin(irq));
+        through_pic || through_apic
+    }
+
+    /// Puts the local APIC in virtual-wire mode, as the firmware leaves it
+    /// (for a kernel started without firmware).
+    pub fn set_virtual_wire(&mut self) {
+        if let Some(l) = self.lapic.as_mut() {
+            l.set_virtual_wire();
+        }
     }
 
     fn request(&mut self, r: Request) {
@@ -387,22 +477,32 @@ impl PcBus {
     /// auto-repeat, and their lines.
     pub fn advance(&mut self, now: u64) {
         if self.pit.irq0_rose(now) {
-            self.pic.pulse(line::TIMER);
+            self.pulse_line(line::TIMER);
         }
         if self.rtc.irq8_rose(now) {
-            self.pic.pulse(line::RTC);
+            self.pulse_line(line::RTC);
         }
         self.uart.advance(now);
         self.kbc.advance(now);
+        if let Some(l) = self.lapic.as_mut() {
+            l.advance(now);
+        }
         self.update_lines();
     }
 
     /// The next virtual time at which a device has something to do.
     pub fn next_event(&mut self, now: u64) -> Option<u64> {
-        [self.pit.next_irq0(now), self.rtc.next_event(now), self.uart.next_event(now), self.kbc.next_event()]
-            .into_iter()
-            .flatten()
-            .min()
+        let apic_timer = self.active_lapic().and_then(|l| l.next_event());
+        [
+            self.pit.next_irq0(now),
+            self.rtc.next_event(now),
+            self.uart.next_event(now),
+            self.kbc.next_event(),
+            apic_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next virtual time at which a device event can bring an interrupt
@@ -410,21 +510,23 @@ impl PcBus {
     /// for the clock, its flag down so that it can rise), if any: a halted
     /// CPU with interrupts enabled sleeps until then, or for ever.
     pub fn next_wakeup(&mut self, now: u64) -> Option<u64> {
-        let timer = if self.pic.deliverable(line::TIMER) { self.pit.next_irq0(now) } else { None };
-        let clock = if self.pic.deliverable(line::RTC) && self.rtc.can_interrupt() {
+        let timer = if self.line_can_interrupt(line::TIMER) { self.pit.next_irq0(now) } else { None };
+        let clock = if self.line_can_interrupt(line::RTC) && self.rtc.can_interrupt() {
             self.rtc.next_event(now)
         } else {
             None
         };
-        let serial = if self.pic.deliverable(line::COM1) { self.uart.next_event(now) } else { None };
-        let keys = if self.pic.deliverable(line::KEYBOARD) { self.kbc.next_event() } else { None };
-        [timer, clock, serial, keys].into_iter().flatten().min()
+        let serial = if self.line_can_interrupt(line::COM1) { self.uart.next_event(now) } else { None };
+        let keys = if self.line_can_interrupt(line::KEYBOARD) { self.kbc.next_event() } else { None };
+        // The APIC timer, unmasked (its priority against the TPR aside).
+        let apic_timer = self.active_lapic().and_then(|l| l.next_event());
+        [timer, clock, serial, keys, apic_timer].into_iter().flatten().min()
     }
 
     /// Whether COM1 could interrupt the CPU if a byte arrived (its line
     /// unmasked, its receive interrupt enabled).
     pub fn serial_can_interrupt(&self) -> bool {
-        self.pic.deliverable(line::COM1) && self.uart.receive_interrupt_enabled()
+        self.line_can_interrupt(line::COM1) && self.uart.receive_interrupt_enabled()
     }
 
     /// A byte typed on the serial console.
@@ -461,6 +563,10 @@ impl PcBus {
             v.sync(now);
             PortDevice::reset(v);
         }
+        if let Some(l) = self.lapic.as_mut() {
+            l.reset();
+        }
+        self.ioapic.reset();
         self.requests.clear();
         self.update_lines();
     }
@@ -486,40 +592,104 @@ impl Bus for PcBus {
         self.now = now;
         self.write(port, size, value, mem);
     }
-    fn mmio_read(&mut self, _now: u64, id: MmioId, offset: u32, size: u8) -> u32 {
-        let Some(v) = self.vga.as_deref_mut() else { return vemu_devices::ones(size) };
+    fn mmio_read(&mut self, now: u64, id: MmioId, offset: u32, size: u8) -> u32 {
         match id {
-            window::VGA_LEGACY => {
-                (0..size as u32).fold(0, |acc, i| acc | (v.window_read(offset + i) as u32) << (8 * i))
-            }
-            window::VGA_LFB => v.lfb_read(offset, size),
-            window::VGA_MMIO => v.mmio_read(offset, size),
-            window::VGA_ROM => v.rom_read(offset, size),
-            _ => vemu_devices::ones(size),
-        }
-    }
-    fn mmio_write(&mut self, _now: u64, id: MmioId, offset: u32, size: u8, value: u32) {
-        let Some(v) = self.vga.as_deref_mut() else { return };
-        match id {
-            window::VGA_LEGACY => {
-                for i in 0..size as u32 {
-                    v.window_write(offset + i, (value >> (8 * i)) as u8);
+            window::LAPIC => match self.lapic.as_mut() {
+                Some(l) => l.read(now, offset, size),
+                None => vemu_devices::ones(size),
+            },
+            window::IOAPIC => self.ioapic.read(offset, size),
+            _ => {
+                let Some(v) = self.vga.as_deref_mut() else { return vemu_devices::ones(size) };
+                match id {
+                    window::VGA_LEGACY => {
+                        (0..size as u32).fold(0, |acc, i| acc | (v.window_read(offset + i) as u32) << (8 * i))
+                    }
+                    window::VGA_LFB => v.lfb_read(offset, size),
+                    window::VGA_MMIO => v.mmio_read(offset, size),
+                    window::VGA_ROM => v.rom_read(offset, size),
+                    _ => vemu_devices::ones(size),
                 }
             }
-            window::VGA_LFB => v.lfb_write(offset, size, value),
-            window::VGA_MMIO => v.mmio_write(offset, size, value),
-            _ => {}
+        }
+    }
+    fn mmio_write(&mut self, now: u64, id: MmioId, offset: u32, size: u8, value: u32) {
+        match id {
+            window::LAPIC => {
+                if let Some(l) = self.lapic.as_mut() {
+                    l.write(now, offset, size, value);
+                }
+                self.route_eois();
+            }
+            window::IOAPIC => {
+                self.ioapic.write(offset, size, value);
+                self.route_apic_messages();
+            }
+            _ => {
+                let Some(v) = self.vga.as_deref_mut() else { return };
+                match id {
+                    window::VGA_LEGACY => {
+                        for i in 0..size as u32 {
+                            v.window_write(offset + i, (value >> (8 * i)) as u8);
+                        }
+                    }
+                    window::VGA_LFB => v.lfb_write(offset, size, value),
+                    window::VGA_MMIO => v.mmio_write(offset, size, value),
+                    _ => {}
+                }
+            }
         }
     }
     fn interrupt_pending(&mut self, now: u64) -> bool {
         self.advance(now);
-        self.pic.interrupt_pending()
+        let intr = self.pic.interrupt_pending();
+        match self.active_lapic() {
+            Some(l) => {
+                l.set_lint(0, intr);
+                l.interrupt_pending()
+            }
+            None => intr,
+        }
     }
     fn next_event(&mut self, now: u64) -> Option<u64> {
         PcBus::next_event(self, now)
     }
     fn acknowledge_interrupt(&mut self) -> u8 {
-        self.pic.acknowledge()
+        match self.active_lapic().map(|l| l.acknowledge()) {
+            Some(Ack::Vector(v)) => v,
+            Some(Ack::ExtInt) | None => self.pic.acknowledge(),
+        }
+    }
+    fn take_nmi(&mut self) -> bool {
+        self.active_lapic().is_some_and(|l| l.take_nmi())
+    }
+    fn read_msr(&mut self, now: u64, index: u32) -> Option<u64> {
+        let l = self.lapic.as_mut()?;
+        l.advance(now);
+        match index {
+            msr::APIC_BASE => Some(l.base_msr()),
+            msr::TSC_DEADLINE => Some(l.tsc_deadline()),
+            _ => None,
+        }
+    }
+    fn write_msr(&mut self, now: u64, tsc: u64, index: u32, value: u64) -> bool {
+        let Some(l) = self.lapic.as_mut() else { return false };
+        match index {
+            msr::APIC_BASE => {
+                if !l.set_base_msr(now, value) {
+                    return false;
+                }
+                for (id, base, len) in self.take_window_changes() {
+                    self.requests.push_back(BusRequest::MapMmio { id, base, len });
+                }
+                true
+            }
+            msr::TSC_DEADLINE => {
+                l.set_tsc_deadline(now, tsc, value);
+                true
+            }
+            _ => false,
+        }
     }
     fn set_ferr(&mut self, asserted: bool) {
         self.ferr.set_ferr(asserted);

@@ -49,6 +49,22 @@ pub trait Bus {
     }
     /// Acknowledges the pending interrupt and returns its vector.
     fn acknowledge_interrupt(&mut self) -> u8;
+    /// Whether a non-maskable interrupt arrived since the last call (NMIs
+    /// are edges: each is taken once).
+    fn take_nmi(&mut self) -> bool {
+        false
+    }
+    /// Reads a model-specific register that belongs to a device rather than
+    /// to the core (the local APIC's IA32_APIC_BASE and IA32_TSC_DEADLINE),
+    /// or `None` if none has it (the CPU raises #GP).
+    fn read_msr(&mut self, _now: u64, _index: u32) -> Option<u64> {
+        None
+    }
+    /// Writes such a register; `tsc` is the time-stamp counter at `now`.
+    /// False if no device has it or it refuses the value (#GP).
+    fn write_msr(&mut self, _now: u64, _tsc: u64, _index: u32, _value: u64) -> bool {
+        false
+    }
     /// The FPU's error output FERR#: asserted when a waiting x87 instruction
     /// finds an unmasked exception pending while CR0.NE is clear, released
     /// when the exception flags are cleared. The PC routes it to IRQ 13

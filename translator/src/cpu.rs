@@ -308,6 +308,15 @@ impl Cpu {
                 self.raise(Exception::new(vector::DB, None));
                 continue;
             }
+            if self.bus.take_nmi() {
+                self.state.nmi_pending = true;
+            }
+            if self.state.nmi_pending && !self.state.nmi_blocked && !self.state.inhibit_interrupts {
+                self.state.nmi_pending = false;
+                self.state.halted = false;
+                self.nmi();
+                continue;
+            }
             if !self.state.inhibit_interrupts
                 && self.state.flags.bits & fl::IF != 0
                 && self.bus.interrupt_pending(self.now())

@@ -67,10 +67,12 @@ use feature::*;
 
 /// The CPUID.1:EDX features vemu implements.
 pub const IMPLEMENTED_EDX: u32 =
-    FPU | DE | PSE | TSC | MSR | CX8 | SEP | PGE | CMOV | CLFLUSH | MMX | FXSR | SSE | SSE2;
+    FPU | DE | PSE | TSC | MSR | CX8 | APIC | SEP | PGE | CMOV | CLFLUSH | MMX | FXSR | SSE | SSE2;
 
 /// CPUID.1:ECX: "running under a hypervisor", as QEMU's models report.
 const ECX_HYPERVISOR: u32 = 1 << 31;
+/// CPUID.1:ECX: the local APIC timer's TSC-deadline mode.
+const ECX_TSC_DEADLINE: u32 = 1 << 24;
 
 /// A CPU model.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -187,6 +189,13 @@ impl CpuModel {
         self.edx & features == features
     }
 
+    /// Whether the APIC timer has its TSC-deadline mode: on vemu's own
+    /// model when it has the APIC. QEMU 7.2's TCG has no such mode, so the
+    /// models QEMU also has leave it out and answer CPUID as QEMU does.
+    pub fn tsc_deadline(&self) -> bool {
+        self.has(APIC) && model_in_qemu(self.name).is_none()
+    }
+
     /// The processor signature: CPUID.1:EAX, and EDX after reset.
     pub fn signature(&self) -> u32 {
         self.family << 8 | self.model << 4 | self.stepping
@@ -200,8 +209,12 @@ impl CpuModel {
         let leaf = if leaf > self.level { self.level } else { leaf };
         match leaf {
             0 => [self.level, VENDOR[0], VENDOR[2], VENDOR[1]],
-            // EBX: CLFLUSH line size 8 quadwords (as QEMU reports on every model).
-            1 => [self.signature(), 0x800, ECX_HYPERVISOR, self.edx],
+            // EBX: CLFLUSH line size 8 quadwords (as QEMU reports on every
+            // model), initial APIC ID 0 in bits 31-24 (the one processor).
+            1 => {
+                let deadline = if self.tsc_deadline() { ECX_TSC_DEADLINE } else { 0 };
+                [self.signature(), 0x800, ECX_HYPERVISOR | deadline, self.edx]
+            }
             // Leaf 2's cache and TLB descriptors.
             2 => [1, 0, 0x4d, 0x002c_307d],
             // Leaf 3 (the processor serial number) is off.
@@ -240,10 +253,11 @@ mod tests {
 
     #[test]
     fn models_and_flags() {
-        let (m, warnings) = CpuModel::parse("pentium3,-cmov,+apic").unwrap();
+        let (m, warnings) = CpuModel::parse("pentium3,-cmov,+mca").unwrap();
         assert_eq!(m.signature(), 0x673);
-        assert!(!m.has(CMOV) && m.has(FXSR) && !m.has(APIC));
-        assert_eq!(warnings.len(), 1, "APIC is asked for but not implemented");
+        assert!(!m.has(CMOV) && m.has(FXSR) && m.has(APIC) && !m.has(MCA));
+        assert_eq!(warnings.len(), 1, "MCA is asked for but not implemented");
+        assert!(!CpuModel::parse("pentium3,-apic").unwrap().0.has(APIC));
         assert_eq!(CpuModel::parse("pentium2,mmx=off").unwrap().0.edx & MMX, 0);
         assert!(matches!(CpuModel::parse("k6"), Err(ModelError::UnknownModel(_))));
         assert!(matches!(CpuModel::parse("486,+sse9"), Err(ModelError::UnknownFeature(_))));
@@ -253,11 +267,19 @@ mod tests {
     }
 
     #[test]
+    fn tsc_deadline_timer_only_on_vemus_own_model() {
+        let deadline = |spec: &str| CpuModel::parse(spec).unwrap().0.leaf(1)[2] & ECX_TSC_DEADLINE != 0;
+        assert!(deadline("pentium4"));
+        assert!(!deadline("pentium4,-apic"), "no APIC, no APIC timer");
+        assert!(!deadline("pentium3"), "QEMU's pentium3 has none");
+    }
+
+    #[test]
     fn qemu_equivalents_name_what_vemu_lacks() {
         let p2 = CpuModel::by_name("pentium2").unwrap();
         let q = p2.qemu_equivalent().unwrap();
         assert!(
-            q.starts_with("pentium2,") && q.contains("-vme") && q.contains("-apic") && !q.contains("-cmov"),
+            q.starts_with("pentium2,") && q.contains("-vme") && !q.contains("apic") && !q.contains("-cmov"),
             "{q}"
         );
         assert_eq!(CpuModel::default().qemu_equivalent(), None);

@@ -202,17 +202,16 @@ pub struct Msrs {
     pub sysenter_cs: u32,
     pub sysenter_esp: u32,
     pub sysenter_eip: u32,
-    pub apic_base: u64,
 }
 
 pub mod msr {
     pub const TSC: u32 = 0x10;
+    /// The local APIC's MSRs, which the bus's APIC keeps.
     pub const APIC_BASE: u32 = 0x1b;
+    pub const TSC_DEADLINE: u32 = 0x6e0;
     pub const SYSENTER_CS: u32 = 0x174;
     pub const SYSENTER_ESP: u32 = 0x175;
     pub const SYSENTER_EIP: u32 = 0x176;
-    /// IA32_APIC_BASE at reset: APIC at 0xFEE00000, enabled, bootstrap processor.
-    pub const APIC_BASE_RESET: u64 = 0xfee0_0000 | 1 << 11 | 1 << 8;
 }
 
 /// DR6 and DR7 fixed bits (Pentium layout).
@@ -251,6 +250,10 @@ pub struct CpuState {
     /// Interrupts (and debug traps) are held off for one instruction, after STI
     /// or a load of SS.
     pub inhibit_interrupts: bool,
+    /// An NMI is waiting to be delivered.
+    pub nmi_pending: bool,
+    /// An NMI handler runs: further NMIs wait for its IRET.
+    pub nmi_blocked: bool,
     pub msr: Msrs,
     /// Value added to the virtual clock to give the time-stamp counter.
     pub tsc_offset: u64,
@@ -389,7 +392,9 @@ impl CpuState {
             cpl: 0,
             halted: false,
             inhibit_interrupts: false,
-            msr: Msrs { apic_base: msr::APIC_BASE_RESET, ..Msrs::default() },
+            nmi_pending: false,
+            nmi_blocked: false,
+            msr: Msrs::default(),
             tsc_offset: 0,
             fpu: Fpu::reset(),
         }

@@ -12,12 +12,15 @@ use crate::jit::Engine;
 use crate::state::{attr, cr0, fl, reg, Seg, Segment};
 
 /// A bus whose interrupt line rises at the `after`-th time the CPU looks at
-/// it, or as soon as the guest reads or writes its MMIO window.
+/// it, or as soon as the guest reads or writes its MMIO window; with
+/// `nmi_on_write`, each write to the window also sends an NMI.
 struct TimedIrq {
     looks: u32,
     after: u32,
     vector: u8,
     acknowledged: bool,
+    nmi_on_write: bool,
+    nmi: bool,
 }
 
 impl Bus for TimedIrq {
@@ -31,6 +34,10 @@ impl Bus for TimedIrq {
     }
     fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {
         self.after = 0;
+        self.nmi |= self.nmi_on_write;
+    }
+    fn take_nmi(&mut self) -> bool {
+        std::mem::take(&mut self.nmi)
     }
     fn interrupt_pending(&mut self, _now: u64) -> bool {
         self.looks += 1;
@@ -62,7 +69,14 @@ fn cpu_on(code: &[u8], irq_after: u32, config: CpuConfig) -> Cpu {
     mem.write_phys(PhysAddr(0x1000), code);
     mem.write_phys(PhysAddr(0x2000), &[0xf4]);
     mem.write_phys(PhysAddr(0x20 * 4), &[0x00, 0x20, 0x00, 0x00]);
-    let bus = TimedIrq { looks: 0, after: irq_after, vector: 0x20, acknowledged: false };
+    let bus = TimedIrq {
+        looks: 0,
+        after: irq_after,
+        vector: 0x20,
+        acknowledged: false,
+        nmi_on_write: false,
+        nmi: false,
+    };
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     cpu.state.segs[Seg::CS as usize] = Segment::real(0, true, 0);
     cpu.state.eip = 0x1000;
@@ -127,6 +141,26 @@ fn an_mmio_access_is_followed_by_a_look_at_interrupts_in_both_tiers() {
             assert_eq!(cpu.run(100), Exit::Halted);
             assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}, {access:x?}");
         }
+    }
+}
+
+#[test]
+fn nmis_ignore_if_and_wait_for_the_handlers_iret() {
+    // Interrupts off; mov ax, 0xd000; mov ds, ax; mov [0], al (an NMI);
+    // nop; hlt. The NMI handler at 0000:3000: inc bx; cmp bx, 1; jne done;
+    // mov [0], al (a second NMI, held off); mov cx, bx; done: iret.
+    let main = [0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0xa2, 0x00, 0x00, 0x90, 0xf4];
+    let handler = [0x43, 0x83, 0xfb, 0x01, 0x75, 0x05, 0xa2, 0x00, 0x00, 0x89, 0xd9, 0xcf];
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&main, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap().nmi_on_write = true;
+        cpu.mem.write_phys(PhysAddr(0x3000), &handler);
+        cpu.mem.write_phys(PhysAddr(2 * 4), &[0x00, 0x30, 0x00, 0x00]);
+        assert_eq!(cpu.run(100), Exit::Halted);
+        assert_eq!(cpu.state.regs[reg::EBX] & 0xffff, 2, "{engine:?}: two NMIs");
+        assert_eq!(cpu.state.regs[reg::ECX] & 0xffff, 1, "{engine:?}: the second did not nest");
+        assert_eq!(cpu.state.eip, 0x100a, "{engine:?}: halted after the HLT");
+        assert!(!cpu.state.nmi_blocked && !cpu.state.nmi_pending);
     }
 }
 

@@ -2,7 +2,9 @@
 //! WRMSR.
 //!
 //! CPUID answers from the CPU model ([`crate::cpuid`]); RDTSC, RDMSR/WRMSR
-//! and CMPXCHG8B are #UD on a model without TSC, MSR or CX8.
+//! and CMPXCHG8B are #UD on a model without TSC, MSR or CX8. The local
+//! APIC's MSRs are the bus's (its APIC keeps them), and CPUID's APIC flag
+//! follows the APIC's global enable, as on a real processor.
 
 use iced_x86::Instruction;
 
@@ -74,7 +76,11 @@ impl Cpu {
     }
 
     pub(super) fn cpuid(&mut self) -> Fault {
-        let [a, b, c, d] = self.config.model.leaf(self.state.regs[reg::EAX]);
+        let mut model = self.config.model;
+        if model.has(feature::APIC) && !self.apic_enabled() {
+            model.edx &= !feature::APIC;
+        }
+        let [a, b, c, d] = model.leaf(self.state.regs[reg::EAX]);
         let r = &mut self.state.regs;
         r[reg::EAX] = a;
         r[reg::EBX] = b;
@@ -98,10 +104,14 @@ impl Cpu {
     pub(super) fn rdmsr(&mut self) -> Fault {
         self.require(feature::MSR)?;
         self.require_cpl0()?;
+        let now = self.now();
         let s = &self.state;
-        let value: u64 = match s.regs[reg::ECX] {
+        let index = s.regs[reg::ECX];
+        let value: u64 = match index {
             msr::TSC => self.tsc(),
-            msr::APIC_BASE => s.msr.apic_base,
+            msr::APIC_BASE | msr::TSC_DEADLINE if self.apic_msr(index) => {
+                self.bus.read_msr(now, index).ok_or(Exception::gp(0))?
+            }
             msr::SYSENTER_CS => s.msr.sysenter_cs as u64,
             msr::SYSENTER_ESP => s.msr.sysenter_esp as u64,
             msr::SYSENTER_EIP => s.msr.sysenter_eip as u64,
@@ -115,23 +125,41 @@ impl Cpu {
     pub(super) fn wrmsr(&mut self) -> Fault {
         self.require(feature::MSR)?;
         self.require_cpl0()?;
-        let now = self.now();
+        let (now, tsc) = (self.now(), self.tsc());
+        let index = self.state.regs[reg::ECX];
+        if matches!(index, msr::APIC_BASE | msr::TSC_DEADLINE) && self.apic_msr(index) {
+            let s = &self.state;
+            let value = (s.regs[reg::EDX] as u64) << 32 | s.regs[reg::EAX] as u64;
+            if !self.bus.write_msr(now, tsc, index, value) {
+                return Err(Exception::gp(0));
+            }
+            // The APIC may move its window or its timer.
+            self.device_touched();
+            self.take_bus_requests();
+            return Ok(());
+        }
         let s = &mut self.state;
         let value = (s.regs[reg::EDX] as u64) << 32 | s.regs[reg::EAX] as u64;
-        match s.regs[reg::ECX] {
+        match index {
             msr::TSC => s.tsc_offset = value.wrapping_sub(now),
-            msr::APIC_BASE => {
-                // Bits 8 (BSP), 10-11 (enables) and 12-35 (base) are writable.
-                if value & !0xf_ffff_fd00 != 0 {
-                    return Err(Exception::gp(0));
-                }
-                s.msr.apic_base = value;
-            }
             msr::SYSENTER_CS => s.msr.sysenter_cs = value as u32 & 0xffff,
             msr::SYSENTER_ESP => s.msr.sysenter_esp = value as u32,
             msr::SYSENTER_EIP => s.msr.sysenter_eip = value as u32,
             _ => return Err(Exception::gp(0)),
         }
         Ok(())
+    }
+
+    /// Whether the model has the local APIC MSR `index` (IA32_TSC_DEADLINE
+    /// only with the TSC-deadline timer).
+    fn apic_msr(&self, index: u32) -> bool {
+        let m = &self.config.model;
+        m.has(feature::APIC) && (index != msr::TSC_DEADLINE || m.tsc_deadline())
+    }
+
+    /// Whether the local APIC is there and globally enabled.
+    fn apic_enabled(&mut self) -> bool {
+        let now = self.now();
+        self.bus.read_msr(now, msr::APIC_BASE).is_some_and(|v| v & 1 << 11 != 0)
     }
 }

@@ -320,6 +320,8 @@ impl Cpu {
     }
 
     pub(crate) fn iret(&mut self, size: u32) -> Fault {
+        // IRET ends an NMI handler's blocking of NMIs, even if it faults.
+        self.state.nmi_blocked = false;
         let s = &self.state;
         if !s.protected_mode() {
             return self.iret_real(size);

@@ -77,6 +77,18 @@ impl Cpu {
         }
     }
 
+    /// A non-maskable interrupt, between instructions: vector 2 through the
+    /// IDT or IVT whatever IF says; further NMIs are held off until the
+    /// next IRET (SDM Vol. 3A 6.7.1).
+    pub(crate) fn nmi(&mut self) {
+        let eip = self.state.eip;
+        self.state.nmi_blocked = true;
+        self.trace_interrupt(vector::NMI, None, InterruptKind::Hardware);
+        if let Err(e) = self.deliver(vector::NMI, None, IntSource::External, eip) {
+            self.raise(e);
+        }
+    }
+
     fn trace_interrupt(&mut self, vec: u8, error: Option<u32>, kind: InterruptKind) {
         if let Some(t) = self.tracer.as_mut() {
             // Real mode pushes no error codes.

@@ -50,6 +50,11 @@ impl Cpu {
         self.bus.port_out(now, port, size as u8, value & mask(size), &mut self.mem);
         // The device may be set to interrupt at another time now.
         self.events_stale = true;
+        self.take_bus_requests();
+    }
+
+    /// Acts on what the devices asked for in the last access.
+    pub(crate) fn take_bus_requests(&mut self) {
         while let Some(req) = self.bus.take_request() {
             match req {
                 BusRequest::SetA20(on) => self.mem.set_a20(on),
