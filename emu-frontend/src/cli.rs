@@ -486,7 +486,8 @@ pub fn cpu_help() -> String {
         );
     }
     s += "\nRecognized CPUID flags:\n ";
-    for (name, _) in vemu_translator::cpuid::feature::NAMES {
+    use vemu_translator::cpuid::{ext_feature, feature};
+    for (name, _) in feature::NAMES.iter().chain(&ext_feature::NAMES) {
         s += &format!(" {name}");
     }
     s += "\n";
