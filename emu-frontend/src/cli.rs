@@ -688,6 +688,17 @@ mod tests {
     }
 
     #[test]
+    fn cpu_help_lists_every_flag_name() {
+        let help = cpu_help();
+        let flags = help.split("Recognized CPUID flags:").nth(1).unwrap();
+        let names: Vec<&str> = flags.split_whitespace().collect();
+        for name in ["pae", "pse", "sse2", "nx", "xd"] {
+            assert!(names.contains(&name), "{name} missing from:\n{help}");
+            assert!(CpuModel::parse(&format!("pentium4,+{name}")).is_ok(), "-cpu takes {name}");
+        }
+    }
+
+    #[test]
     fn boot_serial_icount() {
         assert_eq!(parse_boot("d").unwrap().order.as_deref(), Some("d"));
         let b = parse_boot("order=cd,menu=on,reboot-timeout=0").unwrap();
