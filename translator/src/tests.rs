@@ -657,3 +657,41 @@ fn code_cached_from_a_page_does_not_run_once_the_page_is_execute_disable() {
         assert_eq!(cpu.read_lin(0x5000, 2, false), Ok(0xc343), "{engine:?}: the page is still readable");
     }
 }
+
+#[test]
+fn a_task_switch_loads_the_new_tasks_pdptes() {
+    // jmp 0x20:0 to a 32-bit TSS at 0x4000 whose CR3 names another PDPT in
+    // the same page; the outgoing TSS is at 0x3800.
+    let jmp = [0xea, 0, 0, 0, 0, 0x20, 0x00];
+    for (new_cr3, pdpte1, ok) in [(0x10040u32, 0x13001u64, true), (0x10060, 0x13003, false)] {
+        let mut cpu = pae_cpu(&[], CpuConfig::default());
+        cpu.mem.write_phys(PhysAddr(0x818), &0x0000_8b00_3800_0067u64.to_le_bytes());
+        cpu.mem.write_phys(PhysAddr(0x820), &0x0000_8900_4000_0067u64.to_le_bytes());
+        cpu.state.gdtr.limit = 0x27;
+        cpu.state.tr = Segment { selector: 0x18, base: 0x3800, limit: 0x67, attr: 0x8b | attr::PRESENT };
+        let tss =
+            |cpu: &mut Cpu, at: u32, v: u32| cpu.mem.write_phys(PhysAddr(0x4000 + at), &v.to_le_bytes());
+        tss(&mut cpu, 0x1c, new_cr3);
+        tss(&mut cpu, 0x20, 0x1000); // EIP
+        tss(&mut cpu, 0x24, 2); // EFLAGS
+        tss(&mut cpu, 0x38, 0x7000); // ESP
+        for (at, sel) in [(0x48, 0x10), (0x4c, 0x08), (0x50, 0x10), (0x54, 0x10), (0x58, 0x10), (0x5c, 0x10)]
+        {
+            tss(&mut cpu, at, sel);
+        }
+        cpu.mem.write_phys(PhysAddr(new_cr3), &u64::from(PAE_DIR | 1).to_le_bytes());
+        cpu.mem.write_phys(PhysAddr(new_cr3 + 8), &pdpte1.to_le_bytes());
+        let before = cpu.state.pdptes;
+        let r = exec(&mut cpu, &jmp);
+        assert_eq!(cpu.state.cr3, new_cr3, "CR3 {new_cr3:#x} is the new task's either way");
+        if ok {
+            assert!(r.is_ok(), "{r:?}");
+            assert_eq!(cpu.state.pdptes, [u64::from(PAE_DIR | 1), 0x13001, 0, 0]);
+        } else {
+            let e = r.expect_err("a reserved bit in the new task's PDPTE");
+            assert_eq!((e.vector, e.error), (crate::exception::vector::GP, Some(0)));
+            assert_eq!(cpu.state.pdptes, before, "the old PDPTEs stay");
+            assert_eq!(cpu.state.tr.selector, 0x20, "raised in the new task");
+        }
+    }
+}
