@@ -3,6 +3,11 @@
 // they `include!` this file and call `for_each_rom!(their_macro)`, which expands to
 // `their_macro!(alu, bcd, ...)`, and each checks the list against the directory
 // with `check_rom_list`.
+//
+// A ROM that needs a CPU feature no model has by default names the CPU it wants
+// in a header line `; cpu: MODEL[,+flag...]` (QEMU's -cpu syntax, a model QEMU
+// has too): the harnesses run it on that CPU in QEMU, and in vemu on it as well
+// as on the default model (test-roms/pae.asm: execute-disable).
 
 macro_rules! for_each_rom {
     ($m:ident) => {
@@ -26,6 +31,7 @@ macro_rules! for_each_rom {
             modeswitch,
             muldiv,
             pagefault,
+            pae,
             paging,
             rings,
             seglimits,

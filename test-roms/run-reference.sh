@@ -16,6 +16,7 @@ for src in "$@"; do
     nasm -f bin -i "$here/lib/" "$src" -o "$out/$name.bin" || { echo "$name: nasm failed"; status=1; continue; }
     extra=()
     grep -q '^; qemu-args:' "$src" && read -r -a extra <<<"$(sed -n 's/^; qemu-args://p' "$src")"
+    grep -q '^; cpu:' "$src" && extra+=(-cpu "$(sed -n 's/^; cpu: *//p' "$src")")
     log=$(timeout 30 qemu-system-i386 -bios "$out/$name.qemu.bin" -device isa-debug-exit,iobase=0xf4,iosize=0x01 \
         -debugcon stdio -display none "${extra[@]}" 2>&1)
     rc=$?

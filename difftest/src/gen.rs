@@ -1,12 +1,16 @@
 //! Seeded random instruction streams, one instruction family at a time, written
 //! as nasm sources on the test-ROM frame (`test-roms/lib/rom.inc`).
 //!
-//! A stream runs in real mode or in 32-bit protected mode with paging. Its data
-//! (8 KiB of seeded random bytes copied from the ROM) sits behind DS=ES=FS=GS:
-//! segment 0x1000 in real mode, a data segment based at 1 MiB in protected mode,
-//! where one of its pages starts not present so that the first access to it takes
-//! a page fault, which a handler resolves by mapping the page and restarting the
-//! instruction. EBX, ESI and EDI always hold small offsets, so every generated
+//! A stream runs in real mode or in 32-bit protected mode with paging, 32-bit
+//! or PAE. Its data (8 KiB of seeded random bytes copied from the ROM) sits
+//! behind DS=ES=FS=GS: segment 0x1000 in real mode, a data segment based at
+//! 1 MiB in protected mode, where one of its pages starts not present so that
+//! the first access to it takes a page fault, which a handler resolves by
+//! mapping the page and restarting the instruction. Under PAE paging (identity
+//! mapped too) the data segment is based at 0x1FF000, so that its first page
+//! goes through a 4 KiB PTE and its second is the start of a 2 MiB page, the
+//! one that starts not present; accesses that straddle the two cross from one
+//! format of mapping to the other. EBX, ESI and EDI always hold small offsets, so every generated
 //! address stays inside the data (and inside the 64 KiB real-mode limit, which
 //! QEMU 7.2 does not check); the other general registers take any value.
 //! Divides may raise #DE; the ROM frame's recorder resumes after them.
@@ -94,18 +98,26 @@ impl Family {
 pub enum Mode {
     /// Real mode, 16-bit code.
     Real,
-    /// 32-bit protected mode with paging.
+    /// 32-bit protected mode with 32-bit paging.
     Protected,
+    /// 32-bit protected mode with PAE paging, 4 KiB and 2 MiB pages.
+    Pae,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 2] = [Mode::Real, Mode::Protected];
+    pub const ALL: [Mode; 3] = [Mode::Real, Mode::Protected, Mode::Pae];
 
     pub fn name(self) -> &'static str {
         match self {
             Mode::Real => "real",
             Mode::Protected => "pm",
+            Mode::Pae => "pae",
         }
+    }
+
+    /// 32-bit protected mode (with either kind of paging).
+    pub fn protected(self) -> bool {
+        self != Mode::Real
     }
 
     pub fn parse(s: &str) -> Option<Mode> {
@@ -418,7 +430,7 @@ impl Gen {
     /// instruction, so after one on memory the flags count as undefined and are
     /// redefined before anything reads them.
     fn qemu_flag_loss(&mut self, operand: &str) {
-        if self.mode == Mode::Protected && operand.contains('[') {
+        if self.mode.protected() && operand.contains('[') {
             self.flags(0, ARITH);
         }
     }
@@ -427,7 +439,7 @@ impl Gen {
     fn recovery(&mut self, label: &str) {
         match self.mode {
             Mode::Real => self.line(&format!("SET_RECOVERY {label}")),
-            Mode::Protected => self.line(&format!("mov dword [ss:VAR_EXC_RECOVER], {label}")),
+            Mode::Protected | Mode::Pae => self.line(&format!("mov dword [ss:VAR_EXC_RECOVER], {label}")),
         }
     }
 
@@ -524,7 +536,7 @@ impl Gen {
         };
         let asize = match (self.mode, a32) {
             (Mode::Real, true) => "a32 ",
-            (Mode::Protected, false) => "a16 ",
+            (Mode::Protected | Mode::Pae, false) => "a16 ",
             _ => "",
         };
         // A segment override on the source (all data segments have the same base).
@@ -578,7 +590,7 @@ impl Gen {
                 let a32 = self.rng.chance(50);
                 let prefix = match (self.mode, a32) {
                     (Mode::Real, true) => "a32 ",
-                    (Mode::Protected, false) => "a16 ",
+                    (Mode::Protected | Mode::Pae, false) => "a16 ",
                     _ => "",
                 };
                 self.line(&format!("{prefix}xlatb"));
@@ -857,6 +869,33 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
                 DATA_BYTES / 4
             );
         }
+        Mode::Pae => {
+            let _ = writeln!(
+                head,
+                "CODE16\nmain:\n    ENTER_PM32 pm_main\nCODE32\npm_main:\n\
+                 \x20   ; data segment at 0x1FF000 (0x40): limit 0xfffff bytes, read/write\n\
+                 \x20   mov dword [GDT_BASE + 0x40], 0xf000ffff\n\
+                 \x20   mov dword [GDT_BASE + 0x44], 0x004f931f\n\
+                 \x20   ; identity-map the first 1 MiB and the data's first page in 4 KiB pages\n\
+                 \x20   ; (PDPT 0x20000, directory 0x21000, table 0x22000), its second page\n\
+                 \x20   ; starts the 2 MiB page at 0x200000\n\
+                 \x20   mov edi, 0x22000\n    mov eax, 3\n    mov ecx, 0x100\n\
+                 .pt:\n    mov [edi], eax\n    add edi, 8\n    add eax, 0x1000\n    loop .pt\n\
+                 \x20   mov dword [0x22000 + 0x1ff*8], 0x1ff003\n\
+                 \x20   mov dword [0x21000], 0x22003\n\
+                 \x20   mov dword [0x21000 + 8], 0x200083\n\
+                 \x20   mov dword [0x20000], 0x21001\n\
+                 \x20   ; the #PF handler maps the page and restarts the access\n\
+                 \x20   mov eax, page_fault\n    mov [IDT_BASE + 14*8], ax\n    shr eax, 16\n    mov [IDT_BASE + 14*8 + 6], ax\n\
+                 \x20   mov eax, cr4\n    or eax, 0x20\n    mov cr4, eax\n\
+                 \x20   mov eax, 0x20000\n    mov cr3, eax\n    mov eax, cr0\n    or eax, 0x80000000\n    mov cr0, eax\n\
+                 \x20   mov esi, random_data + 0xF0000\n    mov edi, 0x1ff000\n    mov ecx, {}\n    rep movsd\n\
+                 \x20   and dword [0x21000 + 8], ~1      ; the 2 MiB page at 0x200000 not present\n\
+                 \x20   invlpg [0x200000]\n\
+                 \x20   mov ax, 0x40\n    mov ds, ax\n    mov es, ax\n    mov fs, ax\n    mov gs, ax",
+                DATA_BYTES / 4
+            );
+        }
     }
     if family.is_fp() {
         head.push_str(&fp::tables(seed));
@@ -877,6 +916,16 @@ pub fn generate(family: Family, mode: Mode, seed: u64, count: usize) -> Stream {
             "page_fault:\n    push eax\n    push ds\n    mov ax, SEL_DATA32\n    mov ds, ax\n\
              \x20   mov eax, cr2\n    shr eax, 12\n    or dword [0x21000 + eax*4], 1\n\
              \x20   mov eax, cr2\n    invlpg [eax]\n    pop ds\n    pop eax\n    add esp, 4\n    iretd\n",
+        );
+    }
+    if mode == Mode::Pae {
+        // A 4 KiB page below 2 MiB, the 2 MiB page from there on.
+        source.push_str(
+            "page_fault:\n    push eax\n    push ds\n    mov ax, SEL_DATA32\n    mov ds, ax\n\
+             \x20   mov eax, cr2\n    cmp eax, 0x200000\n    jae .large\n\
+             \x20   shr eax, 12\n    or dword [0x22000 + eax*8], 1\n    jmp .mapped\n\
+             .large:\n    shr eax, 21\n    or dword [0x21000 + eax*8], 1\n\
+             .mapped:\n    mov eax, cr2\n    invlpg [eax]\n    pop ds\n    pop eax\n    add esp, 4\n    iretd\n",
         );
     }
     Stream { source, instructions: g.count }

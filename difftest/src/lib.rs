@@ -27,7 +27,7 @@ use std::process::Command;
 use std::time::Duration;
 
 pub use compare::{Allowlist, Comparison};
-pub use vemu_translator::Engine;
+pub use vemu_translator::{CpuModel, Engine};
 
 /// The reviewed allowlist shipped with the project.
 pub fn default_allowlist() -> Allowlist {
@@ -37,6 +37,18 @@ pub fn default_allowlist() -> Allowlist {
 /// Where the test ROM sources and their frame live.
 pub fn rom_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-roms")
+}
+
+/// The CPU a test ROM source asks to be run on, if it names one: its header
+/// line `; cpu: MODEL[,+flag...]` (QEMU's `-cpu` syntax, see test-roms/roms.rs).
+pub fn rom_cpu(src: &Path) -> Result<Option<CpuModel>, String> {
+    let text = std::fs::read_to_string(src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("; cpu:"))
+        .map(|spec| {
+            CpuModel::parse(spec.trim()).map(|(m, _)| m).map_err(|e| format!("{}: {e}", src.display()))
+        })
+        .transpose()
 }
 
 /// Assembles a ROM source as QEMU runs it (`-DQEMU`: checks QEMU 7.2 gets wrong
@@ -77,11 +89,32 @@ pub struct DiffRun {
 }
 
 /// Runs the BIOS image `rom` in vemu (with `engine`) and in QEMU and compares
-/// the traces.
+/// the traces, on the runner's CPU ([`run::cpu_model`]).
 pub fn diff_rom(rom: &Path, work: &Path, allow: &Allowlist, engine: Engine) -> Result<DiffRun, String> {
-    let v = run::run_vemu(rom, 20_000_000, engine)?;
+    diff_rom_on(rom, work, allow, engine, &run::cpu_model())
+}
+
+/// [`diff_rom`] on CPU `model`, which QEMU must have
+/// ([`CpuModel::qemu_equivalent`]).
+pub fn diff_rom_on(
+    rom: &Path,
+    work: &Path,
+    allow: &Allowlist,
+    engine: Engine,
+    model: &CpuModel,
+) -> Result<DiffRun, String> {
+    let qemu_cpu = model.qemu_equivalent().ok_or_else(|| format!("QEMU has no CPU model {}", model.name))?;
+    let v = run::run_vemu_with(
+        rom,
+        20_000_000,
+        |c| {
+            c.cpu.engine = engine;
+            c.cpu.model = *model;
+        },
+        &[],
+    )?;
     let vemu_steps = v.steps.len();
-    let q = run::run_qemu(rom, work, Duration::from_secs(600))?;
+    let q = run::run_qemu(rom, work, &qemu_cpu, Duration::from_secs(600))?;
     let comparison = compare::compare(&compare::normalise(v.steps), &compare::normalise(q), allow);
     Ok(DiffRun { comparison, vemu_steps, vemu_exit: v.exit_status })
 }

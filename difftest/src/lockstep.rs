@@ -31,17 +31,11 @@ pub struct Side {
 }
 
 impl Side {
-    /// A machine booting the BIOS image `rom` with `engine` (the JIT side
-    /// stops at every exit from compiled code), `ram_mb` of RAM, resetting on
-    /// a triple fault unless `no_reboot`, and at most `limit` instructions.
-    pub fn new(
-        rom: &Path,
-        engine: Engine,
-        ram_mb: u32,
-        no_reboot: bool,
-        limit: u64,
-        jit_defect: bool,
-    ) -> Result<Side, String> {
+    /// A machine booting the BIOS image `rom` with `cpu` (its engine, model,
+    /// ...; a JIT side stops at every exit from compiled code), `ram_mb` of
+    /// RAM, resetting on a triple fault unless `no_reboot`, and at most
+    /// `limit` instructions.
+    pub fn new(rom: &Path, ram_mb: u32, no_reboot: bool, limit: u64, cpu: CpuConfig) -> Result<Side, String> {
         let console = Captured::default();
         let config = MachineConfig {
             boot: Boot::Bios(rom.to_path_buf()),
@@ -50,12 +44,7 @@ impl Side {
             max_insns: Some(limit),
             // The soak's guests keep time deterministic too: both sides
             // count instructions.
-            cpu: CpuConfig {
-                engine,
-                stop_after_compiled: engine == Engine::Jit,
-                jit_defect,
-                ..CpuConfig::default()
-            },
+            cpu: CpuConfig { stop_after_compiled: cpu.engine == Engine::Jit, ..cpu },
             ..MachineConfig::default()
         };
         let mut machine = Machine::with_outputs(config, Box::new(console.clone()), Box::new(console.clone()))

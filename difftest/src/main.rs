@@ -18,8 +18,9 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use vemu_difftest::gen::{generate, Family, Mode};
+use vemu_difftest::run::cpu_model;
 use vemu_difftest::soak::{self, SoakOptions};
-use vemu_difftest::{assemble, default_allowlist, diff_rom, Allowlist, Engine};
+use vemu_difftest::{assemble, default_allowlist, diff_rom_on, rom_cpu, Allowlist, CpuModel, Engine};
 
 #[derive(Parser)]
 #[command(name = "vemu-diff", about = "Differential testing of vemu against QEMU")]
@@ -89,7 +90,7 @@ struct Select {
     /// Instruction family (alu shift muldiv bcd bit string data stack cond flags); all if absent.
     #[arg(long)]
     family: Option<String>,
-    /// real or pm; both if absent.
+    /// real, pm (32-bit paging) or pae (PAE paging); all if absent.
     #[arg(long)]
     mode: Option<String>,
     #[arg(long, default_value_t = 1)]
@@ -154,7 +155,7 @@ fn selection(s: &Select) -> Result<(Vec<Family>, Vec<Mode>), String> {
         None => Family::ALL.to_vec(),
     };
     let modes = match &s.mode {
-        Some(m) => vec![Mode::parse(m).ok_or_else(|| format!("unknown mode {m} (real or pm)"))?],
+        Some(m) => vec![Mode::parse(m).ok_or_else(|| format!("unknown mode {m} (real, pm or pae)"))?],
         None => Mode::ALL.to_vec(),
     };
     Ok((families, modes))
@@ -179,16 +180,18 @@ fn allowlist(common: &Common) -> Result<Allowlist, String> {
     }
 }
 
-/// Runs one ROM image; prints a line (and the divergence); true if it agreed.
+/// Runs one ROM image on `model`; prints a line (and the divergence); true
+/// if it agreed.
 fn check(
     name: &str,
     rom: &Path,
     work: &Path,
     allow: &Allowlist,
     engine: Engine,
+    model: &CpuModel,
 ) -> Result<(bool, usize), String> {
     let start = Instant::now();
-    let r = diff_rom(rom, work, allow, engine)?;
+    let r = diff_rom_on(rom, work, allow, engine, model)?;
     let c = &r.comparison;
     match &c.divergence {
         None => {
@@ -216,14 +219,14 @@ fn run(cli: Cli) -> Result<bool, String> {
             let mut all = true;
             for src in roms {
                 let name = src.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-                let bin = if src.extension().is_some_and(|e| e == "asm") {
+                let (bin, model) = if src.extension().is_some_and(|e| e == "asm") {
                     let out = work.join(format!("{name}.bin"));
                     assemble(&src, &out)?;
-                    out
+                    (out, rom_cpu(&src)?.unwrap_or_else(cpu_model))
                 } else {
-                    src.clone()
+                    (src.clone(), cpu_model())
                 };
-                all &= check(&name, &bin, &work, &allow, common.engine())?.0;
+                all &= check(&name, &bin, &work, &allow, common.engine(), &model)?.0;
             }
             Ok(all)
         }
@@ -248,7 +251,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                         std::fs::write(&src, &stream.source).map_err(|e| e.to_string())?;
                         let bin = work.join(format!("{name}.bin"));
                         assemble(&src, &bin)?;
-                        let (ok, steps) = check(&name, &bin, &work, &allow, common.engine())?;
+                        let (ok, steps) = check(&name, &bin, &work, &allow, common.engine(), &cpu_model())?;
                         executed += steps;
                         if !ok {
                             println!("  (source kept: {})", src.display());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use iced_x86::{Formatter, Instruction, IntelFormatter, RflagsBits};
 use vemu::{Boot, Machine, MachineConfig};
-use vemu_translator::{CpuModel, CpuState, Engine, InterruptKind, Seg, Tracer};
+use vemu_translator::{CpuModel, CpuState, InterruptKind, Seg, Tracer};
 
 use crate::record::{Event, Insn, State, Step};
 
@@ -113,11 +113,6 @@ pub struct VemuRun {
     pub exit_status: i32,
 }
 
-/// Runs a BIOS image in vemu with the trace on, with `engine`.
-pub fn run_vemu(rom: &Path, max_insns: u64, engine: Engine) -> Result<VemuRun, String> {
-    run_vemu_with(rom, max_insns, |c| c.cpu.engine = engine, &[])
-}
-
 /// Runs a BIOS image in vemu with the trace on, the machine configured by
 /// `configure` too, and `ram` loaded from physical address 0 before it
 /// starts (as QEMU's `-device loader,addr=0` loads it).
@@ -145,10 +140,11 @@ pub fn run_vemu_with(
     Ok(VemuRun { steps: c.steps, exit_status: outcome.exit_status() })
 }
 
-/// Runs a BIOS image under QEMU, single-stepping with the log on; returns its steps.
-pub fn run_qemu(rom: &Path, work: &Path, time_limit: Duration) -> Result<Vec<Step>, String> {
+/// Runs a BIOS image under QEMU with `-cpu cpu`, single-stepping with the
+/// log on; returns its steps.
+pub fn run_qemu(rom: &Path, work: &Path, cpu: &str, time_limit: Duration) -> Result<Vec<Step>, String> {
     let log = qemu_log_path(rom, work);
-    let mut child = qemu_command(rom, &log, &[])?;
+    let mut child = qemu_command(rom, &log, cpu, &[])?;
     let start = Instant::now();
     loop {
         if child.try_wait().map_err(|e| e.to_string())?.is_some() {
@@ -208,7 +204,7 @@ pub fn run_qemu_bounded(
     bound: QemuBound,
 ) -> Result<QemuRun, String> {
     let log = qemu_log_path(rom, work);
-    let mut child = qemu_command(rom, &log, extra)?;
+    let mut child = qemu_command(rom, &log, &qemu_cpu(), extra)?;
     let start = Instant::now();
     let mut grew = Instant::now();
     // The log read so far, for counting its steps as it grows.
@@ -272,13 +268,13 @@ fn qemu_log_path(rom: &Path, work: &Path) -> PathBuf {
     log
 }
 
-/// QEMU running `rom` single-stepped with its log going to `log`.
-fn qemu_command(rom: &Path, log: &Path, extra: &[&str]) -> Result<std::process::Child, String> {
+/// QEMU running `rom` on `-cpu cpu` single-stepped with its log going to `log`.
+fn qemu_command(rom: &Path, log: &Path, cpu: &str, extra: &[&str]) -> Result<std::process::Child, String> {
     Command::new("qemu-system-i386")
         // The RTC on the virtual clock (QEMU's default is the host's), so
         // that its periodic interrupt comes at the same instruction in
         // every run, as vemu's does, however busy the host is.
-        .args(["-cpu", &qemu_cpu(), "-icount", "shift=0,sleep=off", "-rtc", "clock=vm", "-bios"])
+        .args(["-cpu", cpu, "-icount", "shift=0,sleep=off", "-rtc", "clock=vm", "-bios"])
         .arg(rom)
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x01", "-debugcon", "null", "-display", "none"])
         .args(extra)

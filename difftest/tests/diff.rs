@@ -1,13 +1,16 @@
-//! The differential runner in CI: every hand-written ROM of test-roms/ and a
-//! fixed set of generated streams (every family, both modes) run in vemu and in
-//! QEMU, single-stepped, and must agree at every instruction (undefined flags
-//! masked, reviewed allowlist applied), with the interpreter and with every
-//! block compiled by the JIT (lockstep). A missing nasm or QEMU fails the test.
+//! The differential runner in CI: every hand-written ROM of test-roms/ (on the
+//! CPU its `; cpu:` line names, if any) and a fixed set of generated streams
+//! (every family, in real mode and under 32-bit and PAE paging) run in vemu and
+//! in QEMU, single-stepped, and must agree at every instruction (undefined
+//! flags masked, reviewed allowlist applied), with the interpreter and with
+//! every block compiled by the JIT (lockstep). A missing nasm or QEMU fails the
+//! test.
 
 use std::path::{Path, PathBuf};
 
 use vemu_difftest::gen::{generate, Family, Mode};
-use vemu_difftest::{assemble, default_allowlist, diff_rom, rom_dir, Engine};
+use vemu_difftest::run::cpu_model;
+use vemu_difftest::{assemble, default_allowlist, diff_rom_on, rom_cpu, rom_dir, CpuModel, Engine};
 
 fn work() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("difftest");
@@ -15,10 +18,10 @@ fn work() -> PathBuf {
     d
 }
 
-/// Both tiers against QEMU: the interpreter, then every block compiled.
-fn check(name: &str, bin: &Path) {
+/// Both tiers against QEMU on `model`: the interpreter, then every block compiled.
+fn check(name: &str, bin: &Path, model: &CpuModel) {
     for engine in [Engine::Interp, Engine::Jit] {
-        let r = diff_rom(bin, &work(), &default_allowlist(), engine)
+        let r = diff_rom_on(bin, &work(), &default_allowlist(), engine, model)
             .unwrap_or_else(|e| panic!("{name} ({engine:?}): {e}"));
         if let Some(d) = &r.comparison.divergence {
             panic!("{name}: vemu ({engine:?}) and QEMU diverge\n{}", d.text);
@@ -31,7 +34,7 @@ fn rom(name: &str) {
     let src = rom_dir().join(format!("{name}.asm"));
     let bin = work().join(format!("{name}.diff.bin"));
     assemble(&src, &bin).unwrap();
-    check(name, &bin);
+    check(name, &bin, &rom_cpu(&src).unwrap().unwrap_or_else(cpu_model));
 }
 
 macro_rules! rom_tests {
@@ -67,7 +70,7 @@ fn stream(family: Family, mode: Mode) {
         std::fs::write(&src, &s.source).unwrap();
         let bin = work().join(format!("{name}.bin"));
         assemble(&src, &bin).unwrap();
-        check(&name, &bin);
+        check(&name, &bin, &cpu_model());
     }
 }
 
@@ -83,18 +86,18 @@ macro_rules! stream_tests {
 }
 
 stream_tests!(
-    stream_alu_real: Alu Real, stream_alu_pm: Alu Protected,
-    stream_shift_real: Shift Real, stream_shift_pm: Shift Protected,
-    stream_muldiv_real: MulDiv Real, stream_muldiv_pm: MulDiv Protected,
-    stream_bcd_real: Bcd Real, stream_bcd_pm: Bcd Protected,
-    stream_bit_real: Bit Real, stream_bit_pm: Bit Protected,
-    stream_string_real: String Real, stream_string_pm: String Protected,
-    stream_data_real: Data Real, stream_data_pm: Data Protected,
-    stream_stack_real: Stack Real, stream_stack_pm: Stack Protected,
-    stream_cond_real: Cond Real, stream_cond_pm: Cond Protected,
-    stream_flags_real: Flags Real, stream_flags_pm: Flags Protected,
-    stream_x87_real: X87 Real, stream_x87_pm: X87 Protected,
-    stream_mmx_real: Mmx Real, stream_mmx_pm: Mmx Protected,
-    stream_sse_real: SseFloat Real, stream_sse_pm: SseFloat Protected,
-    stream_sse2int_real: SseInt Real, stream_sse2int_pm: SseInt Protected,
+    stream_alu_real: Alu Real, stream_alu_pm: Alu Protected, stream_alu_pae: Alu Pae,
+    stream_shift_real: Shift Real, stream_shift_pm: Shift Protected, stream_shift_pae: Shift Pae,
+    stream_muldiv_real: MulDiv Real, stream_muldiv_pm: MulDiv Protected, stream_muldiv_pae: MulDiv Pae,
+    stream_bcd_real: Bcd Real, stream_bcd_pm: Bcd Protected, stream_bcd_pae: Bcd Pae,
+    stream_bit_real: Bit Real, stream_bit_pm: Bit Protected, stream_bit_pae: Bit Pae,
+    stream_string_real: String Real, stream_string_pm: String Protected, stream_string_pae: String Pae,
+    stream_data_real: Data Real, stream_data_pm: Data Protected, stream_data_pae: Data Pae,
+    stream_stack_real: Stack Real, stream_stack_pm: Stack Protected, stream_stack_pae: Stack Pae,
+    stream_cond_real: Cond Real, stream_cond_pm: Cond Protected, stream_cond_pae: Cond Pae,
+    stream_flags_real: Flags Real, stream_flags_pm: Flags Protected, stream_flags_pae: Flags Pae,
+    stream_x87_real: X87 Real, stream_x87_pm: X87 Protected, stream_x87_pae: X87 Pae,
+    stream_mmx_real: Mmx Real, stream_mmx_pm: Mmx Protected, stream_mmx_pae: Mmx Pae,
+    stream_sse_real: SseFloat Real, stream_sse_pm: SseFloat Protected, stream_sse_pae: SseFloat Pae,
+    stream_sse2int_real: SseInt Real, stream_sse2int_pm: SseInt Protected, stream_sse2int_pae: SseInt Pae,
 );

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use vemu_difftest::lockstep::{self, Side};
-use vemu_difftest::{assemble_with, rom_dir, Engine};
+use vemu_difftest::{assemble_with, rom_cpu, rom_dir, CpuModel, Engine};
+use vemu_translator::CpuConfig;
 
 fn work() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lockstep");
@@ -17,11 +18,17 @@ fn work() -> PathBuf {
 /// More instructions than any guest here runs: a runaway guest ends the test.
 const LIMIT: u64 = 20_000_000_000;
 
-/// Runs `rom` in both tiers; the first disagreement, if any.
-fn both_tiers(name: &str, rom: &Path, jit_defect: bool) -> Result<(), String> {
+/// Runs `rom` in both tiers on `model`; the first disagreement, if any.
+fn both_tiers(name: &str, rom: &Path, model: CpuModel, jit_defect: bool) -> Result<(), String> {
     // As `vemu run` does: a triple fault resets (the triplefault ROM counts on it).
-    let mut interp = Side::new(rom, Engine::Interp, 32, false, LIMIT, false)?;
-    let mut jit = Side::new(rom, Engine::Jit, 32, false, LIMIT, jit_defect)?;
+    let cpu = |engine| CpuConfig {
+        engine,
+        jit_defect: jit_defect && engine == Engine::Jit,
+        model,
+        ..CpuConfig::default()
+    };
+    let mut interp = Side::new(rom, 32, false, LIMIT, cpu(Engine::Interp))?;
+    let mut jit = Side::new(rom, 32, false, LIMIT, cpu(Engine::Jit))?;
     let r = lockstep::run(name, &mut interp, &mut jit)?;
     let out = interp.console.text();
     assert!(out.lines().last() == Some("PASS"), "{name} did not pass:\n{out}");
@@ -29,7 +36,9 @@ fn both_tiers(name: &str, rom: &Path, jit_defect: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn test_roms() -> Vec<(String, PathBuf)> {
+/// The test ROMs: name, image, and the CPU to run it on (the one its `; cpu:`
+/// line names, or the default).
+fn test_roms() -> Vec<(String, PathBuf, CpuModel)> {
     let mut roms: Vec<_> = std::fs::read_dir(rom_dir())
         .expect("test-roms directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -42,7 +51,8 @@ fn test_roms() -> Vec<(String, PathBuf)> {
             let name = src.file_stem().unwrap().to_string_lossy().into_owned();
             let bin = work().join(format!("{name}.bin"));
             assemble_with(&src, &bin, &[]).unwrap();
-            (name, bin)
+            let model = rom_cpu(&src).unwrap().unwrap_or_default();
+            (name, bin, model)
         })
         .collect()
 }
@@ -56,15 +66,15 @@ fn workload(name: &str) -> PathBuf {
 
 #[test]
 fn test_roms_run_alike_in_both_tiers() {
-    for (name, bin) in test_roms() {
-        both_tiers(&name, &bin, false).unwrap_or_else(|e| panic!("{e}"));
+    for (name, bin, model) in test_roms() {
+        both_tiers(&name, &bin, model, false).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
 #[test]
 fn benchmark_workloads_run_alike_in_both_tiers() {
     for name in ["crc32", "sieve", "memops", "fib", "syscall", "codedata"] {
-        both_tiers(name, &workload(name), false).unwrap_or_else(|e| panic!("{e}"));
+        both_tiers(name, &workload(name), CpuModel::default(), false).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -72,9 +82,10 @@ fn benchmark_workloads_run_alike_in_both_tiers() {
 fn a_miscompiled_add_is_caught() {
     // fib adds in a tight loop of calls and returns: the first translation
     // with an inline ADD leaves a wrong register, caught at its exit.
-    let err = both_tiers("fib", &workload("fib"), true).expect_err("the broken JIT went unnoticed");
+    let err = both_tiers("fib", &workload("fib"), CpuModel::default(), true)
+        .expect_err("the broken JIT went unnoticed");
     assert!(err.contains("CPU states differ"), "{err}");
-    for (name, bin) in test_roms().iter().filter(|(n, _)| n == "alu" || n == "stack") {
-        assert!(both_tiers(name, bin, true).is_err(), "{name}: the broken JIT went unnoticed");
+    for (name, bin, model) in test_roms().iter().filter(|(n, ..)| n == "alu" || n == "stack") {
+        assert!(both_tiers(name, bin, *model, true).is_err(), "{name}: the broken JIT went unnoticed");
     }
 }

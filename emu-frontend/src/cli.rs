@@ -490,7 +490,8 @@ pub fn cpu_help() -> String {
         );
     }
     s += "\nRecognized CPUID flags:\n ";
-    for (name, _) in vemu_translator::cpuid::feature::NAMES {
+    use vemu_translator::cpuid::{ext_feature, feature};
+    for (name, _) in feature::NAMES.iter().chain(&ext_feature::NAMES) {
         s += &format!(" {name}");
     }
     s += "\n";
@@ -693,6 +694,17 @@ mod tests {
         assert!(parse_drive("if=ide").is_err());
         assert!(parse_drive("file=a,index=4").is_err());
         assert!(parse_drive("file=a,format=vmdk").is_err());
+    }
+
+    #[test]
+    fn cpu_help_lists_every_flag_name() {
+        let help = cpu_help();
+        let flags = help.split("Recognized CPUID flags:").nth(1).unwrap();
+        let names: Vec<&str> = flags.split_whitespace().collect();
+        for name in ["pae", "pse", "sse2", "nx", "xd"] {
+            assert!(names.contains(&name), "{name} missing from:\n{help}");
+            assert!(CpuModel::parse(&format!("pentium4,+{name}")).is_ok(), "-cpu takes {name}");
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The soft MMU: everything between a guest linear address and a host byte.
 //!
 //! It owns guest physical memory ([`PhysMemory`]: RAM from an anonymous mapping,
-//! ROM images, MMIO windows, the A20 gate), the i386 two-level page-table walker
-//! ([`paging`]), the software TLB that caches its results per privilege level
+//! ROM images, MMIO windows, the A20 gate), the page-table walkers of 32-bit and
+//! PAE paging ([`paging`]), the software TLB that caches its results per privilege level
 //! ([`Tlb`]), and the bookkeeping that makes self-modifying code exact: which
 //! bytes of guest RAM hold translated code, and which of them were written.
 //! [`Memory`] is the one way anything (the CPU, the page walker, loaders,
@@ -21,11 +21,13 @@ mod tlb;
 
 pub use code::CodeWrite;
 pub use memory::{Memory, WriteTarget};
-pub use paging::{Access, PageFault, PagingMode, TableMemory, Walk};
+pub use paging::{load_pdptes, Access, PageFault, PagingMode, TableMemory, Walk};
 pub use phys::{Backing, MemoryError, MmioId, PhysMemory, Shadow, MAX_RAM_BYTES, PAGE_SIZE};
 pub use tlb::{Tlb, TlbEntry, TlbFill, TlbMode, TlbSet, TLB_ENTRIES, TLB_INVALID, TLB_SLOW};
 
-/// A guest physical address (32 bits: vemu models no PAE).
+/// A guest physical address below 4 GiB. PAE paging can name pages above
+/// 4 GiB (36-bit physical addresses), but vemu has no memory there: the walker
+/// reports such a page as none rather than as a `PhysAddr`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct PhysAddr(pub u32);
 

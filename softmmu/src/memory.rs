@@ -88,29 +88,36 @@ impl Memory {
     }
 
     /// Translates `linear` for an access at user (CPL 3) or supervisor level and
-    /// caches the result in the TLB.
+    /// caches the result in the TLB. `Ok(None)`: the page is at or above
+    /// 4 GiB (PAE), where there is no memory: reads give all ones, writes go
+    /// nowhere, and nothing is cached, so that no entry can alias the page
+    /// with one below 4 GiB.
     pub fn translate(
         &mut self,
         mode: &PagingMode,
         linear: u32,
         access: Access,
         user: bool,
-    ) -> Result<PhysAddr, PageFault> {
+    ) -> Result<Option<PhysAddr>, PageFault> {
         let page = linear & !0xfff;
         let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
         // A page the TLB maps but sends down the slow path (code, MMIO, ROM)
         // needs no walk: the entry was made with this privilege's rights.
+        // Fetches also need its execute permission; without it the walk
+        // raises the fault.
         if let Some(e) = self.tlb.entry(tlb_mode, linear) {
             let tag = if access == Access::Write { e.write_tag } else { e.read_tag };
-            if tag & !0xfff == page && tag != crate::TLB_INVALID {
-                return Ok(PhysAddr(e.phys_page | (linear & 0xfff)));
+            let fetch_ok = access != Access::Fetch || e.executable();
+            if tag & !0xfff == page && tag != crate::TLB_INVALID && fetch_ok {
+                return Ok(Some(PhysAddr(e.phys_page | (linear & 0xfff))));
             }
         }
-        let (phys_page, writable, global, large) = if mode.enabled {
+        let (phys_page, writable, executable, global, large) = if mode.enabled {
             let w = paging::walk(self, mode, linear, access, user)?;
-            (w.phys_page, w.writable, w.global, w.large)
+            let Some(phys_page) = w.phys_page else { return Ok(None) };
+            (phys_page, w.writable, w.executable, w.global, w.large)
         } else {
-            (self.phys.a20(page), true, false, false)
+            (self.phys.a20(page), true, true, false, false)
         };
         let host = self.phys.host_ptr(phys_page);
         // Writes go fast only to plain RAM without code that reads see as well.
@@ -129,11 +136,12 @@ impl Memory {
                 readable: true,
                 writable,
                 write_slow,
+                executable,
                 global,
                 large,
             },
         );
-        Ok(PhysAddr(phys_page.0 | (linear & 0xfff)))
+        Ok(Some(PhysAddr(phys_page.0 | (linear & 0xfff))))
     }
 
     // ---- the fast paths ------------------------------------------------------------------
@@ -484,7 +492,7 @@ mod tests {
     fn translation_without_paging_fills_the_tlb() {
         let mut m = Memory::new(PhysMemory::new(2 << 20).unwrap());
         let mode = PagingMode::default();
-        assert_eq!(m.translate(&mode, 0x1234, Access::Read, false), Ok(PhysAddr(0x1234)));
+        assert_eq!(m.translate(&mode, 0x1234, Access::Read, false), Ok(Some(PhysAddr(0x1234))));
         assert!(m.tlb.read_host(TlbMode::Supervisor, 0x1238, 4).is_some());
         assert!(m.tlb.write_host(TlbMode::Supervisor, 0x1238, 4).is_some());
     }
@@ -514,10 +522,51 @@ mod tests {
         // shares its page with code.
         m.write_phys(PhysAddr(0x10000), &(0x83u32).to_le_bytes());
         m.mark_code(PhysAddr(0x10000), 4);
-        let mode = PagingMode { enabled: true, write_protect: false, pse: true, pge: false, cr3: 0x10000 };
+        let mode = PagingMode { enabled: true, pse: true, cr3: 0x10000, ..PagingMode::default() };
         m.translate(&mode, 0x1234, Access::Read, false).unwrap();
         assert_eq!(m.phys.read_u32(PhysAddr(0x10000)) & 0x20, 0x20, "accessed");
         assert_eq!(m.take_code_writes().len(), 1, "the code sharing the entry's bytes is dropped");
+    }
+
+    /// PAE tables at 0x20000 (PDPT), 0x21000 (directory), 0x22000 (table)
+    /// mapping linear 0x00400000 (4 KiB, to `pte`) and 0x00600000 (2 MiB, `pde2m`).
+    fn pae_memory(pte: u64, pde2m: u64) -> (Memory, PagingMode) {
+        let mut m = Memory::new(PhysMemory::new(8 << 20).unwrap());
+        let put = |m: &mut Memory, at: u32, v: u64| m.write_phys(PhysAddr(at), &v.to_le_bytes());
+        put(&mut m, 0x20000, 0x21001);
+        put(&mut m, 0x21000 + 2 * 8, 0x22003);
+        put(&mut m, 0x21000 + 3 * 8, pde2m);
+        put(&mut m, 0x22000, pte);
+        let pdptes = paging::load_pdptes(&m, 0x20000).unwrap();
+        let mode =
+            PagingMode { enabled: true, pae: true, nxe: true, cr3: 0x20000, pdptes, ..PagingMode::default() };
+        (m, mode)
+    }
+
+    #[test]
+    fn fetches_from_an_execute_disable_page_fault_even_on_a_tlb_hit() {
+        let (mut m, mode) = pae_memory(0x8000_0000_0050_0003, 0x8000_0000_0060_0083);
+        for linear in [0x0040_0010, 0x0060_0010] {
+            assert!(m.translate(&mode, linear, Access::Read, false).unwrap().is_some());
+            assert!(m.tlb.read_host(TlbMode::Supervisor, linear, 4).is_some(), "reads are cached and fast");
+            let f = m.translate(&mode, linear, Access::Fetch, false).unwrap_err();
+            assert_eq!(f, PageFault { address: linear, error_code: 0x11 });
+        }
+        // Once the guest clears XD (and flushes), fetches go.
+        m.write_phys(PhysAddr(0x22004), &[0; 4]);
+        m.tlb.flush_page(0x0040_0000);
+        assert_eq!(m.translate(&mode, 0x0040_0010, Access::Fetch, false), Ok(Some(PhysAddr(0x50_0010))));
+        assert_eq!(m.translate(&mode, 0x0040_0020, Access::Fetch, false), Ok(Some(PhysAddr(0x50_0020))));
+    }
+
+    #[test]
+    fn pages_above_4g_read_nothing_and_are_not_cached() {
+        let (mut m, mode) = pae_memory(0x1_0050_0003, 0x3_0060_0083);
+        for linear in [0x0040_0010, 0x0060_0010] {
+            assert_eq!(m.translate(&mode, linear, Access::Write, false), Ok(None));
+            assert!(m.tlb.entry(TlbMode::Supervisor, linear).is_none(), "no entry aliases low memory");
+            assert_eq!(m.translate(&mode, linear, Access::Fetch, false), Ok(None));
+        }
     }
 
     #[test]
@@ -557,7 +606,7 @@ mod tests {
         m.translate(&mode, 0x10_0000, Access::Read, false).unwrap();
         m.set_a20(false);
         assert!(m.tlb.read_host(TlbMode::Supervisor, 0x10_0000, 1).is_none());
-        assert_eq!(m.translate(&mode, 0x10_0000, Access::Read, false), Ok(PhysAddr(0)));
+        assert_eq!(m.translate(&mode, 0x10_0000, Access::Read, false), Ok(Some(PhysAddr(0))));
     }
 
     fn bytes(m: &Memory, at: u32, n: u32) -> Vec<u8> {

@@ -10,7 +10,11 @@
 //!
 //! The layout is `#[repr(C)]` because generated code probes it inline: index
 //! with bits 12.. of the address, compare the tag with the page of the access's
-//! last byte (a page-crossing access therefore misses), add `addend`.
+//! last byte (a page-crossing access therefore misses), add `addend`. That
+//! probe serves data accesses only: instruction fetches go through
+//! `Memory::translate`, which also wants the entry's execute permission (an
+//! execute-disable page is readable but not executable, so the read tag
+//! alone cannot say).
 
 /// Entries per set.
 pub const TLB_ENTRIES: usize = 1024;
@@ -20,7 +24,10 @@ pub const TLB_INVALID: u32 = 1;
 pub const TLB_SLOW: u32 = 2;
 
 const FLAG_GLOBAL: u32 = 1;
+/// From a large page (4 MiB, or 2 MiB under PAE).
 const FLAG_LARGE: u32 = 2;
+/// Instruction fetches may not use the entry (XD under PAE with EFER.NXE).
+const FLAG_NO_EXEC: u32 = 4;
 
 /// One cached translation. 32 bytes (aligned so), so that generated code finds
 /// an entry with a shift rather than a multiplication.
@@ -41,6 +48,11 @@ pub struct TlbEntry {
 impl TlbEntry {
     const EMPTY: TlbEntry =
         TlbEntry { read_tag: TLB_INVALID, write_tag: TLB_INVALID, addend: 0, phys_page: 0, flags: 0 };
+
+    /// Whether instruction fetches may use the entry's read tag.
+    pub fn executable(&self) -> bool {
+        self.flags & FLAG_NO_EXEC == 0
+    }
 
     fn page(&self) -> Option<u32> {
         if self.read_tag != TLB_INVALID {
@@ -79,6 +91,8 @@ pub struct TlbFill {
     pub writable: bool,
     /// Writes must go through the slow path even though they are allowed.
     pub write_slow: bool,
+    /// Instruction fetches may use the entry.
+    pub executable: bool,
     pub global: bool,
     pub large: bool,
 }
@@ -154,7 +168,9 @@ impl Tlb {
             },
             addend: f.host.map_or(0, |h| (h as usize).wrapping_sub(f.linear_page as usize)),
             phys_page: f.phys_page,
-            flags: (if f.global { FLAG_GLOBAL } else { 0 }) | if f.large { FLAG_LARGE } else { 0 },
+            flags: (if f.global { FLAG_GLOBAL } else { 0 })
+                | (if f.large { FLAG_LARGE } else { 0 })
+                | if f.executable { 0 } else { FLAG_NO_EXEC },
         };
         if f.large {
             self.large_entries += 1;
@@ -187,7 +203,10 @@ impl Tlb {
     }
 
     /// INVLPG: forgets the page of `linear`, and every entry that came from a
-    /// 4 MiB page containing it.
+    /// large page containing it. Entries do not record the size of the page
+    /// they came from, so every one from a large page in the 4 MiB-aligned
+    /// region around `linear` goes: all of a 4 MiB page, and for a 2 MiB PAE
+    /// page its neighbour too (the TLB may always forget more than asked).
     pub fn flush_page(&mut self, linear: u32) {
         self.flushes += 1;
         let idx = Self::index(linear);
@@ -268,10 +287,35 @@ mod tests {
                 readable: true,
                 writable: true,
                 write_slow: false,
+                executable: lin & 0x8000_0000 == 0,
                 global,
                 large,
             },
         );
+    }
+
+    #[test]
+    fn execute_permission_is_kept_apart_from_the_read_tag() {
+        let mut t = Tlb::new();
+        fill(&mut t, TlbMode::Supervisor, 0x5000, 0x9000, false, false);
+        fill(&mut t, TlbMode::Supervisor, 0x8000_6000, 0xa000, false, false);
+        assert!(t.entry(TlbMode::Supervisor, 0x5000).unwrap().executable());
+        let nx = t.entry(TlbMode::Supervisor, 0x8000_6000).unwrap();
+        assert!(!nx.executable());
+        assert!(t.read_host(TlbMode::Supervisor, 0x8000_6004, 4).is_some(), "data reads stay fast");
+    }
+
+    #[test]
+    fn invlpg_of_a_2m_page_drops_all_of_it() {
+        let mut t = Tlb::new();
+        // Pieces of a 2 MiB page at 0x00600000 and a 4 KiB page beside it.
+        fill(&mut t, TlbMode::Supervisor, 0x0060_0000, 0x1000, false, true);
+        fill(&mut t, TlbMode::User, 0x007f_f000, 0x2000, false, true);
+        fill(&mut t, TlbMode::Supervisor, 0x0080_0000, 0x3000, false, false);
+        t.flush_page(0x0065_4321);
+        assert!(t.entry(TlbMode::Supervisor, 0x0060_0000).is_none());
+        assert!(t.entry(TlbMode::User, 0x007f_f000).is_none());
+        assert!(t.entry(TlbMode::Supervisor, 0x0080_0000).is_some());
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! `flag=on|off`) adds and removes features by QEMU's names. Instructions
 //! check the features of the running model (#UD without them), and CR4 takes
 //! only the bits its features give.
+//!
+//! Of the extended features (CPUID.80000001H:EDX, [`ext_feature`]) only
+//! execute-disable exists on 32-bit processors, and none of the models has it
+//! (the Northwood Pentium 4 predates it): `+nx` adds it, and with it the
+//! extended leaves 80000000H-80000001H and the IA32_EFER MSR.
 
 use std::fmt;
 
@@ -63,11 +68,27 @@ pub mod feature {
     ];
 }
 
+/// CPUID.80000001H:EDX feature bits, by QEMU's names.
+pub mod ext_feature {
+    /// Execute-disable: IA32_EFER.NXE and the XD bit of PAE entries.
+    pub const NX: u32 = 1 << 20;
+
+    /// QEMU's names of the CPUID.80000001H:EDX bits ("xd" is Intel's name
+    /// for "nx", which QEMU accepts too).
+    pub const NAMES: [(&str, u32); 2] = [("nx", NX), ("xd", NX)];
+}
+
 use feature::*;
 
 /// The CPUID.1:EDX features vemu implements.
 pub const IMPLEMENTED_EDX: u32 =
-    FPU | DE | PSE | TSC | MSR | CX8 | APIC | SEP | PGE | CMOV | CLFLUSH | MMX | FXSR | SSE | SSE2;
+    FPU | DE | PSE | TSC | MSR | PAE | CX8 | APIC | SEP | PGE | CMOV | CLFLUSH | MMX | FXSR | SSE | SSE2;
+
+/// The CPUID.80000001H:EDX features vemu implements.
+pub const IMPLEMENTED_EXT_EDX: u32 = ext_feature::NX;
+
+/// The highest extended CPUID leaf of a model with an extended feature.
+const XLEVEL: u32 = 0x8000_0001;
 
 /// CPUID.1:ECX: "running under a hypervisor", as QEMU's models report.
 const ECX_HYPERVISOR: u32 = 1 << 31;
@@ -87,10 +108,21 @@ pub struct CpuModel {
     pub nominal_edx: u32,
     /// The features this machine's CPU has.
     pub edx: u32,
+    /// Its CPUID.80000001H:EDX features (none in any model: `-cpu` adds them).
+    pub ext_edx: u32,
 }
 
 const fn model(name: &'static str, family: u32, m: u32, stepping: u32, level: u32, edx: u32) -> CpuModel {
-    CpuModel { name, family, model: m, stepping, level, nominal_edx: edx, edx: edx & IMPLEMENTED_EDX }
+    CpuModel {
+        name,
+        family,
+        model: m,
+        stepping,
+        level,
+        nominal_edx: edx,
+        edx: edx & IMPLEMENTED_EDX,
+        ext_edx: 0,
+    }
 }
 
 const I486: u32 = FPU | VME | PSE;
@@ -163,6 +195,15 @@ impl CpuModel {
             } else {
                 return Err(ModelError::UnknownFeature(p.to_string()));
             };
+            if let Some(&(_, bit)) = ext_feature::NAMES.iter().find(|(n, _)| *n == flag) {
+                // Every extended feature named is implemented.
+                if on {
+                    m.ext_edx |= bit & IMPLEMENTED_EXT_EDX;
+                } else {
+                    m.ext_edx &= !bit;
+                }
+                continue;
+            }
             let bit = NAMES
                 .iter()
                 .find(|(n, _)| *n == flag)
@@ -196,19 +237,43 @@ impl CpuModel {
         self.has(APIC) && model_in_qemu(self.name).is_none()
     }
 
+    /// Whether the model has the CPUID.80000001H:EDX features `features`.
+    pub fn has_ext(&self, features: u32) -> bool {
+        self.ext_edx & features == features
+    }
+
+    /// The highest extended leaf: 80000001H once an extended feature is on
+    /// (QEMU raises its models' extended level so too), else none, and leaves
+    /// from 80000000H answer as the highest basic leaf, as on the processors
+    /// these models stand for.
+    pub fn xlevel(&self) -> u32 {
+        if self.ext_edx != 0 {
+            XLEVEL
+        } else {
+            0
+        }
+    }
+
     /// The processor signature: CPUID.1:EAX, and EDX after reset.
     pub fn signature(&self) -> u32 {
         self.family << 8 | self.model << 4 | self.stepping
     }
 
     /// The CPUID leaves: (EAX, EBX, ECX, EDX) for leaf `eax`. A leaf above
-    /// the highest one answers as the highest one does, as Intel's parts do.
+    /// the highest one (basic, or extended from 80000000H) answers as the
+    /// highest basic one does, as Intel's parts do.
     pub fn leaf(&self, leaf: u32) -> [u32; 4] {
         // "GenuineIntel" in EBX, EDX, ECX order.
         const VENDOR: [u32; 3] = [0x756e_6547, 0x4965_6e69, 0x6c65_746e];
-        let leaf = if leaf > self.level { self.level } else { leaf };
+        let top = if leaf >= 0x8000_0000 { self.xlevel() } else { self.level };
+        let leaf = if leaf > top { self.level } else { leaf };
         match leaf {
             0 => [self.level, VENDOR[0], VENDOR[2], VENDOR[1]],
+            // The extended leaves as QEMU fills them: the vendor beside the
+            // highest leaf, the signature beside the features (Intel leaves
+            // both reserved).
+            0x8000_0000 => [self.xlevel(), VENDOR[0], VENDOR[2], VENDOR[1]],
+            0x8000_0001 => [self.signature(), 0, 0, self.ext_edx],
             // EBX: CLFLUSH line size 8 quadwords (as QEMU reports on every
             // model), initial APIC ID 0 in bits 31-24 (the one processor).
             1 => {
@@ -233,6 +298,10 @@ impl CpuModel {
             } else if base & bit == 0 && self.edx & bit != 0 {
                 s += &format!(",+{name}");
             }
+        }
+        // QEMU's models of these processors have no extended features.
+        if self.has_ext(ext_feature::NX) {
+            s += ",+nx";
         }
         Some(s)
     }
@@ -283,5 +352,33 @@ mod tests {
             "{q}"
         );
         assert_eq!(CpuModel::default().qemu_equivalent(), None);
+        let nx = CpuModel::parse("pentium3,+xd").unwrap().0;
+        assert!(nx.qemu_equivalent().unwrap().ends_with(",+nx"));
+    }
+
+    #[test]
+    fn pae_is_implemented_nx_is_asked_for() {
+        for m in MODELS {
+            assert_eq!(m.has(PAE), m.nominal_edx & PAE != 0, "{} has PAE as its nominal list says", m.name);
+            assert!(!m.has_ext(ext_feature::NX), "{} has no NX by default", m.name);
+        }
+        let (p4, warnings) = CpuModel::parse("pentium4,+nx").unwrap();
+        assert!(p4.has_ext(ext_feature::NX) && warnings.is_empty());
+        assert_eq!(CpuModel::parse("pentium4,xd=on").unwrap().0, p4);
+        assert!(!CpuModel::parse("pentium4,+nx,-nx").unwrap().0.has_ext(ext_feature::NX));
+    }
+
+    #[test]
+    fn extended_leaves_exist_only_with_an_extended_feature() {
+        let p4 = CpuModel::default();
+        // Without: 80000000H and above answer as the highest basic leaf.
+        assert_eq!(p4.leaf(0x8000_0000), p4.leaf(p4.level));
+        assert_eq!(p4.leaf(0x8000_0001), p4.leaf(p4.level));
+        let nx = CpuModel::parse("pentium4,+nx").unwrap().0;
+        assert_eq!(nx.leaf(0x8000_0000)[0], 0x8000_0001);
+        assert_eq!(nx.leaf(0x8000_0001)[3], 1 << 20);
+        assert_eq!(nx.leaf(0x8000_0001)[0], nx.signature());
+        assert_eq!(nx.leaf(0x8000_0002), nx.leaf(nx.level), "above the extended level");
+        assert_eq!(nx.leaf(1), p4.leaf(1), "the basic leaves are the same");
     }
 }

@@ -13,7 +13,7 @@ use vemu_softmmu::{Access, PagingMode, PhysAddr, TlbMode, WriteTarget};
 
 use crate::cpu::Cpu;
 use crate::exception::{Exception, Fault};
-use crate::state::{attr, cr0, cr4, fl, Seg};
+use crate::state::{attr, cr0, cr4, efer, fl, Seg};
 
 impl Cpu {
     /// Whether data accesses now run with user (CPL 3) rights.
@@ -30,11 +30,15 @@ impl Cpu {
             pse: s.cr4 & cr4::PSE != 0,
             pge: s.cr4 & cr4::PGE != 0,
             cr3: s.cr3,
+            pae: s.cr4 & cr4::PAE != 0,
+            nxe: s.msr.efer & efer::NXE != 0,
+            pdptes: s.pdptes,
         }
     }
 
     /// Linear to physical for one access; fills the TLB; #PF on failure.
-    pub(crate) fn translate(&mut self, linear: u32, access: Access, user: bool) -> Fault<PhysAddr> {
+    /// `None`: a PAE page at or above 4 GiB, where there is no memory.
+    pub(crate) fn translate(&mut self, linear: u32, access: Access, user: bool) -> Fault<Option<PhysAddr>> {
         let mode = self.paging_mode();
         self.mem.translate(&mode, linear, access, user).map_err(|pf| Exception::pf(pf.address, pf.error_code))
     }
@@ -64,8 +68,10 @@ impl Cpu {
             }
             return Ok(value);
         }
-        let phys = self.translate(linear, access, user)?;
-        Ok(self.read_phys(phys, size))
+        Ok(match self.translate(linear, access, user)? {
+            Some(phys) => self.read_phys(phys, size),
+            None => crate::interp::mask(size),
+        })
     }
 
     /// Reads physical memory of any backing (MMIO goes to the bus).
@@ -102,13 +108,15 @@ impl Cpu {
             self.translate(linear, Access::Write, user)?;
             self.translate(second, Access::Write, user)?;
             for i in 0..size {
-                let phys = self.translate(linear.wrapping_add(i), Access::Write, user)?;
-                self.write_phys(phys, 1, value >> (8 * i));
+                if let Some(phys) = self.translate(linear.wrapping_add(i), Access::Write, user)? {
+                    self.write_phys(phys, 1, value >> (8 * i));
+                }
             }
             return Ok(());
         }
-        let phys = self.translate(linear, Access::Write, user)?;
-        self.write_phys(phys, size, value);
+        if let Some(phys) = self.translate(linear, Access::Write, user)? {
+            self.write_phys(phys, size, value);
+        }
         Ok(())
     }
 
@@ -304,9 +312,15 @@ impl Cpu {
     }
 
     /// The code byte at a linear address (for the decoder and fetch checks).
+    ///
+    /// Code on a PAE page at or above 4 GiB, where there is no memory, would
+    /// be all ones: FF FF is an undefined opcode (FF /7) whatever offset
+    /// execution starts at, so the fetch raises #UD straight away. (An
+    /// instruction that starts below such a page and runs into it raises #UD
+    /// too, where the processor would decode its last bytes as FF.)
     pub(crate) fn fetch_translate(&mut self, linear: u32) -> Fault<PhysAddr> {
         let user = self.user();
-        self.translate(linear, Access::Fetch, user)
+        self.translate(linear, Access::Fetch, user)?.ok_or_else(Exception::ud)
     }
 
     /// Copies code bytes from one physical page into `buf`; non-memory reads as 0xFF.

@@ -158,11 +158,13 @@ pub mod cr0 {
     pub const WRITABLE: u32 = PE | MP | EM | TS | NE | WP | AM | NW | CD | PG;
 }
 
-/// CR4 bits vemu implements (VME, PVI, PAE and later are absent).
+/// CR4 bits vemu implements (VME, PVI and later ones are absent).
 pub mod cr4 {
     pub const TSD: u32 = 1 << 2;
     pub const DE: u32 = 1 << 3;
     pub const PSE: u32 = 1 << 4;
+    /// PAE paging (with CR0.PG): 64-bit entries, four PDPTEs.
+    pub const PAE: u32 = 1 << 5;
     pub const PGE: u32 = 1 << 7;
     /// FXSAVE and FXRSTOR include the SSE state (and SSE instructions exist).
     pub const OSFXSR: u32 = 1 << 9;
@@ -202,6 +204,8 @@ pub struct Msrs {
     pub sysenter_cs: u32,
     pub sysenter_esp: u32,
     pub sysenter_eip: u32,
+    /// IA32_EFER (only NXE exists on these processors).
+    pub efer: u64,
 }
 
 pub mod msr {
@@ -212,6 +216,14 @@ pub mod msr {
     pub const SYSENTER_CS: u32 = 0x174;
     pub const SYSENTER_ESP: u32 = 0x175;
     pub const SYSENTER_EIP: u32 = 0x176;
+    /// IA32_EFER: on a 32-bit processor with execute-disable, only NXE.
+    pub const EFER: u32 = 0xc000_0080;
+}
+
+/// IA32_EFER bits.
+pub mod efer {
+    /// Execute-disable: XD in PAE paging entries forbids instruction fetches.
+    pub const NXE: u64 = 1 << 11;
 }
 
 /// DR6 and DR7 fixed bits (Pentium layout).
@@ -241,6 +253,10 @@ pub struct CpuState {
     pub cr2: u32,
     pub cr3: u32,
     pub cr4: u32,
+    /// The PDPTEs PAE paging walks from: loaded from the table CR3 points at
+    /// when CR3 or the paging controls are written with PAE paging on (SDM
+    /// Vol. 3A 4.4.1), not read from memory on each walk.
+    pub pdptes: [u64; 4],
     /// DR0-DR7 (DR4/DR5 are aliases of DR6/DR7 and are not stored apart).
     pub dr: [u32; 8],
     /// The virtual current privilege level (invariant 3).
@@ -388,6 +404,7 @@ impl CpuState {
             cr2: 0,
             cr3: 0,
             cr4: 0,
+            pdptes: [0; 4],
             dr: [0, 0, 0, 0, 0, 0, dr::DR6_FIXED1, dr::DR7_FIXED1],
             cpl: 0,
             halted: false,

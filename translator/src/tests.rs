@@ -514,3 +514,218 @@ fn fop_is_recorded_always_before_the_pentium_4_and_on_exceptions_only_on_it() {
         assert_eq!(cpu.state.fpu.fip, 0x1000, "{name}: the instruction pointer either way");
     }
 }
+
+// ---- PAE paging and execute-disable ----------------------------------------------------
+
+/// Where `pae_cpu` puts its tables: the PDPT, the directory, the table
+/// mapping the first 2 MiB in 4 KiB pages (the directory's second entry maps
+/// 2-4 MiB as one 2 MiB page); all one to one.
+const PDPT: u32 = 0x10000;
+const PAE_DIR: u32 = 0x11000;
+const PAE_TABLE: u32 = 0x12000;
+
+/// A 32-bit flat CPU at CPL 0 under PAE paging with `code` at linear 0x1000,
+/// the stack below 0x8000, and a #PF handler that halts (at 0x2000).
+fn pae_cpu(code: &[u8], config: CpuConfig) -> Cpu {
+    let mut mem = Memory::new(PhysMemory::new(4 << 20).unwrap());
+    let put = |mem: &mut Memory, at: u32, v: u64| mem.write_phys(PhysAddr(at), &v.to_le_bytes());
+    put(&mut mem, PDPT, u64::from(PAE_DIR | 1));
+    put(&mut mem, PAE_DIR, u64::from(PAE_TABLE | 3));
+    put(&mut mem, PAE_DIR + 8, 0x20_0083);
+    for page in 0..512u32 {
+        put(&mut mem, PAE_TABLE + 8 * page, u64::from(page << 12 | 3));
+    }
+    mem.write_phys(PhysAddr(0x1000), code);
+    mem.write_phys(PhysAddr(0x2000), &[0xf4]);
+    // GDT at 0x800: flat code 0x08, flat data 0x10; IDT at 0x3000: #PF -> 0x08:0x2000.
+    put(&mut mem, 0x808, 0x00cf_9b00_0000_ffff);
+    put(&mut mem, 0x810, 0x00cf_9300_0000_ffff);
+    put(&mut mem, 0x3000 + 14 * 8, 0x0000_8e00_0008_2000);
+    let bus = TimedIrq { looks: 0, after: u32::MAX, vector: 0x20, acknowledged: false };
+    let mut cpu = Cpu::new(mem, Box::new(bus), config);
+    let flat = |selector: u16, code: bool| Segment {
+        selector,
+        base: 0,
+        limit: u32::MAX,
+        attr: if code { attr::CODE } else { 0 }
+            | attr::WRITABLE_READABLE
+            | attr::ACCESSED
+            | attr::S
+            | attr::PRESENT
+            | attr::DB
+            | attr::G,
+    };
+    let s = &mut cpu.state;
+    for seg in Seg::ALL {
+        s.segs[seg as usize] = flat(if seg == Seg::CS { 0x08 } else { 0x10 }, seg == Seg::CS);
+    }
+    s.gdtr = crate::state::TableReg { base: 0x800, limit: 0x17 };
+    s.idtr = crate::state::TableReg { base: 0x3000, limit: 0x7ff };
+    s.eip = 0x1000;
+    s.regs[reg::ESP] = 0x8000;
+    s.cr3 = PDPT;
+    s.cr4 = crate::state::cr4::PAE;
+    s.cr0 = cr0::PE | cr0::PG | cr0::ET | cr0::NE;
+    s.pdptes = vemu_softmmu::load_pdptes(&cpu.mem, PDPT).unwrap();
+    cpu
+}
+
+/// The model with execute-disable.
+fn nx_model() -> crate::cpuid::CpuModel {
+    crate::cpuid::CpuModel::parse("pentium4,+nx").unwrap().0
+}
+
+/// Executes the one instruction in `bytes` (32-bit code) outside the run loop.
+fn exec(cpu: &mut Cpu, bytes: &[u8]) -> Result<(), crate::exception::Exception> {
+    let ins = iced_x86::Decoder::new(32, bytes, 0).decode();
+    cpu.execute(&ins)
+}
+
+const MOV_CR0_EAX: [u8; 3] = [0x0f, 0x22, 0xc0];
+const MOV_CR3_EAX: [u8; 3] = [0x0f, 0x22, 0xd8];
+const MOV_CR4_EAX: [u8; 3] = [0x0f, 0x22, 0xe0];
+
+#[test]
+fn pdptes_load_with_cr3_and_bad_ones_are_a_gp() {
+    let mut cpu = pae_cpu(&[], CpuConfig::default());
+    let gp = Some(crate::exception::vector::GP);
+    // A second PDPT at 0x10020 (32-byte aligned) with a reserved bit (bit 1)
+    // in a present entry: #GP(0), nothing changes.
+    cpu.mem.write_phys(PhysAddr(0x10020), &u64::from(PAE_DIR | 1).to_le_bytes());
+    cpu.mem.write_phys(PhysAddr(0x10028), &(0x13000u64 | 3).to_le_bytes());
+    cpu.state.regs[reg::EAX] = 0x10020;
+    let before = cpu.state.pdptes;
+    assert_eq!(exec(&mut cpu, &MOV_CR3_EAX).err().map(|e| e.vector), gp);
+    assert_eq!((cpu.state.cr3, cpu.state.pdptes), (PDPT, before));
+    // Fixed, it loads: CR3 keeps bits 11:5.
+    cpu.mem.write_phys(PhysAddr(0x10028), &(0x13000u64 | 1).to_le_bytes());
+    exec(&mut cpu, &MOV_CR3_EAX).unwrap();
+    assert_eq!(cpu.state.cr3, 0x10020);
+    assert_eq!(cpu.state.pdptes, [u64::from(PAE_DIR | 1), 0x13001, 0, 0]);
+    // Without PAE paging MOV CR3 reads no PDPTEs: a bad table is no fault
+    // until paging with PAE is turned on, which then faults and stays off.
+    cpu.mem.write_phys(PhysAddr(0x10028), &(0x13000u64 | 3).to_le_bytes());
+    cpu.state.cr0 &= !cr0::PG;
+    exec(&mut cpu, &MOV_CR3_EAX).unwrap();
+    cpu.state.regs[reg::EAX] = cpu.state.cr0 | cr0::PG;
+    assert_eq!(exec(&mut cpu, &MOV_CR0_EAX).err().map(|e| e.vector), gp);
+    assert_eq!(cpu.state.cr0 & cr0::PG, 0);
+    // Likewise setting CR4.PAE with paging on.
+    cpu.state.cr0 |= cr0::PG;
+    cpu.state.cr4 = 0;
+    cpu.state.regs[reg::EAX] = crate::state::cr4::PAE;
+    assert_eq!(exec(&mut cpu, &MOV_CR4_EAX).err().map(|e| e.vector), gp);
+    assert_eq!(cpu.state.cr4, 0);
+    cpu.mem.write_phys(PhysAddr(0x10028), &[0; 8]);
+    exec(&mut cpu, &MOV_CR4_EAX).unwrap();
+    assert_eq!(cpu.state.pdptes[1], 0, "loaded when PAE came on");
+}
+
+#[test]
+fn pae_walks_use_the_loaded_pdptes_until_cr3_is_written_again() {
+    let mut cpu = pae_cpu(&[], CpuConfig::default());
+    cpu.mem.write_phys(PhysAddr(0x30_0000), &[0x5a]);
+    // The guest clears its PDPTE 0 in memory: linear 0x300000 (2 MiB page)
+    // still translates through the loaded copy, also after a TLB flush.
+    cpu.mem.write_phys(PhysAddr(PDPT), &[0; 8]);
+    cpu.mem.tlb.flush_all();
+    assert_eq!(cpu.read_lin(0x30_0000, 1, false), Ok(0x5a));
+    cpu.state.regs[reg::EAX] = PDPT;
+    exec(&mut cpu, &MOV_CR3_EAX).unwrap();
+    let e = cpu.read_lin(0x30_0000, 1, false).unwrap_err();
+    assert_eq!((e.vector, e.error, e.address), (crate::exception::vector::PF, Some(0), 0x30_0000));
+}
+
+#[test]
+fn efer_exists_only_with_execute_disable() {
+    const RDMSR: [u8; 2] = [0x0f, 0x32];
+    const WRMSR: [u8; 2] = [0x0f, 0x30];
+    let gp = Some(crate::exception::vector::GP);
+    let mut cpu = pae_cpu(&[], CpuConfig::default());
+    cpu.state.regs[reg::ECX] = crate::state::msr::EFER;
+    assert_eq!(exec(&mut cpu, &RDMSR).err().map(|e| e.vector), gp, "a Pentium 4 without NX");
+    cpu.state.regs[reg::EAX] = 1 << 11;
+    cpu.state.regs[reg::EDX] = 0;
+    assert_eq!(exec(&mut cpu, &WRMSR).err().map(|e| e.vector), gp);
+    let mut cpu = pae_cpu(&[], CpuConfig { model: nx_model(), ..CpuConfig::default() });
+    cpu.state.regs[reg::ECX] = crate::state::msr::EFER;
+    for (eax, edx) in [(1, 0), (1 << 8, 0), (1 << 10, 0), (1 << 11, 1)] {
+        cpu.state.regs[reg::EAX] = eax;
+        cpu.state.regs[reg::EDX] = edx;
+        assert_eq!(exec(&mut cpu, &WRMSR).err().map(|e| e.vector), gp, "{edx:x}:{eax:x} is reserved");
+    }
+    cpu.state.regs[reg::EAX] = 1 << 11;
+    cpu.state.regs[reg::EDX] = 0;
+    exec(&mut cpu, &WRMSR).unwrap();
+    cpu.state.regs[reg::EAX] = 0;
+    exec(&mut cpu, &RDMSR).unwrap();
+    assert_eq!((cpu.state.regs[reg::EAX], cpu.state.regs[reg::EDX]), (1 << 11, 0));
+    assert!(cpu.paging_mode().nxe);
+}
+
+#[test]
+fn code_cached_from_a_page_does_not_run_once_the_page_is_execute_disable() {
+    // again: call 0x5000 (inc ebx; ret); cmp ebx, 50; jne again; then set XD
+    // in the PTE of 0x5000, invlpg [0x5000], call 0x5000 again: #PF, to the
+    // handler's HLT at 0x2000. Under the JIT the call and the return go
+    // through the jump cache between translations.
+    let code = [
+        0xe8, 0xfb, 0x3f, 0x00, 0x00, 0x83, 0xfb, 0x32, 0x75, 0xf6, 0x81, 0x0d, 0x2c, 0x20, 0x01, 0x00, 0x00,
+        0x00, 0x00, 0x80, 0x0f, 0x01, 0x3d, 0x00, 0x50, 0x00, 0x00, 0xe8, 0xe0, 0x3f, 0x00, 0x00, 0xf4,
+    ];
+    for engine in ENGINES {
+        let mut cpu = pae_cpu(&code, CpuConfig { engine, model: nx_model(), ..CpuConfig::default() });
+        cpu.mem.write_phys(PhysAddr(0x5000), &[0x43, 0xc3]);
+        cpu.state.msr.efer = crate::state::efer::NXE;
+        assert_eq!(cpu.run(10_000), Exit::Halted, "{engine:?}");
+        assert_eq!(cpu.state.eip, 0x2001, "{engine:?}: the #PF handler ran");
+        assert_eq!(cpu.state.regs[reg::EBX], 50, "{engine:?}: the NX page's code did not run again");
+        assert_eq!(cpu.state.cr2, 0x5000, "{engine:?}");
+        let esp = cpu.state.regs[reg::ESP];
+        assert_eq!(cpu.read_lin(esp, 4, false), Ok(0x11), "{engine:?}: error code: present, fetch");
+        assert_eq!(
+            cpu.read_lin(esp + 4, 4, false),
+            Ok(0x5000),
+            "{engine:?}: the fault is at the call's target"
+        );
+        assert_eq!(cpu.read_lin(0x5000, 2, false), Ok(0xc343), "{engine:?}: the page is still readable");
+    }
+}
+
+#[test]
+fn a_task_switch_loads_the_new_tasks_pdptes() {
+    // jmp 0x20:0 to a 32-bit TSS at 0x4000 whose CR3 names another PDPT in
+    // the same page; the outgoing TSS is at 0x3800.
+    let jmp = [0xea, 0, 0, 0, 0, 0x20, 0x00];
+    for (new_cr3, pdpte1, ok) in [(0x10040u32, 0x13001u64, true), (0x10060, 0x13003, false)] {
+        let mut cpu = pae_cpu(&[], CpuConfig::default());
+        cpu.mem.write_phys(PhysAddr(0x818), &0x0000_8b00_3800_0067u64.to_le_bytes());
+        cpu.mem.write_phys(PhysAddr(0x820), &0x0000_8900_4000_0067u64.to_le_bytes());
+        cpu.state.gdtr.limit = 0x27;
+        cpu.state.tr = Segment { selector: 0x18, base: 0x3800, limit: 0x67, attr: 0x8b | attr::PRESENT };
+        let tss =
+            |cpu: &mut Cpu, at: u32, v: u32| cpu.mem.write_phys(PhysAddr(0x4000 + at), &v.to_le_bytes());
+        tss(&mut cpu, 0x1c, new_cr3);
+        tss(&mut cpu, 0x20, 0x1000); // EIP
+        tss(&mut cpu, 0x24, 2); // EFLAGS
+        tss(&mut cpu, 0x38, 0x7000); // ESP
+        for (at, sel) in [(0x48, 0x10), (0x4c, 0x08), (0x50, 0x10), (0x54, 0x10), (0x58, 0x10), (0x5c, 0x10)]
+        {
+            tss(&mut cpu, at, sel);
+        }
+        cpu.mem.write_phys(PhysAddr(new_cr3), &u64::from(PAE_DIR | 1).to_le_bytes());
+        cpu.mem.write_phys(PhysAddr(new_cr3 + 8), &pdpte1.to_le_bytes());
+        let before = cpu.state.pdptes;
+        let r = exec(&mut cpu, &jmp);
+        assert_eq!(cpu.state.cr3, new_cr3, "CR3 {new_cr3:#x} is the new task's either way");
+        if ok {
+            assert!(r.is_ok(), "{r:?}");
+            assert_eq!(cpu.state.pdptes, [u64::from(PAE_DIR | 1), 0x13001, 0, 0]);
+        } else {
+            let e = r.expect_err("a reserved bit in the new task's PDPTE");
+            assert_eq!((e.vector, e.error), (crate::exception::vector::GP, Some(0)));
+            assert_eq!(cpu.state.pdptes, before, "the old PDPTEs stay");
+            assert_eq!(cpu.state.tr.selector, 0x20, "raised in the new task");
+        }
+    }
+}

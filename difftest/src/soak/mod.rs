@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use vemu::Machine;
 use vemu_softmmu::PhysAddr;
-use vemu_translator::{attr, fl, reg, Engine, Seg, Segment, TableReg, Tracer};
+use vemu_translator::{attr, fl, reg, CpuConfig, Engine, Seg, Segment, TableReg, Tracer};
 
 use crate::lockstep::{self, Side};
 
@@ -172,11 +172,13 @@ fn run_case(
 ) -> Result<lockstep::Agreement, String> {
     let c = gen::generate(case_seed(seed, case));
     let ram = gen::RAM_MB;
-    let mut interp = Side::new(rom, Engine::Interp, ram, true, limit, false)?;
+    let mut interp =
+        Side::new(rom, ram, true, limit, CpuConfig { engine: Engine::Interp, ..CpuConfig::default() })?;
     // Every block compiled in one case in four; in the others, blocks are
     // compiled on their third run (the loops), as `auto` does at a lower
     // threshold: compiling every block of random code costs most of a case.
-    let mut jit = Side::new(rom, Engine::Jit, ram, true, limit, false)?;
+    let mut jit =
+        Side::new(rom, ram, true, limit, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() })?;
     if case % 4 != 0 {
         jit.machine.cpu.config.engine = Engine::Auto;
         jit.machine.cpu.config.jit_threshold = 3;

@@ -4,16 +4,18 @@
 //! CPUID answers from the CPU model ([`crate::cpuid`]); RDTSC, RDMSR/WRMSR
 //! and CMPXCHG8B are #UD on a model without TSC, MSR or CX8. The local
 //! APIC's MSRs are the bus's (its APIC keeps them), and CPUID's APIC flag
-//! follows the APIC's global enable, as on a real processor.
+//! follows the APIC's global enable, as on a real processor. IA32_EFER
+//! exists only on a model with execute-disable (its one bit, NXE):
+//! elsewhere it is #GP(0), as on a Pentium 4 without it.
 
 use iced_x86::Instruction;
 
 use crate::cpu::Cpu;
-use crate::cpuid::feature;
+use crate::cpuid::{ext_feature, feature};
 use crate::exception::{Exception, Fault};
 use crate::flags::op;
 use crate::interp::{mask, Loc};
-use crate::state::{cr4, fl, msr, reg};
+use crate::state::{cr4, efer, fl, msr, reg};
 
 impl Cpu {
     pub(super) fn xadd(&mut self, ins: &Instruction) -> Fault {
@@ -115,6 +117,7 @@ impl Cpu {
             msr::SYSENTER_CS => s.msr.sysenter_cs as u64,
             msr::SYSENTER_ESP => s.msr.sysenter_esp as u64,
             msr::SYSENTER_EIP => s.msr.sysenter_eip as u64,
+            msr::EFER if self.config.model.has_ext(ext_feature::NX) => s.msr.efer,
             _ => return Err(Exception::gp(0)),
         };
         self.state.regs[reg::EAX] = value as u32;
@@ -145,6 +148,16 @@ impl Cpu {
             msr::SYSENTER_CS => s.msr.sysenter_cs = value as u32 & 0xffff,
             msr::SYSENTER_ESP => s.msr.sysenter_esp = value as u32,
             msr::SYSENTER_EIP => s.msr.sysenter_eip = value as u32,
+            msr::EFER if self.config.model.has_ext(ext_feature::NX) => {
+                if value & !efer::NXE != 0 {
+                    return Err(Exception::gp(0));
+                }
+                if (value ^ s.msr.efer) & efer::NXE != 0 {
+                    // Cached translations hold execute permissions NXE decided.
+                    self.mem.tlb.flush_all();
+                }
+                self.state.msr.efer = value;
+            }
             _ => return Err(Exception::gp(0)),
         }
         Ok(())

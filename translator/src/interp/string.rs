@@ -137,12 +137,12 @@ impl Cpu {
         let user = self.user();
         let src = match src_lin {
             Some(lin) => match self.translate(low(lin), Access::Read, user) {
-                Ok(p) => Some(p),
-                Err(_) => return 0,
+                Ok(Some(p)) => Some(p),
+                _ => return 0,
             },
             None => None,
         };
-        let Ok(dst) = self.translate(low(dst_lin), Access::Write, user) else { return 0 };
+        let Ok(Some(dst)) = self.translate(low(dst_lin), Access::Write, user) else { return 0 };
         let done = match src {
             Some(src) => self.mem.copy_ram(src, dst, size, n, down),
             None => self.mem.fill_ram(dst, size, n, value),

@@ -4,7 +4,11 @@
 //!
 //! Privileged ones are checked against the virtual CPL (#GP(0) at CPL > 0 and in
 //! virtual-8086 mode). Changes to paging controls flush the software TLB as
-//! DESIGN.md invariant 4 lists.
+//! DESIGN.md invariant 4 lists, and under PAE paging load the four PDPTEs
+//! (SDM Vol. 3A 4.4.1): a MOV to CR3, and a MOV to CR0 or CR4 that changes
+//! CR0.PG, CD or NW or CR4.PAE, PGE or PSE and leaves PAE paging on, reads
+//! them from the table CR3 points at; a present one with a reserved bit set
+//! makes the instruction raise #GP(0) and change nothing.
 
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
@@ -38,7 +42,12 @@ impl Cpu {
                 Ok(())
             }
             Register::CR3 => {
-                self.state.cr3 = value & 0xffff_f018;
+                // The whole value stays (bits the walkers ignore read back as
+                // written, as in QEMU and Bochs): PAE takes bits 31:5.
+                if pae_paging(self.state.cr0, self.state.cr4) {
+                    self.state.pdptes = self.load_pdptes(value)?;
+                }
+                self.state.cr3 = value;
                 if self.state.cr4 & cr4::PGE != 0 {
                     self.mem.tlb.flush_non_global();
                 } else {
@@ -50,7 +59,10 @@ impl Cpu {
                 if value & !self.cr4_allowed() != 0 {
                     return Err(Exception::gp(0));
                 }
-                if (value ^ self.state.cr4) & (cr4::PSE | cr4::PGE) != 0 {
+                if (value ^ self.state.cr4) & (cr4::PSE | cr4::PGE | cr4::PAE) != 0 {
+                    if pae_paging(self.state.cr0, value) {
+                        self.state.pdptes = self.load_pdptes(self.state.cr3)?;
+                    }
                     self.mem.tlb.flush_all();
                 }
                 self.state.cr4 = value;
@@ -60,8 +72,8 @@ impl Cpu {
         }
     }
 
-    /// The CR4 bits this CPU model has: each comes with its feature (VME and
-    /// PAE are not implemented; TSD with TSC, DE, PSE, PGE, OSFXSR with FXSR,
+    /// The CR4 bits this CPU model has: each comes with its feature (VME is
+    /// not implemented; TSD with TSC, DE, PSE, PAE, PGE, OSFXSR with FXSR,
     /// OSXMMEXCPT with SSE).
     pub(crate) fn cr4_allowed(&self) -> u32 {
         use crate::cpuid::feature as f;
@@ -69,6 +81,7 @@ impl Cpu {
             (f::TSC, cr4::TSD),
             (f::DE, cr4::DE),
             (f::PSE, cr4::PSE),
+            (f::PAE, cr4::PAE),
             (f::PGE, cr4::PGE),
             (f::FXSR, cr4::OSFXSR),
             (f::SSE, cr4::OSXMMEXCPT),
@@ -85,6 +98,9 @@ impl Cpu {
             return Err(Exception::gp(0));
         }
         let old = self.state.cr0;
+        if (old ^ new) & (cr0::PG | cr0::CD | cr0::NW) != 0 && pae_paging(new, self.state.cr4) {
+            self.state.pdptes = self.load_pdptes(self.state.cr3)?;
+        }
         if (old ^ new) & (cr0::PG | cr0::WP | cr0::PE) != 0 {
             self.mem.tlb.flush_all();
         }
@@ -93,6 +109,12 @@ impl Cpu {
         }
         self.state.cr0 = new;
         Ok(())
+    }
+
+    /// The PDPTEs of the table at `cr3` for PAE paging; #GP(0) if a present
+    /// one has a reserved bit set.
+    pub(crate) fn load_pdptes(&self, cr3: u32) -> Fault<[u64; 4]> {
+        vemu_softmmu::load_pdptes(&self.mem, cr3).ok_or_else(|| Exception::gp(0))
     }
 
     /// MOV r32, CRn/DRn.
@@ -364,4 +386,10 @@ fn dr_index(r: Register, _cr4: u32) -> usize {
         5 => 7,
         n => n as usize,
     }
+}
+
+/// Whether these CR0 and CR4 values make PAE paging (CR0.PG can only be set
+/// with CR0.PE).
+pub(crate) fn pae_paging(cr0: u32, cr4: u32) -> bool {
+    cr0 & cr0::PG != 0 && cr4 & cr4::PAE != 0
 }

@@ -188,6 +188,16 @@ impl Cpu {
         } else if new_is32 {
             self.state.cr3 = new.cr3;
         }
+        // Under PAE paging the new CR3 brings its PDPTEs; bad ones are a
+        // #GP(0) once the new task's state is loaded (as Bochs raises it),
+        // the old PDPTEs staying.
+        let mut bad_pdptes = false;
+        if new_is32 && super::system::pae_paging(self.state.cr0, self.state.cr4) {
+            match self.load_pdptes(new.cr3) {
+                Ok(p) => self.state.pdptes = p,
+                Err(_) => bad_pdptes = true,
+            }
+        }
         self.state.regs = new.regs;
         self.state.eip = new.eip;
         self.state.flags.set((new.eflags & (fl::IMPLEMENTED | fl::VM)) | fl::FIXED1);
@@ -211,6 +221,9 @@ impl Cpu {
         }
         if self.state.eip > self.state.seg(Seg::CS).limit {
             return Err(Exception::gp(ext));
+        }
+        if bad_pdptes {
+            return Err(Exception::gp(0));
         }
         if let TaskSwitch::Interrupt { error: Some(e), .. } = kind {
             let size = if new_is32 { 4 } else { 2 };
