@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
-# Boots a real disk image in vemu: a 1.44 MB floppy that scripts/build-guests.sh
-# makes from Debian 12's packages (SYSLINUX on a FAT12 file system, with the
-# project's test kernel and an initrd; Debian's own kernel does not fit on a
-# floppy). SeaBIOS boots it,
-# SYSLINUX loads the kernel and the initrd through the BIOS, and the kernel
-# checks that both arrived whole and powers the machine off through QEMU's
-# debug-exit port; the console is this terminal (Ctrl-A x quits early).
-# Extra arguments go to `vemu run` (try --engine interp, or -snapshot).
-# The other images (a SYSLINUX hard disk and an ISOLINUX CD with Debian's
-# kernel) are in target/guests: `target/release/vemu run target/guests/hd-syslinux.img`.
+# Boots a real disk image in vemu to a shell: the 64 MiB hard disk that
+# scripts/build-guests.sh makes from Debian 12's packages (SYSLINUX, Debian's
+# i386 kernel linux-image-686 with an initramfs that loads Debian's IDE, disk
+# and file-system modules, and an ext2 root file system with busybox). SeaBIOS
+# boots it, SYSLINUX loads the kernel, the kernel mounts the root and its init
+# starts a shell on the serial console, which is this terminal. `poweroff` in
+# the shell ends the run (ACPI power-off, exit status 0); Ctrl-A x quits at any
+# time, Ctrl-A h lists the escapes. Writes go to a throw-away overlay
+# (-snapshot); extra arguments go to `vemu run` (try --engine interp, or
+# -cpu pentium4,+nx with "linux-pae" typed at SYSLINUX's boot: prompt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build-guests.sh
 cargo build --release --locked -p vemu
-status=0
-target/release/vemu run -nographic -no-reboot -fda target/guests/fd-syslinux.img "$@" || status=$?
-# The test kernel ends through isa-debug-exit with 0, which vemu (as QEMU)
-# reports as exit status (0 << 1) | 1.
-if [ "$status" -eq 1 ]; then
-    exit 0
-fi
-exit "$status"
+exec target/release/vemu run -nographic -snapshot target/guests/hd-syslinux.img "$@"

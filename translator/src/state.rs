@@ -206,6 +206,8 @@ pub struct Msrs {
     pub sysenter_eip: u32,
     /// IA32_EFER (only NXE exists on these processors).
     pub efer: u64,
+    /// IA32_MISC_ENABLE (P6 and later).
+    pub misc_enable: u64,
 }
 
 pub mod msr {
@@ -218,6 +220,29 @@ pub mod msr {
     pub const SYSENTER_EIP: u32 = 0x176;
     /// IA32_EFER: on a 32-bit processor with execute-disable, only NXE.
     pub const EFER: u32 = 0xc000_0080;
+    /// IA32_BIOS_SIGN_ID: the loaded microcode's revision (EDX) after a
+    /// write and a CPUID; written to start that.
+    pub const BIOS_SIGN_ID: u32 = 0x8b;
+    /// IA32_MISC_ENABLE.
+    pub const MISC_ENABLE: u32 = 0x1a0;
+    /// The microcode revision vemu reports, in BIOS_SIGN_ID's high half
+    /// (QEMU's TCG reports 1 too).
+    pub const MICROCODE_REVISION: u64 = 1 << 32;
+}
+
+/// IA32_MISC_ENABLE bits.
+pub mod misc_enable {
+    /// Fast string operations enabled (the reset value, as on hardware).
+    pub const FAST_STRINGS: u64 = 1 << 0;
+    /// Branch trace storage unavailable (read-only).
+    pub const BTS_UNAVAILABLE: u64 = 1 << 11;
+    /// Precise event-based sampling unavailable (read-only).
+    pub const PEBS_UNAVAILABLE: u64 = 1 << 12;
+    /// Execute-disable turned off: CPUID hides NX.
+    pub const XD_DISABLE: u64 = 1 << 34;
+    /// After reset.
+    pub const RESET: u64 = FAST_STRINGS | BTS_UNAVAILABLE | PEBS_UNAVAILABLE;
+    pub const READ_ONLY: u64 = BTS_UNAVAILABLE | PEBS_UNAVAILABLE;
 }
 
 /// IA32_EFER bits.
@@ -411,7 +436,7 @@ impl CpuState {
             inhibit_interrupts: false,
             nmi_pending: false,
             nmi_blocked: false,
-            msr: Msrs::default(),
+            msr: Msrs { misc_enable: misc_enable::RESET, ..Msrs::default() },
             tsc_offset: 0,
             fpu: Fpu::reset(),
         }

@@ -541,7 +541,14 @@ fn pae_cpu(code: &[u8], config: CpuConfig) -> Cpu {
     put(&mut mem, 0x808, 0x00cf_9b00_0000_ffff);
     put(&mut mem, 0x810, 0x00cf_9300_0000_ffff);
     put(&mut mem, 0x3000 + 14 * 8, 0x0000_8e00_0008_2000);
-    let bus = TimedIrq { looks: 0, after: u32::MAX, vector: 0x20, acknowledged: false };
+    let bus = TimedIrq {
+        looks: 0,
+        after: u32::MAX,
+        vector: 0x20,
+        acknowledged: false,
+        nmi_on_write: false,
+        nmi: false,
+    };
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     let flat = |selector: u16, code: bool| Segment {
         selector,
@@ -661,6 +668,48 @@ fn efer_exists_only_with_execute_disable() {
     exec(&mut cpu, &RDMSR).unwrap();
     assert_eq!((cpu.state.regs[reg::EAX], cpu.state.regs[reg::EDX]), (1 << 11, 0));
     assert!(cpu.paging_mode().nxe);
+}
+
+#[test]
+fn misc_enable_and_microcode_revision_as_linux_reads_them() {
+    const RDMSR: [u8; 2] = [0x0f, 0x32];
+    const WRMSR: [u8; 2] = [0x0f, 0x30];
+    const CPUID: [u8; 2] = [0x0f, 0xa2];
+    use crate::state::{misc_enable, msr};
+    let gp = Some(crate::exception::vector::GP);
+    let mut cpu = pae_cpu(&[], CpuConfig { model: nx_model(), ..CpuConfig::default() });
+    // Linux's verify_cpu clears XD_DISABLE (bit 34) on a family 15 Intel.
+    cpu.state.regs[reg::ECX] = msr::MISC_ENABLE;
+    exec(&mut cpu, &RDMSR).unwrap();
+    assert_eq!(cpu.state.regs[reg::EAX] as u64, misc_enable::RESET);
+    assert_eq!(cpu.state.regs[reg::EDX], 0);
+    // XD_DISABLE hides NX from CPUID; the read-only bits stay.
+    cpu.state.regs[reg::EAX] = 0;
+    cpu.state.regs[reg::EDX] = 1 << 2;
+    exec(&mut cpu, &WRMSR).unwrap();
+    cpu.state.regs[reg::EAX] = 0x8000_0001;
+    exec(&mut cpu, &CPUID).unwrap();
+    assert_eq!(cpu.state.regs[reg::EDX] & 1 << 20, 0, "NX hidden");
+    cpu.state.regs[reg::ECX] = msr::MISC_ENABLE;
+    exec(&mut cpu, &RDMSR).unwrap();
+    assert_eq!(cpu.state.regs[reg::EAX] as u64, misc_enable::READ_ONLY);
+    cpu.state.regs[reg::EDX] = 0;
+    exec(&mut cpu, &WRMSR).unwrap();
+    cpu.state.regs[reg::EAX] = 0x8000_0001;
+    exec(&mut cpu, &CPUID).unwrap();
+    assert_eq!(cpu.state.regs[reg::EDX] & 1 << 20, 1 << 20, "NX back");
+    // The microcode revision: a write, then the read gives it in EDX.
+    cpu.state.regs[reg::ECX] = msr::BIOS_SIGN_ID;
+    exec(&mut cpu, &WRMSR).unwrap();
+    exec(&mut cpu, &RDMSR).unwrap();
+    assert_eq!(cpu.state.regs[reg::EDX], 1);
+    // A Pentium (family 5) has neither.
+    let model = crate::CpuModel::parse("pentium").unwrap().0;
+    let mut cpu = pae_cpu(&[], CpuConfig { model, ..CpuConfig::default() });
+    for index in [msr::MISC_ENABLE, msr::BIOS_SIGN_ID] {
+        cpu.state.regs[reg::ECX] = index;
+        assert_eq!(exec(&mut cpu, &RDMSR).err().map(|e| e.vector), gp, "{index:#x}");
+    }
 }
 
 #[test]

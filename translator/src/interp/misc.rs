@@ -15,7 +15,7 @@ use crate::cpuid::{ext_feature, feature};
 use crate::exception::{Exception, Fault};
 use crate::flags::op;
 use crate::interp::{mask, Loc};
-use crate::state::{cr4, efer, fl, msr, reg};
+use crate::state::{cr4, efer, fl, misc_enable, msr, reg};
 
 impl Cpu {
     pub(super) fn xadd(&mut self, ins: &Instruction) -> Fault {
@@ -82,6 +82,9 @@ impl Cpu {
         if model.has(feature::APIC) && !self.apic_enabled() {
             model.edx &= !feature::APIC;
         }
+        if self.state.msr.misc_enable & misc_enable::XD_DISABLE != 0 {
+            model.ext_edx &= !ext_feature::NX;
+        }
         let [a, b, c, d] = model.leaf(self.state.regs[reg::EAX]);
         let r = &mut self.state.regs;
         r[reg::EAX] = a;
@@ -118,6 +121,8 @@ impl Cpu {
             msr::SYSENTER_ESP => s.msr.sysenter_esp as u64,
             msr::SYSENTER_EIP => s.msr.sysenter_eip as u64,
             msr::EFER if self.config.model.has_ext(ext_feature::NX) => s.msr.efer,
+            msr::BIOS_SIGN_ID if self.config.model.family >= 6 => msr::MICROCODE_REVISION,
+            msr::MISC_ENABLE if self.config.model.family >= 6 => s.msr.misc_enable,
             _ => return Err(Exception::gp(0)),
         };
         self.state.regs[reg::EAX] = value as u32;
@@ -157,6 +162,12 @@ impl Cpu {
                     self.mem.tlb.flush_all();
                 }
                 self.state.msr.efer = value;
+            }
+            // Writing starts a microcode revision read; there is none to load.
+            msr::BIOS_SIGN_ID if self.config.model.family >= 6 => {}
+            msr::MISC_ENABLE if self.config.model.family >= 6 => {
+                let ro = misc_enable::READ_ONLY;
+                s.msr.misc_enable = value & !ro | s.msr.misc_enable & ro;
             }
             _ => return Err(Exception::gp(0)),
         }
