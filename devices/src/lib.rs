@@ -12,10 +12,10 @@
 //! function and the ACPI tables, `storage/` disks and their controllers,
 //! `input/` the keyboard controller and PS/2 devices, `serial/` the UARTs,
 //! `debug/` QEMU's debugging ports; [`bus`] routes ports, [`irq`] names the
-//! interrupt lines, [`dma`] is
-//! how devices reach guest RAM. No device holds a reference to another: the
-//! machine wires them, reading each device's interrupt line after an access
-//! and moving DMA data between a controller and guest memory.
+//! interrupt lines, [`dma`] is how devices reach guest RAM. No device holds a
+//! reference to another: the machine wires them, reading each device's
+//! interrupt line after an access and moving DMA data between a controller
+//! and guest memory.
 
 #![forbid(unsafe_code)]
 
