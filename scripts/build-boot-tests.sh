@@ -7,6 +7,7 @@
 #   boot-cd.iso        El Torito CD booting cdrom.asm without emulation
 #   boot-display.img   1.44 MB floppy, display.asm (scripts/display-test.py drives it)
 #   boot-drawbench.img 1.44 MB floppy, drawbench.asm (benches/display-bench.sh runs it)
+#   boot-acpi.img      1.44 MB floppy, acpi.asm (emu-frontend/tests/acpi.rs runs it)
 # Every sector the program does not occupy holds the position pattern the
 # programs check (test-roms/boot/boot.inc). Needs nasm, perl and xorriso
 # (scripts/install-deps.sh); no network. Does nothing when the images are up to
@@ -20,7 +21,7 @@ cd "$repo_root"
 src=test-roms/boot
 key=$(cache_key scripts/build-boot-tests.sh scripts/guest-lib.sh "$src"/*.asm "$src"/*.inc -- \
     "$(nasm -v)" "$(xorriso -version 2>/dev/null | head -n 1)")
-images=(boot-fd.img boot-hd.img boot-hd-write.img boot-cd.iso boot-display.img boot-drawbench.img)
+images=(boot-fd.img boot-hd.img boot-hd-write.img boot-cd.iso boot-display.img boot-drawbench.img boot-acpi.img)
 
 lock_guest_dir boot-tests
 if stamp_current boot-tests "$key"; then
@@ -48,6 +49,7 @@ disk_image harddisk.asm boot-hd.img $((16 * 16 * 63))
 disk_image hdwrite.asm boot-hd-write.img $((2 * 16 * 63))
 disk_image display.asm boot-display.img 2880
 disk_image drawbench.asm boot-drawbench.img 2880
+disk_image acpi.asm boot-acpi.img 2880
 
 # The CD's boot file: the program's two stages (3 CD sectors), then the pattern
 # up to 16 CD sectors (64 units of 512 bytes), as cdrom.asm expects.

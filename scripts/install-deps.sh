@@ -2,7 +2,8 @@
 # Installs the system packages vemu's tests and demo need on Debian 12:
 # nasm (test ROMs), qemu-system-x86 (reference emulator and SeaBIOS),
 # qemu-utils (qemu-img and qemu-io, the judges of what the disk image backends
-# leave in a file),
+# leave in a file), acpica-tools (iasl, which disassembles the ACPI tables vemu
+# builds),
 # bochs and vgabios (the second opinion where QEMU 7.2 departs from hardware;
 # Bochs needs the VGA BIOS even when nothing is displayed), and what
 # scripts/build-guests.sh builds the guest images with: syslinux (its installer,
@@ -17,6 +18,7 @@ need=()
 command -v nasm >/dev/null 2>&1 || need+=(nasm)
 command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)
 command -v bochs >/dev/null 2>&1 || need+=(bochs bochsbios)
 [ -e /usr/share/seabios/bios.bin ] || need+=(seabios)
 [ -e /usr/share/vgabios/vgabios.bin ] || need+=(vgabios)

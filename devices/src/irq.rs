@@ -15,6 +15,8 @@ pub mod line {
     pub const COM1: u8 = 4;
     pub const FLOPPY: u8 = 6;
     pub const RTC: u8 = 8;
+    /// The ACPI system control interrupt (a level, active high).
+    pub const SCI: u8 = 9;
     pub const MOUSE: u8 = 12;
     /// The FPU's FERR# (DOS-style floating-point error reporting).
     pub const FPU: u8 = 13;

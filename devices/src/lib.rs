@@ -8,15 +8,18 @@
 //! ([`PortDevice::sync`]) and the machine when it asks for interrupts.
 //!
 //! The map (DESIGN.md, "The PC around the CPU"): `chipset/` the i440FX/PIIX3
-//! parts, `apic/` the local and I/O APICs, `storage/` disks and their controllers, `input/` the keyboard
-//! controller and PS/2 devices, `serial/` the UARTs, `debug/` QEMU's debugging
-//! ports; [`bus`] routes ports, [`irq`] names the interrupt lines, [`dma`] is
-//! how devices reach guest RAM. No device holds a reference to another: the
-//! machine wires them, reading each device's interrupt line after an access
-//! and moving DMA data between a controller and guest memory.
+//! parts, `apic/` the local and I/O APICs, `acpi/` the PIIX4 power management
+//! function and the ACPI tables, `storage/` disks and their controllers,
+//! `input/` the keyboard controller and PS/2 devices, `serial/` the UARTs,
+//! `debug/` QEMU's debugging ports; [`bus`] routes ports, [`irq`] names the
+//! interrupt lines, [`dma`] is how devices reach guest RAM. No device holds a
+//! reference to another: the machine wires them, reading each device's
+//! interrupt line after an access and moving DMA data between a controller
+//! and guest memory.
 
 #![forbid(unsafe_code)]
 
+pub mod acpi;
 pub mod apic;
 pub mod bus;
 mod capture;
@@ -30,6 +33,8 @@ pub mod serial;
 pub mod state;
 pub mod storage;
 
+pub use acpi::pm::Piix4Pm;
+pub use acpi::tables::{AcpiConfig, AcpiTables};
 pub use apic::ioapic::IoApic;
 pub use apic::lapic::LocalApic;
 pub use bus::PortBus;

@@ -4,10 +4,12 @@
 //! smaller, also just below 1 MiB, where the CPU's reset vector 0xFFFFFFF0,
 //! aliased at 0xFFFF0, finds it), and the facts a PC BIOS reads from CMOS and
 //! firmware built for QEMU reads from fw_cfg (memory size and map, drives,
-//! boot order, CPU count), with the values QEMU's `pc` machine gives them.
+//! boot order, CPU count, the ACPI tables and the script that installs
+//! them), with the values QEMU's `pc` machine gives them.
 
 use std::path::Path;
 
+use vemu_devices::acpi::tables::{self as acpi, AcpiConfig};
 use vemu_devices::fw_cfg_key as key;
 use vemu_softmmu::PhysMemory;
 
@@ -140,6 +142,16 @@ pub fn configure(bus: &mut PcBus, ram: u32, config: &crate::MachineConfig) {
     e820.extend_from_slice(&1u32.to_le_bytes()); // usable RAM
     fw.add_file("etc/e820", e820);
     fw.add_file("etc/boot-fail-wait", config.reboot_timeout.unwrap_or(u32::MAX).to_le_bytes().to_vec());
+    // The ACPI tables, for SeaBIOS to place and link (it then also moves the
+    // PM block to 0x600, where the FADT says it is).
+    let tables = acpi::build(&AcpiConfig {
+        ram_below_4g: ram,
+        serial_ports: vec![(0x3f8, vemu_devices::irq::line::COM1)],
+        floppy_drives: [floppies >> 4 != 0, floppies & 0x0f != 0],
+    });
+    fw.add_file(acpi::TABLES_FILE, tables.tables);
+    fw.add_file(acpi::RSDP_FILE, tables.rsdp);
+    fw.add_file(acpi::LOADER_FILE, tables.loader);
 }
 
 #[cfg(test)]

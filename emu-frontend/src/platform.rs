@@ -12,11 +12,14 @@
 //! 0xe9 debug console, 0xf4 isa-debug-exit, 0x1f0-0x1f7/0x3f6 and
 //! 0x170-0x177/0x376 the two IDE channels, 0x3f0-0x3f5/0x3f7 the floppy
 //! controller, 0x3f8-0x3ff COM1, 0x510-0x511 fw_cfg, 0xcf8-0xcff PCI
-//! configuration (the i440FX, the PIIX3, its IDE function and the VGA) with
-//! the reset control register at 0xcf9, the VGA's registers (0x3b4-0x3b5,
-//! 0x3ba, 0x3c0-0x3cf, 0x3d4-0x3d5, 0x3da; VBE at 0x1ce-0x1d0), and the IDE
-//! bus master's registers wherever the firmware puts its BAR. Everything
-//! else floats high.
+//! configuration (the i440FX, the PIIX3, its IDE and power management
+//! functions and the VGA) with the reset control register at 0xcf9, the
+//! VGA's registers (0x3b4-0x3b5, 0x3ba, 0x3c0-0x3cf, 0x3d4-0x3d5, 0x3da;
+//! VBE at 0x1ce-0x1d0), the APM ports 0xb2-0xb3 and the ACPI GPE block at
+//! 0xafe0-0xafe3, and wherever the firmware puts them, the IDE bus
+//! master's registers (BAR 4 of 00:01.1) and the PM and SMBus blocks of
+//! 00:01.3 (its PMBASE and SMBus base registers). Everything else floats
+//! high.
 //!
 //! Memory windows ([`window`]): the VGA's legacy window at 0xa0000-0xbffff,
 //! and its framebuffer, registers and ROM wherever the firmware puts its
@@ -25,20 +28,22 @@
 //! out of the map while the MSR disables it).
 //!
 //! Interrupt lines: 0 the timer (edges), 1 the keyboard, 4 COM1, 6 the
-//! floppy controller, 8 the RTC (edges), 12 the mouse, 13 the FPU's FERR#,
-//! 14 and 15 the IDE
-//! channels. After every access the lines of level-triggered sources are
-//! read again; the timer, the RTC, the UART and the keyboard also move with
-//! the clock (`advance`). Every line drives both the 8259 pair and the I/O
-//! APIC (ISA IRQ n on pin n, IRQ 0 on pin 2, as on QEMU's `pc`). The CPU's
-//! interrupts come through its local APIC: the I/O APIC's messages, the
-//! APIC timer, and the 8259's INTR on LINT0 (virtual wire); with no local
-//! APIC, or one disabled in its MSR, the 8259 drives the CPU directly.
+//! floppy controller, 8 the RTC (edges), 9 the ACPI SCI, 12 the mouse, 13
+//! the FPU's FERR#, 14 and 15 the IDE channels. After every access the
+//! lines of level-triggered sources are read again; the timer, the RTC, the
+//! UART, the keyboard and the PM timer also move with the clock (`advance`).
+//! Every line drives both the 8259 pair and the I/O APIC (ISA IRQ n on pin
+//! n, IRQ 0 on pin 2, as on QEMU's `pc`). The CPU's interrupts come through
+//! its local APIC: the I/O APIC's messages, the APIC timer, and the 8259's
+//! INTR on LINT0 (virtual wire); with no local APIC, or one disabled in its
+//! MSR, the 8259 drives the CPU directly.
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::io::Write;
 
+use vemu_devices::acpi::pm::{self, Piix4Pm};
+use vemu_devices::acpi::smbus::SMBUS_BYTES;
 use vemu_devices::apic::ioapic::isa_pin;
 use vemu_devices::apic::lapic::Ack;
 use vemu_devices::chipset::pci::Slot;
@@ -64,6 +69,8 @@ pub struct Outputs {
 
 /// The PIIX3's IDE function.
 pub const IDE_SLOT: Slot = Slot { device: 1, function: 1 };
+/// The PIIX4-style power management function (ACPI), as on QEMU's `pc`.
+pub const PM_SLOT: Slot = Slot { device: 1, function: 3 };
 /// The VGA adapter, where QEMU's `pc` machine puts it.
 pub const VGA_SLOT: Slot = Slot { device: 2, function: 0 };
 
@@ -105,6 +112,12 @@ enum Dev {
     FwCfg,
     Pci,
     Vga,
+    /// The power management function's fixed ports (APM, GPE0).
+    Acpi,
+    /// Its PM block; the block's base.
+    PmBlock(u16),
+    /// Its SMBus block; the block's base.
+    Smbus(u16),
 }
 
 /// Guest memory lent to a device for DMA: the soft MMU's own write path.
@@ -136,6 +149,7 @@ pub struct PcBus {
     post: PostCodes,
     debugcon: DebugCon,
     debug_exit: IsaDebugExit,
+    pm: Piix4Pm,
     /// The display adapter, if the machine has one.
     vga: Option<Box<Vga>>,
     /// The CPU's local APIC, if it has one.
@@ -156,6 +170,7 @@ impl PcBus {
     pub fn new(out: Outputs, wall_secs: i64, vga: Option<Vga>, local_apic: bool) -> PcBus {
         let mut pci = PciHost::new();
         pci.add_function(IDE_SLOT, Ide::pci_function());
+        pci.add_function(PM_SLOT, Piix4Pm::pci_function());
         if let Some(v) = &vga {
             pci.add_function(VGA_SLOT, v.pci_function());
         }
@@ -175,6 +190,7 @@ impl PcBus {
             post: PostCodes::new(out.post),
             debugcon: DebugCon::new(out.debugcon),
             debug_exit: IsaDebugExit::new(),
+            pm: Piix4Pm::new(),
             vga: vga.map(Box::new),
             lapic: local_apic.then(LocalApic::new),
             ioapic: IoApic::new(),
@@ -273,16 +289,34 @@ impl PcBus {
             0x3f8..=0x3ff => Dev::Uart,
             0x510 | 0x511 | 0x514..=0x51b => Dev::FwCfg,
             0xcf8..=0xcff => Dev::Pci,
+            pm::SMI_CMD_PORT | pm::APM_STATUS_PORT => Dev::Acpi,
+            p if p.wrapping_sub(pm::GPE0_BASE) < pm::GPE0_LEN => Dev::Acpi,
             p if self.vga.is_some() && Vga::claims(p) => Dev::Vga,
-            _ => {
-                let base = self.pci.function(IDE_SLOT)?.bar_address(4)?;
-                let base = u16::try_from(base).ok()?;
-                return (port.wrapping_sub(base) < 16).then_some(Dev::IdeBusMaster(base));
-            }
+            _ => return self.route_relocatable(port),
         })
     }
 
-    /// The device behind `dev` as a port device (the bus master is not one).
+    /// Which of the blocks the firmware places (through PCI configuration)
+    /// answers `port`, if any.
+    fn route_relocatable(&self, port: u16) -> Option<Dev> {
+        let ide = self.pci.function(IDE_SLOT).and_then(|f| f.bar_address(4));
+        if let Some(base) = ide.and_then(|b| u16::try_from(b).ok()) {
+            if port.wrapping_sub(base) < 16 {
+                return Some(Dev::IdeBusMaster(base));
+            }
+        }
+        let f = self.pci.function(PM_SLOT)?;
+        if let Some(base) = Piix4Pm::pm_base(f) {
+            if port.wrapping_sub(base) < pm::PM_BLOCK_BYTES {
+                return Some(Dev::PmBlock(base));
+            }
+        }
+        let base = Piix4Pm::smbus_base(f)?;
+        (port.wrapping_sub(base) < SMBUS_BYTES).then_some(Dev::Smbus(base))
+    }
+
+    /// The device behind `dev` as a port device (for the bus master and the
+    /// PM function's blocks, the device that owns them).
     fn device(&mut self, dev: Dev) -> &mut dyn PortDevice {
         match dev {
             Dev::Dma => &mut self.dma,
@@ -304,6 +338,7 @@ impl PcBus {
                 Some(v) => v,
                 None => unreachable!("ports route to the VGA only when there is one"),
             },
+            Dev::Acpi | Dev::PmBlock(_) | Dev::Smbus(_) => &mut self.pm,
         }
     }
 
@@ -311,7 +346,7 @@ impl PcBus {
     /// accesses at consecutive ports, as the ISA bus splits them).
     fn width(&mut self, dev: Dev) -> u8 {
         match dev {
-            Dev::IdeBusMaster(_) => 4,
+            Dev::IdeBusMaster(_) | Dev::PmBlock(_) | Dev::Smbus(_) => 4,
             d => self.device(d).access_size(),
         }
     }
@@ -326,6 +361,11 @@ impl PcBus {
         }
         let v = match dev {
             Dev::IdeBusMaster(base) => self.ide.bm_read((port - base) as u8, size),
+            Dev::PmBlock(base) => {
+                self.pm.sync(self.now);
+                self.pm.pm_read(port - base, size)
+            }
+            Dev::Smbus(base) => self.pm.smbus_read(port - base, size),
             d => {
                 let now = self.now;
                 let device = self.device(d);
@@ -350,6 +390,14 @@ impl PcBus {
             Dev::IdeBusMaster(base) => {
                 self.ide.bm_write((port - base) as u8, size, value, &mut GuestRam(mem))
             }
+            Dev::PmBlock(base) => {
+                self.pm.sync(self.now);
+                self.pm.pm_write(port - base, size, value);
+                if let Some(r) = self.pm.take_request() {
+                    self.request(r);
+                }
+            }
+            Dev::Smbus(base) => self.pm.smbus_write(port - base, size, value),
             d => {
                 let now = self.now;
                 let device = self.device(d);
@@ -393,6 +441,7 @@ impl PcBus {
         self.set_line(line::FLOPPY, self.fdc.irq_level());
         self.set_line(line::IDE_PRIMARY, self.ide.irq_level(IdeChannel::Primary));
         self.set_line(line::IDE_SECONDARY, self.ide.irq_level(IdeChannel::Secondary));
+        self.set_line(line::SCI, self.pm.sci_level());
     }
 
     /// Drives ISA interrupt line `irq` on the 8259s and the I/O APIC.
@@ -473,8 +522,8 @@ impl PcBus {
     }
 
     /// Brings the devices that keep time up to `now`: the timer's and the
-    /// clock's interrupt edges, the UART's receiver and the keyboard's
-    /// auto-repeat, and their lines.
+    /// clock's interrupt edges, the UART's receiver, the keyboard's
+    /// auto-repeat and the PM timer's status, and their lines.
     pub fn advance(&mut self, now: u64) {
         if self.pit.irq0_rose(now) {
             self.pulse_line(line::TIMER);
@@ -487,6 +536,7 @@ impl PcBus {
         if let Some(l) = self.lapic.as_mut() {
             l.advance(now);
         }
+        self.pm.sync(now);
         self.update_lines();
     }
 
@@ -499,6 +549,7 @@ impl PcBus {
             self.uart.next_event(now),
             self.kbc.next_event(),
             apic_timer,
+            self.pm.next_event(now),
         ]
         .into_iter()
         .flatten()
@@ -518,15 +569,23 @@ impl PcBus {
         };
         let serial = if self.line_can_interrupt(line::COM1) { self.uart.next_event(now) } else { None };
         let keys = if self.line_can_interrupt(line::KEYBOARD) { self.kbc.next_event() } else { None };
+        let sci = if self.line_can_interrupt(line::SCI) { self.pm.next_event(now) } else { None };
         // The APIC timer, unmasked (its priority against the TPR aside).
         let apic_timer = self.active_lapic().and_then(|l| l.next_event());
-        [timer, clock, serial, keys, apic_timer].into_iter().flatten().min()
+        [timer, clock, serial, keys, sci, apic_timer].into_iter().flatten().min()
     }
 
     /// Whether COM1 could interrupt the CPU if a byte arrived (its line
     /// unmasked, its receive interrupt enabled).
     pub fn serial_can_interrupt(&self) -> bool {
         self.line_can_interrupt(line::COM1) && self.uart.receive_interrupt_enabled()
+    }
+
+    /// The power button is pressed (the monitor's `system_powerdown`): the
+    /// ACPI power-button event, if the guest enabled it.
+    pub fn power_button(&mut self) {
+        self.pm.power_button();
+        self.update_lines();
     }
 
     /// A byte typed on the serial console.
@@ -554,6 +613,7 @@ impl PcBus {
             Dev::Uart,
             Dev::FwCfg,
             Dev::Pci,
+            Dev::Acpi,
         ] {
             let device = self.device(d);
             device.sync(now);
@@ -700,5 +760,103 @@ impl Bus for PcBus {
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vemu_softmmu::PhysMemory;
+
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    fn machine() -> (PcBus, Memory) {
+        let sink = || Box::new(std::io::sink()) as Box<dyn Write>;
+        let bus = PcBus::new(Outputs { debugcon: sink(), serial: sink(), post: None }, 0, None, false);
+        (bus, Memory::new(PhysMemory::new(1 << 20).unwrap()))
+    }
+
+    fn config_write(bus: &mut PcBus, mem: &mut Memory, slot: Slot, reg: u8, size: u8, value: u32) {
+        let address =
+            0x8000_0000 | (slot.device as u32) << 11 | (slot.function as u32) << 8 | reg as u32 & 0xfc;
+        bus.port_out(0, 0xcf8, 4, address, mem);
+        bus.port_out(0, 0xcfc + (reg & 3) as u16, size, value, mem);
+    }
+
+    /// The 8259s as a BIOS sets them up (vectors 0x08 and 0x70), with
+    /// everything masked but the cascade and `irq`.
+    fn init_pics(bus: &mut PcBus, mem: &mut Memory, irq: u8) {
+        for (base, vector, icw3) in [(0x20u16, 0x08u32, 0x04u32), (0xa0, 0x70, 0x02)] {
+            for (port, v) in [(base, 0x11), (base + 1, vector), (base + 1, icw3), (base + 1, 0x01)] {
+                bus.port_out(0, port, 1, v, mem);
+            }
+        }
+        let mask = !(1u16 << irq) & !(1 << 2);
+        bus.port_out(0, 0x21, 1, mask as u32 & 0xff, mem);
+        bus.port_out(0, 0xa1, 1, (mask >> 8) as u32, mem);
+    }
+
+    #[test]
+    fn the_pm_block_answers_where_the_firmware_puts_it() {
+        let (mut bus, mut mem) = machine();
+        assert_eq!(bus.port_in(SECOND, 0x608, 4, &mut mem), 0xffff_ffff, "nowhere at power-on");
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
+        assert_eq!(bus.port_in(SECOND, 0x608, 4, &mut mem), 3_579_545, "the PM timer at PMBASE + 8");
+        assert_eq!(bus.port_in(SECOND, 0x60a, 2, &mut mem), 3_579_545 >> 16);
+        // Entering S5 asks the machine to end the run, with status 0.
+        bus.port_out(SECOND, 0x604, 2, 0x2000, &mut mem);
+        assert_eq!(bus.take_request(), Some(BusRequest::Exit(0)));
+        // The SMBus where QEMU's PIIX4 has it at power-on: no device there.
+        bus.port_out(SECOND, 0xb102, 1, 0x48, &mut mem);
+        assert_eq!(bus.port_in(SECOND, 0xb100, 1, &mut mem), 0x04);
+        // Moved by the firmware.
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x90, 4, 0x701);
+        assert_eq!(bus.port_in(SECOND, 0xb100, 1, &mut mem), 0xff);
+        assert_eq!(bus.port_in(SECOND, 0x700, 1, &mut mem), 0x04);
+        bus.reset(SECOND);
+        assert_eq!(bus.port_in(SECOND, 0x608, 4, &mut mem), 0xffff_ffff, "a reset puts it away again");
+    }
+
+    #[test]
+    fn the_power_button_reaches_the_cpu_as_irq_9() {
+        let (mut bus, mut mem) = machine();
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
+        init_pics(&mut bus, &mut mem, line::SCI);
+        bus.port_out(0, 0x4d1, 1, 0x02, &mut mem); // IRQ 9 level-triggered
+        bus.port_out(0, 0x602, 2, 0x0100, &mut mem); // PWRBTN_EN
+        bus.power_button();
+        assert!(!bus.interrupt_pending(0), "legacy mode: no SCI");
+        bus.port_out(0, pm::SMI_CMD_PORT, 1, pm::ACPI_ENABLE as u32, &mut mem);
+        assert!(bus.interrupt_pending(0));
+        assert_eq!(bus.acknowledge_interrupt(), 0x71);
+        bus.port_out(0, 0x600, 2, 0x0100, &mut mem); // clear PWRBTN_STS
+        bus.port_out(0, 0xa0, 1, 0x20, &mut mem);
+        bus.port_out(0, 0x20, 1, 0x20, &mut mem);
+        assert!(!bus.interrupt_pending(0), "the level went with the status");
+    }
+
+    #[test]
+    fn the_pm_timer_wakes_a_waiting_guest() {
+        // The SCI unmasked, or (masked) only the keyboard's line.
+        for unmasked in [line::SCI, line::KEYBOARD] {
+            let (mut bus, mut mem) = machine();
+            config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
+            config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
+            init_pics(&mut bus, &mut mem, unmasked);
+            bus.port_out(0, pm::SMI_CMD_PORT, 1, pm::ACPI_ENABLE as u32, &mut mem);
+            bus.port_out(0, 0x602, 2, 0x0001, &mut mem); // TMR_EN
+            if unmasked == line::KEYBOARD {
+                assert_eq!(bus.next_wakeup(0), None, "a masked SCI wakes nobody");
+                continue;
+            }
+            let due = bus.next_wakeup(0).expect("the timer's status will rise");
+            assert!((2_343_000_000..2_344_000_000).contains(&due), "bit 23 of the count changes at 2.34 s");
+            assert!(bus.next_event(0).is_some_and(|e| e <= due), "the CPU stops there too");
+            assert!(!bus.interrupt_pending(due - 1));
+            assert!(bus.interrupt_pending(due));
+        }
     }
 }

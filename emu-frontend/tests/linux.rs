@@ -97,7 +97,7 @@ fn boots_to_a_shell(medium: Medium, flavor: &str) {
         let mut s = boot(medium, flavor, engine, &image("hd-syslinux.img"), &["-snapshot"]);
         let ready = reach_shell(&mut s);
         assert!(
-            ready.contains(&format!("Linux 6.1.0-")) && ready.contains(&format!("-{flavor} ")),
+            ready.contains("Linux 6.1.0-") && ready.contains(&format!("-{flavor} ")),
             "{ready}"
         );
         assert!(ready.contains("root /dev/sda2"), "{ready}");

@@ -312,13 +312,15 @@ impl PciHost {
     }
 
     /// The ISA interrupt PCI interrupt pin `pin` (1 = INTA#) of device `device`
-    /// reaches through the PIIX3's PIRQ routing (the usual swizzle: PIRQ
-    /// (device + pin - 1) mod 4), if routing is enabled for it.
+    /// reaches through the PIIX3's PIRQ routing, if routing is enabled for
+    /// it. The board's swizzle is QEMU's (and SeaBIOS's and the DSDT's
+    /// `_PRT`): PIRQ (device + pin - 2) mod 4, so the PIIX3's own slot 1
+    /// starts at PIRQA#.
     pub fn isa_irq(&self, device: u8, pin: u8) -> Option<u8> {
         if pin == 0 {
             return None;
         }
-        let pirq = (device as usize + pin as usize - 1) % 4;
+        let pirq = (device as usize + pin as usize + 2) % 4;
         let route = self.function(ISA_BRIDGE)?.config[PIRQ_ROUTE + pirq];
         (route & 0x80 == 0 && route & 0x0f >= 3).then_some(route & 0x0f)
     }
@@ -538,10 +540,13 @@ mod tests {
     fn pirq_routing_swizzles_by_device() {
         let mut p = PciHost::new();
         assert_eq!(p.isa_irq(3, 1), None, "routing disabled at power-on");
-        cfg_write(&mut p, 1 << 3, 0x60, 4, 0x0b0b_0a0a);
-        assert_eq!(p.isa_irq(0, 1), Some(10), "device 0 INTA# is PIRQA#");
-        assert_eq!(p.isa_irq(3, 1), Some(11), "device 3 INTA# is PIRQD#");
-        assert_eq!(p.isa_irq(3, 2), Some(10), "device 3 INTB# wraps to PIRQA#");
+        cfg_write(&mut p, 1 << 3, 0x60, 4, 0x0b0b_0a05);
+        assert_eq!(p.isa_irq(1, 1), Some(5), "device 1 INTA# is PIRQA#");
+        assert_eq!(p.isa_irq(0, 1), Some(11), "device 0 INTA# is PIRQD#");
+        assert_eq!(p.isa_irq(3, 1), Some(11), "device 3 INTA# is PIRQC#");
+        assert_eq!(p.isa_irq(3, 2), Some(11), "device 3 INTB# is PIRQD#");
+        assert_eq!(p.isa_irq(3, 3), Some(5), "device 3 INTC# wraps to PIRQA#");
+        assert_eq!(p.isa_irq(2, 1), Some(10), "device 2 INTA# is PIRQB#");
         assert_eq!(p.isa_irq(3, 0), None);
     }
 

@@ -25,6 +25,9 @@ const NS_PER_S: u64 = 1_000_000_000;
 /// Register A's update-in-progress bit lasts this long before each update.
 const UIP_NS: u64 = 244_000;
 
+/// The CMOS byte holding the century (the FADT names it).
+pub const CENTURY_INDEX: usize = 0x32;
+
 const REG_A: usize = 0x0a;
 const REG_B: usize = 0x0b;
 const REG_C: usize = 0x0c;
@@ -356,7 +359,7 @@ impl PortDevice for Rtc {
         let now = self.now;
         let reg = (self.index & 0x7f) as usize;
         let v = match reg {
-            0x00 | 0x02 | 0x04 | 0x06..=0x09 | 0x32 => self.clock_register(reg, now),
+            0x00 | 0x02 | 0x04 | 0x06..=0x09 | CENTURY_INDEX => self.clock_register(reg, now),
             REG_A => {
                 let (_, frac) = self.wall(now);
                 let updating = self.ram[REG_B] & B_SET == 0 && frac >= NS_PER_S - UIP_NS;
@@ -389,7 +392,7 @@ impl PortDevice for Rtc {
         let now = self.now;
         let reg = (self.index & 0x7f) as usize;
         match reg {
-            0x00 | 0x02 | 0x04 | 0x06..=0x09 | 0x32 => self.set_clock_register(reg, v),
+            0x00 | 0x02 | 0x04 | 0x06..=0x09 | CENTURY_INDEX => self.set_clock_register(reg, v),
             REG_A | REG_B => {
                 self.update_flags(now);
                 // The clock stops where it is (SET, divider reset) and starts

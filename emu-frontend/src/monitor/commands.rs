@@ -77,9 +77,7 @@ impl Machine {
                 Ok(json!({}))
             }
             "system_powerdown" => {
-                // The ACPI power button: the event, and (without ACPI yet)
-                // nothing the guest sees.
-                self.emit("POWERDOWN", None);
+                self.powerdown();
                 Ok(json!({}))
             }
             "quit" => {
@@ -176,6 +174,13 @@ impl Machine {
             m.next_key = Instant::now();
             m.hub.emit("RESUME", None);
         }
+    }
+
+    /// `system_powerdown`: the POWERDOWN event, and the ACPI power button
+    /// pressed (what the guest makes of it is up to the guest).
+    pub(crate) fn powerdown(&mut self) {
+        self.emit("POWERDOWN", None);
+        self.bus().power_button();
     }
 
     /// Ends the run, with QEMU's SHUTDOWN event.

@@ -55,7 +55,7 @@ pub fn execute(m: &mut Machine, line: &str) -> String {
             String::new()
         }
         "system_powerdown" => {
-            m.emit("POWERDOWN", None);
+            m.powerdown();
             String::new()
         }
         "quit" | "q" => {

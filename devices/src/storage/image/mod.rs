@@ -291,7 +291,7 @@ fn open_error(path: &Path, e: io::Error, read_only: bool) -> ImageError {
 }
 
 #[cfg(test)]
-mod test_files;
+pub(crate) mod test_files;
 
 #[cfg(test)]
 mod tests {
