@@ -15,7 +15,8 @@
 #                     and "mini", the test kernel. The initramfs loads the IDE,
 #                     SCSI disk/CD and file-system modules from the same kernel
 #                     package (ata_piix, libata, scsi_mod, sd_mod, sr_mod, ext4
-#                     for ext2, isofs and what they depend on), mounts the root
+#                     for ext2, isofs and what they depend on, and ACPI's power
+#                     button driver), mounts the root
 #                     named by root= (/dev/sda2) and switches to it; init prints
 #                     "VEMU-GUEST-READY" and starts the shells ("vemu:/# ").
 #   fd-syslinux.img   1.44 MB floppy, FAT12 with SYSLINUX. Debian's kernel (5.7 MB)
@@ -69,7 +70,7 @@ debian="$guest_dir/debian"
 # The kernel flavours, and the modules their initramfs loads (by module name;
 # what they depend on comes along).
 flavors=(686 686-pae)
-initramfs_modules=(ata_piix sd_mod sr_mod ext4 isofs crc32c_generic)
+initramfs_modules=(ata_piix sd_mod sr_mod ext4 isofs crc32c_generic button)
 temporary=()
 trap 'rm -rf "${temporary[@]}"' EXIT
 
@@ -187,8 +188,19 @@ extract_modules() {
     rm -rf "$tree"
 }
 
-if [ "$refresh" = 1 ] || [ ! -s "$debian/packages.txt" ] || [ ! -s "$debian/busybox" ] ||
-    [ ! -s "$debian/vmlinuz-686-pae" ] || [ ! -s "$debian/modules-686-pae/order" ]; then
+# Whether the kept inputs are all there, with every module the initramfs loads.
+inputs_complete() {
+    local flavor name
+    [ -s "$debian/packages.txt" ] && [ -s "$debian/busybox" ] || return 1
+    for flavor in "${flavors[@]}"; do
+        [ -s "$debian/vmlinuz-$flavor" ] && [ -s "$debian/modules-$flavor/order" ] || return 1
+        for name in "${initramfs_modules[@]}"; do
+            grep -qx "$name" "$debian/modules-$flavor/order" || return 1
+        done
+    done
+}
+
+if [ "$refresh" = 1 ] || ! inputs_complete; then
     fetch_debian_inputs
 fi
 

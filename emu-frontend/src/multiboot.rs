@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn rejects_non_multiboot_and_oversized() {
         let e = load(Path::new("x"), &[0u8; 100], "", 32 << 20).err().unwrap();
-        assert!(e.to_string().contains("not a Multiboot kernel"), "{e}");
+        assert!(e.to_string().contains("nor a Multiboot kernel"), "{e}");
         let e = load(Path::new("k"), &kludge_kernel(), "", 1 << 20).err().unwrap();
         assert!(e.to_string().contains("beyond"), "{e}");
     }

@@ -6,9 +6,9 @@
 //! (cached under target/guests): boot programs of our own on each medium,
 //! which exercise INT 13h and end through isa-debug-exit with PASS, and
 //! SYSLINUX on a hard disk and a floppy and ISOLINUX on a CD, which must load
-//! their kernel and initrd ("Loading /initrd.img... ok"; Debian's kernel then
-//! needs an FPU, which comes later, so the tests stop there). Writes reach a
-//! disk image without -snapshot and never with it.
+//! their kernel and initrd ("Loading /initrd-686.img... ok"; tests/linux.rs
+//! follows Debian's kernel from there to its shell). Writes reach a disk
+//! image without -snapshot and never with it.
 
 mod common;
 
@@ -92,7 +92,7 @@ fn a_boot_program_on_a_cd() {
 }
 
 /// Markers of SYSLINUX/ISOLINUX loading Debian's kernel and initrd.
-const LOADED: [&str; 4] = ["Loading /vmlinuz", "ok", "Loading /initrd.img", "ok"];
+const LOADED: [&str; 4] = ["Loading /vmlinuz-686", "ok", "Loading /initrd-686.img", "ok"];
 
 fn loads_kernel_and_initrd(args: &[String]) {
     let args = [args, &strings(&["-snapshot"])].concat();

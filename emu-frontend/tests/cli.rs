@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{assemble, qemu_bios, repo, require, run_with_limit, scratch, vemu, Run};
+use common::{assemble, repo, require, run_with_limit, scratch, vemu, Run};
 
 /// Builds tests/guests/NAME.asm into the scratch directory.
 fn guest(name: &str) -> PathBuf {
@@ -105,8 +105,6 @@ fn a_halt_wakes_for_an_edge_that_came_while_interrupts_were_off() {
         let run = vemu(&["run", "--bios", rom.to_str().unwrap(), "--engine", engine]);
         assert_eq!((run.status, run.last_line()), (Some(1), "PASS"), "{engine}: {}", run.describe());
     }
-    let run = qemu_bios(&rom, &[]);
-    assert_eq!((run.status, run.last_line()), (Some(1), "PASS"), "QEMU: {}", run.describe());
 }
 
 #[test]

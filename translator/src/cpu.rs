@@ -52,7 +52,7 @@ impl Default for CpuConfig {
             max_block_insns: 128,
             block_cache_size: 16384,
             engine: Engine::Auto,
-            jit_threshold: 50,
+            jit_threshold: 2000,
             stop_after_compiled: false,
             jit_defect: false,
             model: crate::cpuid::CpuModel::default(),

@@ -407,6 +407,14 @@ impl Session {
         input.flush().expect("typing into the guest");
     }
 
+    /// Types `bytes` as they are (control keys included).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("standard input");
+        input.write_all(bytes).expect("typing into the guest");
+        input.flush().expect("typing into the guest");
+    }
+
     /// Waits for the run to end (within `limit`); its exit status.
     pub fn wait(&mut self, limit: Duration) -> Option<i32> {
         let start = Instant::now();
