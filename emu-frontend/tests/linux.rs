@@ -35,7 +35,7 @@ fn image(name: &str) -> String {
     guests().join(name).to_string_lossy().into_owned()
 }
 
-const BOOT_LIMIT: Duration = Duration::from_secs(600);
+const BOOT_LIMIT: Duration = Duration::from_secs(900);
 const SHORT: Duration = Duration::from_secs(120);
 const PROMPT: &str = "vemu:~# ";
 
