@@ -361,8 +361,9 @@ printf 'root:x:0:\n' > "$rootfs/etc/group"
 # The boot loader's configuration, the same on every medium but for the
 # entries: SYSLINUX and ISOLINUX talk on COM1 at 115200 baud (and read it), do
 # not write the screen, and boot the default after one second at "boot:". The
-# kernels talk on both the screen and COM1 (the last console= is /dev/console).
-linux_append="root=/dev/sda2 console=tty0 console=ttyS0,115200 quiet"
+# kernels talk on both the screen and COM1 (the last console= is /dev/console),
+# and not quietly: SYSLINUX leaves out its "Loading ..." lines for a quiet one.
+linux_append="root=/dev/sda2 console=tty0 console=ttyS0,115200"
 loader_config() { # DEFAULT ENTRY...
     local default=$1
     shift
