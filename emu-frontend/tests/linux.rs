@@ -197,7 +197,7 @@ fn system_powerdown_reaches_the_guests_acpi_driver() {
         &["-snapshot", "-serial", "mon:stdio"],
     );
     reach_shell(&mut s);
-    let count = "cut -d' ' -f1 /sys/firmware/acpi/interrupts/ff_pwr_btn";
+    let count = "awk '{print $1}' /sys/firmware/acpi/interrupts/ff_pwr_btn";
     let before: u32 = shell(&mut s, count).parse().expect("a count");
     s.send_raw(b"\x01c");
     s.expect("(qemu)", SHORT);
