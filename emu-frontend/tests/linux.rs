@@ -226,6 +226,13 @@ fn a_shell_on_the_vga_console() {
     );
     let t = Tmux::start("linux-vga", &script);
     t.wait_for(PROMPT, BOOT_LIMIT);
-    t.keys(&["echo vga-$((6*7))", "Enter"]);
+    // A key at a time, as a person types: a whole line at once overflows the
+    // PS/2 keyboard's 16-byte buffer (vemu queues the terminal's keys
+    // straight into it).
+    for c in "echo vga-$((6*7))".chars() {
+        t.keys(&["-l", &c.to_string()]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys(&["Enter"]);
     t.wait_for("vga-42", SHORT);
 }
