@@ -28,19 +28,32 @@ use crate::platform::{window, Outputs, PcBus};
 use crate::trace::{FileTracer, SharedWriter};
 use vemu_devices::Vga;
 
-/// The emulator's speed, measured over the slices the CPU runs (not the
-/// time it sleeps halted), for [`Clock::Host`]: instructions then count the
-/// host time they take, so that the guest's clock moves evenly with the
-/// host's. Were each to count a nanosecond, an emulator running at tens of
-/// MIPS would see its clock stand nearly still within a slice and jump at its
-/// end, and a timer due every few milliseconds would lose the ticks jumped
-/// over (Linux then finds its TSC and PIT disagree, and distrusts the TSC).
-/// As QEMU's `-icount shift=auto`, but measured rather than searched for.
+/// The emulator's speed, for [`Clock::Host`], measured over the slices the
+/// CPU runs (not the time it sleeps halted, nor the time it compiles):
+/// instructions then count the host time they take, so that the guest's
+/// clock moves evenly with the host's.
+///
+/// - Were each instruction to count a nanosecond, an emulator running at
+///   tens of MIPS would see its clock stand nearly still within a slice and
+///   then have to jump to the host's time. A periodic timer loses the ticks
+///   jumped over, and Linux, finding its TSC and PIT (or PM timer) disagree,
+///   distrusts both. So the clock never jumps while the CPU runs: the
+///   distance to the host's clock that a mismeasured rate leaves is closed
+///   by running the clock faster or slower over the next window (as QEMU's
+///   `-icount shift=auto`, but measured rather than searched for), and a
+///   clock behind catches up when the guest halts.
+/// - Compile time is left out because, counted in, it would make each
+///   instruction of a compile burst count hundreds of nanoseconds: the timer
+///   would fire every few thousand instructions, and ticks would be lost
+///   behind any longer stretch with interrupts off.
 #[derive(Default)]
 struct Pace {
     insns: u64,
     host: Duration,
-    rate: Option<u64>,
+    /// The measured rate, smoothed.
+    measured: Option<u64>,
+    /// Instructions in the last window.
+    window: u64,
     fresh: bool,
 }
 
@@ -56,19 +69,30 @@ impl Pace {
             let measured = (self.host.as_nanos() as u64 * vemu_translator::NS_PER_INSN / self.insns)
                 .max(vemu_translator::NS_PER_INSN);
             // Smoothed, so that one slow slice (a compile burst) does not swing it.
-            self.rate = Some(match self.rate {
-                Some(old) => (old * 3 + measured) / 4,
+            self.measured = Some(match self.measured {
+                Some(old) => (old + measured) / 2,
                 None => measured,
             });
+            self.window = self.insns;
             self.insns = 0;
             self.host = Duration::ZERO;
             self.fresh = true;
         }
     }
 
-    /// A new rate, once per measurement.
-    fn rate(&mut self) -> Option<u64> {
-        std::mem::take(&mut self.fresh).then_some(self.rate).flatten()
+    /// A new rate, once per measurement: the measured one, plus what closes
+    /// `lag` (host time minus virtual time, in nanoseconds) over the next
+    /// window, at most doubling the clock's speed; a clock ahead of the
+    /// host's slows down as far as a tenth of the measured rate.
+    fn rate(&mut self, lag: i64) -> Option<u64> {
+        if !std::mem::take(&mut self.fresh) {
+            return None;
+        }
+        let measured = self.measured? as i64;
+        let window = self.window.max(1) as i64;
+        let correction = (lag.saturating_mul(vemu_translator::NS_PER_INSN as i64) / window)
+            .clamp(-measured * 9 / 10, measured);
+        Some((measured + correction).max(1) as u64)
     }
 }
 
@@ -585,6 +609,19 @@ impl Machine {
                 let wait = t.saturating_sub(now);
                 match self.config.clock {
                     Clock::Instructions { sleep: false } => self.cpu.warp += wait,
+                    // A clock behind the host's catches up here, up to the
+                    // event, before any real wait.
+                    Clock::Host => {
+                        let lag = self.host_time().saturating_sub(now);
+                        let started = Instant::now();
+                        let end = match wait.checked_sub(lag) {
+                            Some(left) if left > 0 => self.take_input(Duration::from_nanos(left)),
+                            _ => None,
+                        };
+                        let slept = started.elapsed().as_nanos() as u64;
+                        self.cpu.warp += slept.saturating_add(lag).min(wait);
+                        return end;
+                    }
                     Clock::Instructions { sleep: true } => {
                         let started = Instant::now();
                         let end = self.take_input(Duration::from_nanos(wait));
@@ -592,8 +629,6 @@ impl Machine {
                         self.cpu.warp += slept;
                         return end;
                     }
-                    // The next slice brings the clock up to the host's.
-                    Clock::Host => return self.take_input(Duration::from_nanos(wait)),
                 }
                 None
             }
@@ -685,22 +720,32 @@ impl Machine {
         None
     }
 
-    /// Under `Clock::Host`: the clock never lags the host's (it jumps
-    /// forward to it between slices), and a guest that ran ahead of it by
-    /// more than a few milliseconds waits for it.
+    /// Under `Clock::Host`: a guest that ran ahead of the host's clock by
+    /// more than a second waits for it, and one that fell more than ten
+    /// seconds behind (the host stopped the process) jumps forward to it.
+    /// Smaller distances are [`Pace`]'s to close without a jump or a wait: a
+    /// busy guest held back to the host's clock would waste the host's time
+    /// (a Linux boot spent a quarter of it waiting so).
     fn follow_host_clock(&mut self) -> Option<Outcome> {
-        const AHEAD: u64 = 20_000_000;
+        const AHEAD: u64 = 1_000_000_000;
+        const FAR_BEHIND: u64 = 10_000_000_000;
         if self.config.clock != Clock::Host {
             return None;
         }
-        let host = self.started.elapsed().as_nanos() as u64;
+        let host = self.host_time();
         let now = self.cpu.now();
-        if host > now {
+        if host > now + FAR_BEHIND {
             self.cpu.warp += host - now;
-        } else if now - host > AHEAD {
+        } else if now > host + AHEAD {
             return self.take_input(Duration::from_nanos(now - host - AHEAD));
         }
         None
+    }
+
+    /// Nanoseconds the machine has been running on the host's clock (paused
+    /// time left out).
+    fn host_time(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
     }
 
     /// Runs one slice: the CPU until its budget (at most the next device event
@@ -737,11 +782,13 @@ impl Machine {
         if let Some(event) = self.bus().next_event(now) {
             budget = budget.min(event.saturating_sub(now).max(1));
         }
-        let (ran_from, started) = (self.cpu.icount, Instant::now());
+        let (ran_from, compiled_before, started) = (self.cpu.icount, self.cpu.compile_time, Instant::now());
         let exit = self.cpu.run(budget);
-        self.pace.ran(self.cpu.icount - ran_from, started.elapsed());
+        let compiling = self.cpu.compile_time - compiled_before;
+        self.pace.ran(self.cpu.icount - ran_from, started.elapsed().saturating_sub(compiling));
         if self.config.clock == Clock::Host {
-            if let Some(rate) = self.pace.rate() {
+            let lag = self.host_time() as i64 - self.cpu.now() as i64;
+            if let Some(rate) = self.pace.rate(lag) {
                 self.cpu.set_rate(rate);
             }
         }
@@ -773,5 +820,49 @@ impl Machine {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+    use std::time::Duration;
+    use vemu_translator::NS_PER_INSN;
+
+    /// A window of 4 Mi instructions in `ms` milliseconds.
+    fn measured(ms: u64) -> Pace {
+        let mut p = Pace::default();
+        p.ran(Pace::WINDOW_INSNS / 2, Duration::from_millis(ms / 2));
+        assert_eq!(p.rate(0), None, "half a window measures nothing");
+        p.ran(Pace::WINDOW_INSNS / 2, Duration::from_millis(ms / 2));
+        p
+    }
+
+    #[test]
+    fn the_rate_is_the_measured_time_per_instruction() {
+        let mut p = measured(400);
+        let per_insn = 400_000_000 * NS_PER_INSN / Pace::WINDOW_INSNS;
+        assert_eq!(p.rate(0), Some(per_insn));
+        assert_eq!(p.rate(0), None, "one new rate per window");
+    }
+
+    #[test]
+    fn a_lag_is_closed_over_the_next_window_within_bounds() {
+        let per_insn = 400_000_000 * NS_PER_INSN / Pace::WINDOW_INSNS;
+        // 100 ms behind over a 400 ms window: a quarter faster.
+        assert_eq!(measured(400).rate(100_000_000), Some(per_insn + per_insn / 4));
+        // Far behind: at most twice as fast, never a jump.
+        assert_eq!(measured(400).rate(60_000_000_000), Some(2 * per_insn));
+        // Far ahead: down to a tenth.
+        assert_eq!(measured(400).rate(-60_000_000_000), Some(per_insn - per_insn * 9 / 10));
+    }
+
+    #[test]
+    fn measurements_are_smoothed() {
+        let mut p = measured(400);
+        p.rate(0);
+        p.ran(Pace::WINDOW_INSNS, Duration::from_millis(200));
+        let (slow, fast) = (400_000_000 * NS_PER_INSN, 200_000_000 * NS_PER_INSN);
+        assert_eq!(p.rate(0), Some((slow / Pace::WINDOW_INSNS + fast / Pace::WINDOW_INSNS) / 2));
     }
 }
