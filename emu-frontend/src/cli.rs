@@ -154,7 +154,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub jit_threshold: u32,
     /// Most translated blocks kept at once (least recently used ones are dropped).
-    #[arg(long, value_name = "N", default_value_t = 16384,
+    #[arg(long, value_name = "N", default_value_t = vemu_translator::DEFAULT_BLOCK_CACHE_SIZE as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub tb_cache_size: u32,
 }

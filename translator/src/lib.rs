@@ -18,7 +18,7 @@ mod trace;
 mod vmm;
 
 pub use bus::{Bus, BusRequest, NullBus};
-pub use cpu::{CachedBlock, Cpu, CpuConfig, Exit, NS_PER_INSN};
+pub use cpu::{CachedBlock, Cpu, CpuConfig, Exit, DEFAULT_BLOCK_CACHE_SIZE, NS_PER_INSN};
 pub use cpuid::CpuModel;
 pub use exception::{vector, Exception, ExceptionClass, Fault};
 pub use flags::Flags;
