@@ -155,6 +155,11 @@ pub struct PcBus {
     /// The CPU's local APIC, if it has one.
     lapic: Option<LocalApic>,
     ioapic: IoApic,
+    /// The level each ISA line was last driven to (bit per line), for the
+    /// lines in `lines_known`: `update_lines` runs after every port access,
+    /// and drives only the lines whose level changed.
+    line_levels: u16,
+    lines_known: u16,
     /// Where the movable windows (the VGA's PCI windows, the local APIC's)
     /// are mapped now: (id, base, length).
     windows: Vec<(MmioId, u32, u32)>,
@@ -194,6 +199,8 @@ impl PcBus {
             vga: vga.map(Box::new),
             lapic: local_apic.then(LocalApic::new),
             ioapic: IoApic::new(),
+            line_levels: 0,
+            lines_known: 0,
             windows: Vec::new(),
             now: 0,
             requests: VecDeque::new(),
@@ -446,6 +453,15 @@ impl PcBus {
 
     /// Drives ISA interrupt line `irq` on the 8259s and the I/O APIC.
     fn set_line(&mut self, irq: u8, high: bool) {
+        let bit = 1 << irq;
+        if self.lines_known & bit != 0 && (self.line_levels & bit != 0) == high {
+            // Driving a line to the level it has changes nothing in either
+            // controller (a level-triggered request is sent again on EOI or
+            // unmasking, not on a repeated level).
+            return;
+        }
+        self.lines_known |= bit;
+        self.line_levels = if high { self.line_levels | bit } else { self.line_levels & !bit };
         self.pic.set_irq(irq, high);
         self.ioapic.set_irq(isa_pin(irq), high);
         self.route_apic_messages();
@@ -628,6 +644,7 @@ impl PcBus {
         }
         self.ioapic.reset();
         self.requests.clear();
+        self.lines_known = 0;
         self.update_lines();
     }
 

@@ -290,16 +290,17 @@ impl Rtc {
                 flags |= C_PF;
             }
         }
-        if self.running() {
+        // Whether a second began in (from, now] needs only the time since
+        // `tm` was exact; the calendar is read only when one did.
+        let second = |t: u64| t.saturating_sub(self.tm_ns) / NS_PER_S;
+        if self.running() && second(now) > second(from) {
             let (s0, _) = self.wall(from);
             let (s1, _) = self.wall(now);
-            if s1 > s0 {
-                flags |= C_UF;
-                // The seconds that began in (from, now]: at most a day's worth
-                // need a look for the alarm.
-                if (s0 + 1..=s1).rev().take(86_400).any(|s| self.alarm_matches(s)) {
-                    flags |= C_AF;
-                }
+            flags |= C_UF;
+            // The seconds that began in (from, now]: at most a day's worth
+            // need a look for the alarm.
+            if (s0 + 1..=s1).rev().take(86_400).any(|s| self.alarm_matches(s)) {
+                flags |= C_AF;
             }
         }
         self.ram[REG_C] |= flags;
