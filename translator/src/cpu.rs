@@ -156,6 +156,12 @@ pub struct Cpu {
     /// port write may have changed it.
     event_at: u64,
     pub(crate) events_stale: bool,
+    /// The devices were reached (a port, a device's MMIO window, an MSR
+    /// they own, an interrupt acknowledged) or the machine ran between
+    /// slices since the run loop last asked them for an interrupt. Until
+    /// then, or until the next device event is due, their answer cannot
+    /// have changed, and the run loop does not ask again at every block.
+    pub(crate) irq_stale: bool,
     /// The decoded blocks and their translations. Generated code embeds
     /// addresses that only this cache keeps alive (instructions it hands to
     /// helpers, link slots, other translations' entry points); nothing may
@@ -208,6 +214,26 @@ pub struct Cpu {
     /// The highest CS offset any translation in the jump cache runs: under a
     /// smaller CS limit it could reach code beyond the limit.
     jmp_cache_extent: u32,
+    /// The blocks found last, by physical address, in front of the block
+    /// cache (see [`Cpu::lookup_block`]).
+    recent: Box<[Option<RecentBlock>]>,
+    /// Lookups the recent blocks answered, to promote one in [`RECENT_PROMOTE`]
+    /// in the block cache's LRU order.
+    recent_hits: u32,
+}
+
+/// A block [`Cpu::recent`] holds, and its key.
+type RecentBlock = (BlockKey, Rc<CachedBlock>);
+
+/// Entries of [`Cpu::recent`] (a power of two).
+const RECENT_ENTRIES: usize = 4096;
+/// One hit in this many on a recent block also marks it used in the block
+/// cache, so that the blocks run most stay the last to be evicted.
+const RECENT_PROMOTE: u32 = 16;
+
+/// The slot of [`Cpu::recent`] for a block starting at `phys`.
+fn recent_slot(phys: PhysAddr) -> usize {
+    (phys.0 ^ (phys.0 >> 12)) as usize & (RECENT_ENTRIES - 1)
 }
 
 impl Cpu {
@@ -226,6 +252,7 @@ impl Cpu {
             rate_base: 0,
             event_at: u64::MAX,
             events_stale: true,
+            irq_stale: true,
             cache: BlockCache::new(config.block_cache_size),
             next_eip: 0,
             request: None,
@@ -243,6 +270,8 @@ impl Cpu {
             jmp_cache: vec![JmpEntry::default(); JMP_CACHE_ENTRIES].into_boxed_slice(),
             jmp_cache_tlb_flushes: 0,
             jmp_cache_extent: 0,
+            recent: vec![None; RECENT_ENTRIES].into_boxed_slice(),
+            recent_hits: 0,
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -257,6 +286,7 @@ impl Cpu {
         // The time-stamp counter restarts from zero.
         self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
+        self.recent.fill(None);
         self.links.clear();
         self.clear_jmp_cache();
         self.mem.tlb.flush_all();
@@ -298,6 +328,7 @@ impl Cpu {
         let mut end = self.icount.saturating_add(budget);
         // The machine may have moved the clock (a halt) or the devices.
         self.events_stale = true;
+        self.irq_stale = true;
         loop {
             if let Some(r) = self.request.take() {
                 return Exit::Request(r);
@@ -328,12 +359,16 @@ impl Cpu {
             }
             if !self.state.inhibit_interrupts
                 && self.state.flags.bits & fl::IF != 0
-                && self.bus.interrupt_pending(self.now())
+                && (self.irq_stale || self.now() >= self.event_at)
             {
-                let v = self.bus.acknowledge_interrupt();
-                self.state.halted = false;
-                self.external_interrupt(v);
-                continue;
+                self.irq_stale = false;
+                if self.bus.interrupt_pending(self.now()) {
+                    let v = self.bus.acknowledge_interrupt();
+                    self.irq_stale = true;
+                    self.state.halted = false;
+                    self.external_interrupt(v);
+                    continue;
+                }
             }
             if self.state.halted {
                 return Exit::Halted;
@@ -375,6 +410,11 @@ impl Cpu {
     /// event is due, so that its interrupt is taken at that instruction.
     fn stop_before_event(&mut self, end: u64) -> u64 {
         let now = self.now();
+        if now >= self.event_at {
+            // The event is due: the devices' answer may change (the look at
+            // interrupts may be held off now, by an interrupt shadow).
+            self.irq_stale = true;
+        }
         if self.events_stale || now >= self.event_at {
             self.event_at = self.bus.next_event(now).unwrap_or(u64::MAX);
             self.events_stale = false;
@@ -436,6 +476,7 @@ impl Cpu {
             key: self.mode_bits(),
             defect: self.config.jit_defect,
             cmov: self.config.model.has(crate::cpuid::feature::CMOV),
+            sse2: self.config.model.has(crate::cpuid::feature::SSE2),
         };
         self.links.unlink_outgoing(&cached.links);
         let members = self.region(&cached.block);
@@ -631,6 +672,7 @@ impl Cpu {
     /// empty and blocks are decoded and compiled again as they run.
     fn flush_translations(&mut self) {
         self.cache.clear();
+        self.recent.fill(None);
         self.links.clear();
         self.clear_jmp_cache();
         if let Some(jit) = self.jit.as_mut() {
@@ -715,7 +757,27 @@ impl Cpu {
         }
         let phys = self.fetch_translate(cs.base.wrapping_add(eip))?;
         let key = BlockKey { phys, eip, mode: self.mode_bits() };
-        if let Some(b) = self.cache.get(&key) {
+        // The recent blocks answer most lookups without the block cache's
+        // hashing and LRU bookkeeping (a twentieth of a Linux boot's time).
+        let slot = recent_slot(phys);
+        let found = match &self.recent[slot] {
+            Some((k, b)) if *k == key => {
+                let b = b.clone();
+                self.recent_hits = self.recent_hits.wrapping_add(1);
+                if self.recent_hits % RECENT_PROMOTE == 0 {
+                    self.cache.get(&key);
+                }
+                Some(b)
+            }
+            _ => {
+                let b = self.cache.get(&key);
+                if let Some(b) = &b {
+                    self.recent[slot] = Some((key, b.clone()));
+                }
+                b
+            }
+        };
+        if let Some(b) = found {
             let valid = b.extent.get() <= cs.limit
                 && match b.block.second_page {
                     None => true,
@@ -869,6 +931,10 @@ impl Cpu {
 
     /// A block left the cache: nothing may jump into its translation any more.
     fn forget_block(&mut self, b: &Rc<CachedBlock>) {
+        let slot = recent_slot(b.block.phys);
+        if self.recent[slot].as_ref().is_some_and(|(_, r)| Rc::ptr_eq(r, b)) {
+            self.recent[slot] = None;
+        }
         self.links.remove(&b.links);
         if b.code.get().is_some() {
             self.clear_jmp_cache();

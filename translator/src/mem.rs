@@ -140,6 +140,7 @@ impl Cpu {
     pub(crate) fn device_touched(&mut self) {
         self.device_access = true;
         self.events_stale = true;
+        self.irq_stale = true;
     }
 
     /// Reads a system structure (GDT, LDT, IDT, TSS) with supervisor rights.

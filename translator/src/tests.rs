@@ -11,12 +11,12 @@ use crate::cpu::{Cpu, CpuConfig, Exit};
 use crate::jit::Engine;
 use crate::state::{attr, cr0, fl, reg, Seg, Segment};
 
-/// A bus whose interrupt line rises at the `after`-th time the CPU looks at
-/// it, or as soon as the guest reads or writes its MMIO window; with
-/// `nmi_on_write`, each write to the window also sends an NMI.
+/// A bus whose interrupt line rises at virtual time `after` (its next
+/// event; an instruction takes a nanosecond), or as soon as the guest reads
+/// or writes its MMIO window; with `nmi_on_write`, each write to the window
+/// also sends an NMI.
 struct TimedIrq {
-    looks: u32,
-    after: u32,
+    after: u64,
     vector: u8,
     acknowledged: bool,
     nmi_on_write: bool,
@@ -39,9 +39,11 @@ impl Bus for TimedIrq {
     fn take_nmi(&mut self) -> bool {
         std::mem::take(&mut self.nmi)
     }
-    fn interrupt_pending(&mut self, _now: u64) -> bool {
-        self.looks += 1;
-        !self.acknowledged && self.looks >= self.after
+    fn interrupt_pending(&mut self, now: u64) -> bool {
+        !self.acknowledged && now >= self.after
+    }
+    fn next_event(&mut self, now: u64) -> Option<u64> {
+        (now < self.after).then_some(self.after)
     }
     fn acknowledge_interrupt(&mut self) -> u8 {
         self.acknowledged = true;
@@ -57,26 +59,20 @@ impl Bus for TimedIrq {
 
 /// A real-mode CPU with `code` at 0000:1000, SS:SP = 0000:8000, and vector 0x20
 /// pointing at a HLT at 0000:2000.
-fn cpu_with(code: &[u8], irq_after: u32) -> Cpu {
+fn cpu_with(code: &[u8], irq_after: u64) -> Cpu {
     cpu_on(code, irq_after, CpuConfig::default())
 }
 
 /// The same, with a device window at 0xd0000 and the given configuration.
-fn cpu_on(code: &[u8], irq_after: u32, config: CpuConfig) -> Cpu {
+fn cpu_on(code: &[u8], irq_after: u64, config: CpuConfig) -> Cpu {
     let mut phys = PhysMemory::new(1 << 20).unwrap();
     phys.add_mmio(0xd0000, 0x1000, MmioId(1)).unwrap();
     let mut mem = Memory::new(phys);
     mem.write_phys(PhysAddr(0x1000), code);
     mem.write_phys(PhysAddr(0x2000), &[0xf4]);
     mem.write_phys(PhysAddr(0x20 * 4), &[0x00, 0x20, 0x00, 0x00]);
-    let bus = TimedIrq {
-        looks: 0,
-        after: irq_after,
-        vector: 0x20,
-        acknowledged: false,
-        nmi_on_write: false,
-        nmi: false,
-    };
+    let bus =
+        TimedIrq { after: irq_after, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false };
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     cpu.state.segs[Seg::CS as usize] = Segment::real(0, true, 0);
     cpu.state.eip = 0x1000;
@@ -93,16 +89,15 @@ fn interrupted_ip(cpu: &mut Cpu) -> u32 {
 #[test]
 fn sti_holds_interrupts_off_for_one_instruction() {
     // cli; sti; nop; nop; hlt. The interrupt is pending from the start.
-    let mut cpu = cpu_with(&[0xfa, 0xfb, 0x90, 0x90, 0xf4], 1);
+    let mut cpu = cpu_with(&[0xfa, 0xfb, 0x90, 0x90, 0xf4], 0);
     assert_eq!(cpu.run(100), Exit::Halted);
     assert_eq!(interrupted_ip(&mut cpu), 0x1003, "taken after the NOP that follows STI");
 }
 
 #[test]
 fn mov_ss_holds_interrupts_off_for_one_instruction() {
-    // sti; nop; mov ss, ax; nop; nop; hlt. The line rises at the second look,
-    // which comes right after MOV SS ends its block: the shadow defers it past
-    // the next NOP.
+    // sti; nop; mov ss, ax; nop; nop; hlt. The line rises right after MOV SS
+    // (three instructions in): the shadow defers it past the next NOP.
     let mut cpu = cpu_with(&[0xfb, 0x90, 0x8e, 0xd0, 0x90, 0x90, 0xf4], 3);
     cpu.state.flags.bits |= fl::IF;
     assert_eq!(cpu.run(100), Exit::Halted);
@@ -113,7 +108,7 @@ fn mov_ss_holds_interrupts_off_for_one_instruction() {
 fn a_block_that_rewrites_its_own_next_instruction() {
     // mov byte [0x1006], 0x42 ; mov al, 0x00 ; hlt   (the store patches the imm8)
     let code = [0xc6, 0x06, 0x06, 0x10, 0x42, 0xb0, 0x00, 0xf4];
-    let mut cpu = cpu_with(&code, u32::MAX);
+    let mut cpu = cpu_with(&code, u64::MAX);
     // Run the block once unpatched so that it is cached, then rewind.
     assert_eq!(cpu.run(100), Exit::Halted);
     assert_eq!(cpu.state.regs[reg::EAX] & 0xff, 0x42);
@@ -137,7 +132,7 @@ fn an_mmio_access_is_followed_by_a_look_at_interrupts_in_both_tiers() {
             let mut code = vec![0xfb, 0xb8, 0x00, 0xd0, 0x8e, 0xd8];
             code.extend_from_slice(&access);
             code.extend_from_slice(&[0x90, 0x90, 0xf4]);
-            let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+            let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
             assert_eq!(cpu.run(100), Exit::Halted);
             assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}, {access:x?}");
         }
@@ -152,7 +147,7 @@ fn nmis_ignore_if_and_wait_for_the_handlers_iret() {
     let main = [0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0xa2, 0x00, 0x00, 0x90, 0xf4];
     let handler = [0x43, 0x83, 0xfb, 0x01, 0x75, 0x05, 0xa2, 0x00, 0x00, 0x89, 0xd9, 0xcf];
     for engine in ENGINES {
-        let mut cpu = cpu_on(&main, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&main, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
         cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap().nmi_on_write = true;
         cpu.mem.write_phys(PhysAddr(0x3000), &handler);
         cpu.mem.write_phys(PhysAddr(2 * 4), &[0x00, 0x30, 0x00, 0x00]);
@@ -167,7 +162,7 @@ fn nmis_ignore_if_and_wait_for_the_handlers_iret() {
 /// Runs a 16-bit loop at 0000:1000 with the JIT forced until it halts;
 /// returns the CPU.
 fn run_jit_loop(code: &[u8]) -> Cpu {
-    let mut cpu = cpu_on(code, u32::MAX, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() });
+    let mut cpu = cpu_on(code, u64::MAX, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() });
     for _ in 0..1000 {
         if cpu.run(100_000) == Exit::Halted {
             return cpu;
@@ -203,7 +198,7 @@ fn code_that_keeps_patching_itself_is_compiled_ever_more_reluctantly() {
 /// A CPU in 32-bit protected mode at CPL 0, flat segments, with `code` at
 /// linear 0x1000 and a GDT at 0x800 holding `gdt` (descriptors from 0x08 on).
 fn pm_cpu(code: &[u8], gdt: &[u64]) -> Cpu {
-    let mut cpu = cpu_on(code, u32::MAX, CpuConfig { engine: Engine::Interp, ..CpuConfig::default() });
+    let mut cpu = cpu_on(code, u64::MAX, CpuConfig { engine: Engine::Interp, ..CpuConfig::default() });
     let flat = |selector: u16, code: bool| Segment {
         selector,
         base: 0,
@@ -271,7 +266,7 @@ fn an_exception_frame_pushed_over_cached_code_drops_it() {
     // the frame (IP 0x1000, CS 0, FLAGS) lands on the handler's own bytes,
     // which must run as they now are, not as they were decoded.
     for engine in ENGINES {
-        let mut cpu = cpu_on(&[0x0f, 0x0b], u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&[0x0f, 0x0b], u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
         cpu.mem.write_phys(PhysAddr(6 * 4), &[0x00, 0x20, 0x00, 0x00]);
         cpu.mem.write_phys(PhysAddr(0x2000), &[0xb8, 0x34, 0x12, 0xf4]);
         assert_eq!(cpu.run(100), Exit::Halted);
@@ -340,7 +335,7 @@ fn a_rep_instruction_does_not_carry_compiled_code_past_a_device_event() {
     code.extend_from_slice(&[0x90; 8]);
     code.push(0xf4);
     for engine in ENGINES {
-        let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
         cpu.bus = Box::new(EventIrq { at: 1 + 1 + 21 + 3, acknowledged: false });
         cpu.state.regs[reg::EDI] = 0x3000;
         // Compile the blocks first (the JIT compiles before a block runs).
@@ -356,7 +351,7 @@ fn x87_divides_through_memory_operands() {
     // fld1; fild word [0x3000]; fdivp st1; fstp qword [0x3010]; hlt
     let code = [0xd9, 0xe8, 0xdf, 0x06, 0x00, 0x30, 0xde, 0xf9, 0xdd, 0x1e, 0x10, 0x30, 0xf4];
     for engine in ENGINES {
-        let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
         cpu.state.cr0 |= cr0::NE;
         cpu.state.fpu.finit();
         cpu.mem.write_phys(PhysAddr(0x3000), &[3, 0]);
@@ -376,7 +371,7 @@ fn tzcnt_and_lzcnt_encodings_are_bsf_and_bsr_without_bmi() {
         0x77, 0x77, 0xf3, 0x0f, 0xbc, 0xd8, 0xf4,
     ];
     for engine in ENGINES {
-        let mut cpu = cpu_on(&code, u32::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
         assert_eq!(cpu.run(100), Exit::Halted);
         assert_eq!(cpu.state.regs[reg::ECX] & 0xffff, 4, "{engine:?}: BSF's answer");
         assert_eq!(cpu.state.regs[reg::EDX] & 0xffff, 6, "{engine:?}: BSR's answer");
@@ -407,7 +402,7 @@ fn instructions_follow_the_cpu_model() {
         let (model, _) = CpuModel::parse(&spec).unwrap();
         let mut ins = iced_x86::Decoder::new(16, bytes, 0).decode();
         ins.set_next_ip(bytes.len() as u64);
-        let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&[0xf4], u64::MAX, CpuConfig { model, ..CpuConfig::default() });
         let e = cpu.execute(&ins).expect_err(&spec);
         assert_eq!(e.vector, crate::exception::vector::UD, "{spec}");
     }
@@ -416,7 +411,7 @@ fn instructions_follow_the_cpu_model() {
         let (model, _) = CpuModel::parse(spec).unwrap();
         let bytes = [0x0f, 0x22, 0xe0]; // mov cr4, eax
         let ins = iced_x86::Decoder::new(16, &bytes, 0).decode();
-        let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&[0xf4], u64::MAX, CpuConfig { model, ..CpuConfig::default() });
         cpu.state.regs[reg::EAX] = crate::state::cr4::OSFXSR;
         assert_eq!(cpu.execute(&ins).err().map(|e| e.vector), vector, "{spec}");
     }
@@ -424,7 +419,7 @@ fn instructions_follow_the_cpu_model() {
     let model = CpuModel::by_name("486").unwrap();
     let mut cpu = cpu_on(
         &[0x66, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0xf4],
-        u32::MAX,
+        u64::MAX,
         CpuConfig { model, ..CpuConfig::default() },
     );
     cpu.reset();
@@ -439,7 +434,7 @@ fn instructions_follow_the_cpu_model() {
 /// A 32-bit flat protected-mode CPU with paging: the first 512 KiB mapped
 /// one to one, except the page at 0x50000, which is not present.
 fn paged_cpu() -> Cpu {
-    let mut cpu = cpu_on(&[0xf4], u32::MAX, CpuConfig::default());
+    let mut cpu = cpu_on(&[0xf4], u64::MAX, CpuConfig::default());
     let (dir, table) = (0x10000u32, 0x11000u32);
     cpu.mem.write_phys(PhysAddr(dir), &(table | 3).to_le_bytes());
     for page in 0..0x80u32 {
@@ -507,7 +502,7 @@ fn fop_is_recorded_always_before_the_pentium_4_and_on_exceptions_only_on_it() {
     // fld1; hlt
     for (name, fop) in [("pentium3", 0x1e8), ("pentium4", 0)] {
         let model = CpuModel::by_name(name).unwrap();
-        let mut cpu = cpu_on(&[0xd9, 0xe8, 0xf4], u32::MAX, CpuConfig { model, ..CpuConfig::default() });
+        let mut cpu = cpu_on(&[0xd9, 0xe8, 0xf4], u64::MAX, CpuConfig { model, ..CpuConfig::default() });
         cpu.state.fpu.finit();
         assert_eq!(cpu.run(100), Exit::Halted);
         assert_eq!(cpu.state.fpu.fop, fop, "{name}");
@@ -541,14 +536,8 @@ fn pae_cpu(code: &[u8], config: CpuConfig) -> Cpu {
     put(&mut mem, 0x808, 0x00cf_9b00_0000_ffff);
     put(&mut mem, 0x810, 0x00cf_9300_0000_ffff);
     put(&mut mem, 0x3000 + 14 * 8, 0x0000_8e00_0008_2000);
-    let bus = TimedIrq {
-        looks: 0,
-        after: u32::MAX,
-        vector: 0x20,
-        acknowledged: false,
-        nmi_on_write: false,
-        nmi: false,
-    };
+    let bus =
+        TimedIrq { after: u64::MAX, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false };
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     let flat = |selector: u16, code: bool| Segment {
         selector,

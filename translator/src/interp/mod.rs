@@ -22,7 +22,7 @@ mod logic;
 pub(crate) mod misc;
 mod mmx;
 mod muldiv;
-mod shift;
+pub(crate) mod shift;
 mod sse;
 mod sse_float;
 mod sse_int;

@@ -34,24 +34,56 @@ fn szp(r: u32, size: u32) -> u32 {
     f
 }
 
+/// The flags a shift or rotate leaves.
+pub(crate) enum ShiftFlags {
+    /// A masked count of 0 (or RCL/RCR by a multiple of size+1).
+    Unchanged,
+    /// SHL, SHR, SAR: kept lazily (see `op::SHL`).
+    Lazy { kind: u32, result: u32, before_last: u32 },
+    /// ROL, ROR, RCL, RCR: CF and OF.
+    Arith { affected: u32, flags: u32 },
+}
+
 impl Cpu {
     pub(super) fn shift(&mut self, ins: &Instruction) -> Fault {
         let size = Self::op_size(ins, 0);
-        let bits = size * 8;
         let dst = self.loc(ins, 0);
         let raw_count = if ins.op_count() > 1 { self.read_op(ins, 1)? } else { 1 };
-        let count = raw_count & 0x1f;
         let a = self.read_loc_rmw(dst, size)?;
-        if count == 0 {
+        let (r, flags) = self.shift_step(ins.mnemonic(), size, a, raw_count);
+        if let ShiftFlags::Unchanged = flags {
             return Ok(());
+        }
+        self.write_loc(dst, size, r)?;
+        self.set_shift_flags(size, flags);
+        Ok(())
+    }
+
+    /// What SHL/SAL, SHR, SAR, ROL, ROR, RCL or RCR (`mn`) by `raw_count` does
+    /// to the `size`-byte value `a`: the result, and the flags it leaves
+    /// (RCL and RCR read CF).
+    pub(crate) fn shift_step(&self, mn: Mnemonic, size: u32, a: u32, raw_count: u32) -> (u32, ShiftFlags) {
+        let bits = size * 8;
+        let count = raw_count & 0x1f;
+        if count == 0 {
+            return (a, ShiftFlags::Unchanged);
         }
         let m = mask(size);
         let msb = sign_bit(size);
         let cf_in = self.state.flags.cf();
-        let (r, flags, affected) = match ins.mnemonic() {
+        let rotated = |r: u32, cf: bool, of: bool| {
+            (
+                r,
+                ShiftFlags::Arith {
+                    affected: fl::CF | fl::OF,
+                    flags: flag_if(cf, fl::CF) | flag_if(of, fl::OF),
+                },
+            )
+        };
+        match mn {
             Mnemonic::Shl | Mnemonic::Sal | Mnemonic::Shr | Mnemonic::Sar => {
                 // The value before the last one-bit step carries CF and OF (see `op::SHL`).
-                let (kind, before_last, r) = match ins.mnemonic() {
+                let (kind, before_last, r) = match mn {
                     Mnemonic::Shr => {
                         let v = a >> (count - 1);
                         (op::SHR, v, v >> 1)
@@ -65,58 +97,51 @@ impl Cpu {
                         (op::SHL, v, (v << 1) & m)
                     }
                 };
-                self.write_loc(dst, size, r)?;
-                self.state.flags.set_lazy(kind | op::size_code(bits), r, before_last, 0);
-                return Ok(());
+                (r, ShiftFlags::Lazy { kind, result: r, before_last })
             }
             Mnemonic::Rol => {
                 let n = count % bits;
                 let r = if n == 0 { a } else { ((a << n) | (a >> (bits - n))) & m };
                 let cf = r & 1 != 0;
-                let of = (r & msb != 0) != cf;
-                (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
+                rotated(r, cf, (r & msb != 0) != cf)
             }
             Mnemonic::Ror => {
                 let n = count % bits;
                 let r = if n == 0 { a } else { ((a >> n) | (a << (bits - n))) & m };
-                let cf = r & msb != 0;
-                let of = (r & msb != 0) != (r & (msb >> 1) != 0);
-                (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
-            }
-            Mnemonic::Rcl => {
-                let n = count % (bits + 1);
-                if n == 0 {
-                    // A rotation through CF by a multiple of size+1: nothing moves,
-                    // CF is unchanged and OF (undefined) keeps its value, as in QEMU.
-                    return Ok(());
-                }
-                // Rotate the (bits+1)-bit value CF:a left by n.
-                let v = (cf_in as u64) << bits | a as u64;
-                let width = bits + 1;
-                let rot = if n == 0 { v } else { ((v << n) | (v >> (width - n))) & ((1u64 << width) - 1) };
-                let r = rot as u32 & m;
-                let cf = (rot >> bits) & 1 != 0;
-                let of = (r ^ a) & msb != 0; // the sign changed (the SDM formula for a count of 1)
-                (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
+                rotated(r, r & msb != 0, (r & msb != 0) != (r & (msb >> 1) != 0))
             }
             _ => {
-                // RCR
+                // RCL, RCR: a rotation of the (bits+1)-bit value CF:a.
                 let n = count % (bits + 1);
                 if n == 0 {
-                    return Ok(());
+                    // By a multiple of size+1 nothing moves, CF is unchanged
+                    // and OF (undefined) keeps its value, as in QEMU.
+                    return (a, ShiftFlags::Unchanged);
                 }
                 let v = (cf_in as u64) << bits | a as u64;
                 let width = bits + 1;
-                let rot = if n == 0 { v } else { ((v >> n) | (v << (width - n))) & ((1u64 << width) - 1) };
+                let all = (1u64 << width) - 1;
+                let rot = if mn == Mnemonic::Rcl {
+                    ((v << n) | (v >> (width - n))) & all
+                } else {
+                    ((v >> n) | (v << (width - n))) & all
+                };
                 let r = rot as u32 & m;
-                let cf = (rot >> bits) & 1 != 0;
-                let of = (r ^ a) & msb != 0;
-                (r, flag_if(cf, fl::CF) | flag_if(of, fl::OF), fl::CF | fl::OF)
+                // OF: the sign changed (the SDM formula for a count of 1).
+                rotated(r, (rot >> bits) & 1 != 0, (r ^ a) & msb != 0)
             }
-        };
-        self.write_loc(dst, size, r)?;
-        self.state.flags.set_arith(affected, flags);
-        Ok(())
+        }
+    }
+
+    /// Sets the flags a [`Cpu::shift_step`] of a `size`-byte value left.
+    pub(crate) fn set_shift_flags(&mut self, size: u32, flags: ShiftFlags) {
+        match flags {
+            ShiftFlags::Unchanged => {}
+            ShiftFlags::Lazy { kind, result, before_last } => {
+                self.state.flags.set_lazy(kind | op::size_code(size * 8), result, before_last, 0)
+            }
+            ShiftFlags::Arith { affected, flags } => self.state.flags.set_arith(affected, flags),
+        }
     }
 
     /// SHLD and SHRD: shift the destination, filling from the source.

@@ -224,6 +224,7 @@ impl Cpu {
         } else {
             f.sw &= !(fsw::ES | fsw::B);
             self.bus.set_ferr(false);
+            self.irq_stale = true;
         }
     }
 

@@ -27,7 +27,7 @@ use iced_x86::{Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, 
 use vemu_block_cache::Links;
 use vemu_decoder::{ends_block, Block};
 
-use super::helpers::{interp_status, read_status, write_status, HelperIds};
+use super::helpers::{self, interp_status, read_status, write_status, HelperIds};
 use super::{block_signature, env_offset, status, JitError, JmpEntry, JMP_CACHE_ENTRIES};
 use crate::cpu::Cpu;
 use crate::flags::{op, Flags};
@@ -57,6 +57,8 @@ pub(crate) struct Mode {
     pub defect: bool,
     /// The CPU model has CMOVcc (else it goes to the interpreter, for #UD).
     pub cmov: bool,
+    /// The model has SSE2 (LFENCE, MFENCE; and SSE for SFENCE).
+    pub sse2: bool,
 }
 
 const TLB_ENTRY_SIZE: i64 = std::mem::size_of::<vemu_softmmu::TlbEntry>() as i64;
@@ -177,6 +179,7 @@ struct Emitter<'a, 'b> {
     h_write: FuncRef,
     h_interp: FuncRef,
     h_cond: FuncRef,
+    h_shift: FuncRef,
     h_trace: FuncRef,
     block_sig: SigRef,
     mode: Mode,
@@ -222,6 +225,7 @@ pub(crate) fn emit_region<'b>(
     let h_write = module.declare_func_in_func(helpers.write, &mut ctx.func);
     let h_interp = module.declare_func_in_func(helpers.interp, &mut ctx.func);
     let h_cond = module.declare_func_in_func(helpers.condition, &mut ctx.func);
+    let h_shift = module.declare_func_in_func(helpers.shift, &mut ctx.func);
     let h_trace = module.declare_func_in_func(helpers.trace, &mut ctx.func);
     let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
     let block_sig = b.import_signature(block_signature());
@@ -255,6 +259,7 @@ pub(crate) fn emit_region<'b>(
         h_write,
         h_interp,
         h_cond,
+        h_shift,
         h_trace,
         block_sig,
         mode,
@@ -1099,10 +1104,14 @@ impl<'b> Emitter<'_, 'b> {
             M::And | M::Or | M::Xor | M::Test => self.logic(),
             M::Inc | M::Dec => self.inc_dec(),
             M::Neg | M::Not => self.neg_not(),
-            M::Shl | M::Sal | M::Shr | M::Sar => self.shift(),
+            M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr => self.shift(),
             M::Push => self.push_insn(),
             M::Pop => self.pop_insn(),
-            M::Nop => true,
+            // PAUSE is a hint; the fences order nothing for a single
+            // interpreted CPU (they need SSE2 or SSE, or raise #UD).
+            M::Nop | M::Pause => true,
+            M::Lfence | M::Mfence if self.mode.sse2 => true,
+            M::Sfence if self.mode.sse2 => true,
             M::Imul if ins.op_count() > 1 => self.imul(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
@@ -1449,13 +1458,20 @@ impl<'b> Emitter<'_, 'b> {
     fn shift(&mut self) -> bool {
         let size = self.op_size(0);
         let m = mask(size) as i64;
-        // Only counts known at translation time (1 or an immediate) are inline.
+        // Shifts by a count known at translation time (1 or an immediate)
+        // are inline; rotates and counts in CL go through a helper.
         let count = match self.ins.op_count() {
-            1 => 1,
+            1 => Some(1),
             _ => match self.ins.op1_kind() {
-                OpKind::Immediate8 => self.ins.immediate8() as u32 & 0x1f,
-                _ => return false,
+                OpKind::Immediate8 => Some(self.ins.immediate8() as u32 & 0x1f),
+                _ => None,
             },
+        };
+        let rotate =
+            matches!(self.ins.mnemonic(), Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr);
+        let count = match count {
+            Some(c) if !rotate || c == 0 => c,
+            _ => return self.shift_by_helper(count),
         };
         let (at, a) = self.dest(true);
         if count == 0 {
@@ -1497,6 +1513,37 @@ impl<'b> Emitter<'_, 'b> {
         self.write_dest(at, size, r);
         let zero = self.iconst(0);
         self.set_flags_lazy(kind, size, r, before, zero);
+        true
+    }
+
+    /// A shift or rotate by `count` (None: by CL) through the interpreter's
+    /// own arithmetic (`helpers::shift`), which leaves the flags in the state.
+    fn shift_by_helper(&mut self, count: Option<u32>) -> bool {
+        // A count in CL may be zero, and then a memory operand must not be
+        // written: the interpreter does those.
+        if count.is_none() && !self.is_gpr(0) {
+            return false;
+        }
+        let size = self.op_size(0);
+        let mn = match self.ins.mnemonic() {
+            Mnemonic::Sal => Mnemonic::Shl,
+            m => m,
+        };
+        let Some(which) = helpers::SHIFTS.iter().position(|&s| s == mn) else { return false };
+        let count = match count {
+            Some(c) => self.iconst(c),
+            None => self.get_reg(Register::CL),
+        };
+        let (at, a) = self.dest(true);
+        self.store_flags();
+        let cpu = self.cpu();
+        let which = self.iconst(which as u32);
+        let width = self.iconst(size);
+        let call = self.b.ins().call(self.h_shift, &[cpu, which, width, a, count]);
+        let r = self.b.inst_results(call)[0];
+        self.pending = None;
+        self.known = None;
+        self.write_dest(at, size, r);
         true
     }
 

@@ -10,7 +10,7 @@
 use cranelift_codegen::ir::{types, AbiParam};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
-use iced_x86::Instruction;
+use iced_x86::{Instruction, Mnemonic};
 
 use super::JitError;
 use crate::cpu::Cpu;
@@ -105,6 +105,21 @@ extern "C" fn condition(cpu: *mut Cpu, cc: u32) -> u32 {
     cpu.state.flags.condition(cc as u8) as u32
 }
 
+/// The mnemonics [`shift`] takes, by number.
+pub(crate) const SHIFTS: [Mnemonic; 7] =
+    [Mnemonic::Shl, Mnemonic::Shr, Mnemonic::Sar, Mnemonic::Rol, Mnemonic::Ror, Mnemonic::Rcl, Mnemonic::Rcr];
+
+/// A shift or rotate (`SHIFTS[which]`, of a `size`-byte `value` by `count`)
+/// as the interpreter does it: returns the result and leaves the flags in
+/// `CpuState` (the caller stored the pending ones and writes the result).
+extern "C" fn shift(cpu: *mut Cpu, which: u32, size: u32, value: u32, count: u32) -> u32 {
+    // SAFETY: see the module documentation.
+    let cpu = unsafe { &mut *cpu };
+    let (r, flags) = cpu.shift_step(SHIFTS[which as usize], size, value, count);
+    cpu.set_shift_flags(size, flags);
+    r
+}
+
 /// Tells the tracer about the instruction about to run (state stored by the caller).
 extern "C" fn trace(cpu: *mut Cpu, ins: *const Instruction) {
     // SAFETY: as for `interp`.
@@ -120,6 +135,7 @@ pub(crate) struct HelperIds {
     pub write: FuncId,
     pub interp: FuncId,
     pub condition: FuncId,
+    pub shift: FuncId,
     pub trace: FuncId,
 }
 
@@ -127,6 +143,7 @@ const READ: &str = "vemu_jit_read";
 const WRITE: &str = "vemu_jit_write";
 const INTERP: &str = "vemu_jit_interp";
 const CONDITION: &str = "vemu_jit_condition";
+const SHIFT: &str = "vemu_jit_shift";
 const TRACE: &str = "vemu_jit_trace";
 
 /// Makes the helpers known to the JIT's linker.
@@ -135,6 +152,7 @@ pub(crate) fn register(builder: &mut JITBuilder) {
     builder.symbol(WRITE, write as *const u8);
     builder.symbol(INTERP, interp as *const u8);
     builder.symbol(CONDITION, condition as *const u8);
+    builder.symbol(SHIFT, shift as *const u8);
     builder.symbol(TRACE, trace as *const u8);
 }
 
@@ -160,6 +178,7 @@ pub(crate) fn declare(module: &mut JITModule) -> Result<HelperIds, JitError> {
         write: decl(WRITE, &[i32t, i32t, i32t, i32t], Some(i32t))?,
         interp: decl(INTERP, &[ptr], Some(i32t))?,
         condition: decl(CONDITION, &[i32t], Some(i32t))?,
+        shift: decl(SHIFT, &[i32t, i32t, i32t, i32t], Some(i32t))?,
         trace: decl(TRACE, &[ptr], None)?,
     })
 }

@@ -41,6 +41,7 @@ impl Cpu {
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
         let now = self.now();
+        self.irq_stale = true;
         self.bus.port_in(now, port, size as u8, &mut self.mem) & mask(size)
     }
 
@@ -50,6 +51,7 @@ impl Cpu {
         self.bus.port_out(now, port, size as u8, value & mask(size), &mut self.mem);
         // The device may be set to interrupt at another time now.
         self.events_stale = true;
+        self.irq_stale = true;
         self.take_bus_requests();
     }
 
