@@ -7,6 +7,7 @@
 //! the CPU at each device event so that interrupts arrive when they are due.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -289,6 +290,10 @@ pub struct Machine {
     last_blink: (bool, bool),
     /// With the terminal display, the terminal's keys go to the keyboard.
     term_keys: Option<KeyParser>,
+    /// Key events from the displays and the terminal not yet given to the
+    /// PS/2 keyboard: they go in as its queue drains, so that a line pasted
+    /// or typed faster than the guest reads loses no keys.
+    typed_keys: VecDeque<(vemu_devices::KeyCode, bool)>,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, MachineError> {
@@ -441,6 +446,7 @@ impl Machine {
             last_refresh: Instant::now(),
             last_blink: (false, false),
             term_keys: None,
+            typed_keys: VecDeque::new(),
         };
         m.power_on();
         Ok(m)
@@ -502,6 +508,18 @@ impl Machine {
         self.term_keys = terminal_keys.then(KeyParser::default);
     }
 
+    /// Gives the PS/2 keyboard the typed keys its queue has room for.
+    fn feed_typed_keys(&mut self) {
+        while let Some(&(key, down)) = self.typed_keys.front() {
+            let kbc = self.bus().kbc();
+            if !kbc.keyboard_has_room_for(key, down) {
+                break;
+            }
+            kbc.key_event(key, down);
+            self.typed_keys.pop_front();
+        }
+    }
+
     /// Publishes a new picture for the viewers when the guest changed it
     /// (video memory, registers, the blink), at most every
     /// [`crate::display::REFRESH`]; hands their input to the PS/2 devices.
@@ -511,7 +529,7 @@ impl Machine {
         let wanted = d.screen.take_wanted();
         for i in input {
             match i {
-                Input::Key(k, down) => self.bus().kbc().key_event(k, down),
+                Input::Key(k, down) => self.typed_keys.push_back((k, down)),
                 Input::Mouse { dx, dy, dz, buttons } => self.bus().kbc().mouse_event(dx, dy, dz, buttons),
             }
         }
@@ -706,15 +724,10 @@ impl Machine {
                     .filter(|m| m.0)
                     .map(|m| m.1)
                     .collect();
-                let kbc = self.bus().kbc();
-                for &m in &mods {
-                    kbc.key_event(m, true);
-                }
-                kbc.key_event(key, true);
-                kbc.key_event(key, false);
-                for &m in mods.iter().rev() {
-                    kbc.key_event(m, false);
-                }
+                let q = &mut self.typed_keys;
+                q.extend(mods.iter().map(|&m| (m, true)));
+                q.extend([(key, true), (key, false)]);
+                q.extend(mods.iter().rev().map(|&m| (m, false)));
             }
         }
         None
@@ -760,6 +773,7 @@ impl Machine {
             return Some(end);
         }
         self.refresh_displays();
+        self.feed_typed_keys();
         if let Some(end) = self.follow_host_clock() {
             return Some(end);
         }

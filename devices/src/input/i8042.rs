@@ -224,6 +224,12 @@ impl I8042 {
         self.fill();
     }
 
+    /// Whether the keyboard has room for `key`'s event now (see
+    /// [`Ps2Keyboard::has_room_for`]).
+    pub fn keyboard_has_room_for(&self, key: KeyCode, down: bool) -> bool {
+        self.keyboard.has_room_for(key, down)
+    }
+
     /// The frontend moved the mouse (see [`Ps2Mouse::mouse_event`]).
     pub fn mouse_event(&mut self, dx: i32, dy: i32, dz: i32, buttons: u8) {
         self.mouse.mouse_event(dx, dy, dz, buttons);

@@ -307,6 +307,14 @@ impl Ps2Keyboard {
 
     /// The frontend pressed (`down`) or released a key at virtual time `now`.
     /// Ignored while the guest has disabled scanning.
+    /// Whether [`Ps2Keyboard::key_event`] of `key` would fit in the 16-byte
+    /// queue now (a keyboard that does not scan drops keys anyway). A
+    /// frontend with keys to type waits until it does, as QEMU's input
+    /// queue spaces out the keys of its text displays.
+    pub fn has_room_for(&self, key: KeyCode, down: bool) -> bool {
+        !self.scanning || self.scancodes.len() + self.sequence(key, down).len() <= QUEUE_LEN
+    }
+
     pub fn key_event(&mut self, key: KeyCode, down: bool, now: u64) {
         if !self.scanning {
             return;
@@ -468,6 +476,23 @@ mod tests {
         let make = drain(k);
         k.key_event(key, false, 0);
         (make, drain(k))
+    }
+
+    #[test]
+    fn room_for_a_key_is_room_for_its_whole_sequence() {
+        let mut k = Ps2Keyboard::new();
+        // Set 2: a press is one byte, a release two; 15 bytes leave room for
+        // a press, not for a release.
+        for _ in 0..5 {
+            k.key_event(KeyCode::A, true, 0);
+            k.key_event(KeyCode::A, false, 0);
+        }
+        assert_eq!(k.scancodes.len(), 15);
+        assert!(k.has_room_for(KeyCode::A, true));
+        assert!(!k.has_room_for(KeyCode::A, false));
+        assert!(!k.has_room_for(KeyCode::CtrlR, true), "E0 14 is two bytes");
+        k.scanning = false;
+        assert!(k.has_room_for(KeyCode::A, false), "a keyboard that does not scan drops keys");
     }
 
     #[test]
