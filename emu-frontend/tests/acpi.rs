@@ -14,9 +14,8 @@ mod common;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::{require, Run};
 
@@ -31,41 +30,11 @@ fn boot_image() -> PathBuf {
 /// Runs `cmd` (whose human monitor listens on `port`) until the program
 /// waits for the power button, presses it through the monitor, and waits
 /// for the end.
-fn press_power_button(mut cmd: Command, port: u16) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let writer = seen.clone();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            writer.lock().expect("output").extend_from_slice(&buf[..n]);
-        }
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let text = || String::from_utf8_lossy(&seen.lock().expect("output")).into_owned();
-    let start = Instant::now();
+fn press_power_button(cmd: Command, port: u16) -> Run {
     // Open until the end: a monitor whose client leaves may drop what it sent.
     let mut monitor = None;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waiting") {
-            break Some(st);
-        }
-        if monitor.is_none() && text().contains("pm: waiting for the power button") {
+    common::run_watching(cmd, Duration::from_secs(120), |text| {
+        if monitor.is_none() && text.contains("pm: waiting for the power button") {
             let mut m = TcpStream::connect(("127.0.0.1", port)).expect("the monitor listens");
             m.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             // The greeting, then the prompt.
@@ -79,21 +48,8 @@ fn press_power_button(mut cmd: Command, port: u16) -> Run {
             m.write_all(b"system_powerdown\n").unwrap();
             monitor = Some(m);
         }
-        if start.elapsed() > Duration::from_secs(120) {
-            timed_out = true;
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let _ = out_reader.join();
-    Run {
-        status: status.and_then(|s| s.code()),
-        stdout: text(),
-        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
-        timed_out,
-    }
+        false
+    })
 }
 
 /// The program's lines (from its banner on), the DSDT's length left out.

@@ -138,7 +138,24 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Run {
 /// Runs `cmd` with stdin closed until its output shows every one of
 /// `markers` in order (then it is killed: the guest has shown what the test
 /// wanted), it exits, or `limit` passes (no markers: until it exits). The run's stdout is what it printed.
-pub fn run_until(mut cmd: Command, markers: &[&str], limit: Duration) -> Run {
+pub fn run_until(cmd: Command, markers: &[&str], limit: Duration) -> Run {
+    let all_seen = |text: &str| {
+        let mut at = 0;
+        markers.iter().all(|m| match text[at..].find(m) {
+            Some(i) => {
+                at += i + m.len();
+                true
+            }
+            None => false,
+        })
+    };
+    run_watching(cmd, limit, |text| !markers.is_empty() && all_seen(text))
+}
+
+/// Runs `cmd` with stdin closed, showing `watch` its standard output so far
+/// every 20 ms, until `watch` says it has seen enough (then it is killed),
+/// it exits, or `limit` passes.
+pub fn run_watching(mut cmd: Command, limit: Duration, mut watch: impl FnMut(&str) -> bool) -> Run {
     use std::sync::{Arc, Mutex};
     let mut child = cmd
         .stdin(Stdio::null())
@@ -166,22 +183,12 @@ pub fn run_until(mut cmd: Command, markers: &[&str], limit: Duration) -> Run {
     });
     let start = Instant::now();
     let mut timed_out = false;
-    let all_seen = |text: &str| {
-        let mut at = 0;
-        markers.iter().all(|m| match text[at..].find(m) {
-            Some(i) => {
-                at += i + m.len();
-                true
-            }
-            None => false,
-        })
-    };
     let status = loop {
         if let Some(st) = child.try_wait().expect("waiting") {
             break Some(st);
         }
         let text = String::from_utf8_lossy(&seen.lock().expect("output buffer")).into_owned();
-        if !markers.is_empty() && all_seen(&text) {
+        if watch(&text) {
             let _ = child.kill();
             let _ = child.wait();
             break None;
