@@ -18,20 +18,7 @@ main:
     rdmsr
     and ax, ~(1 << 11)
     wrmsr
-    mov al, 0x11                    ; 8259s: vectors 0x30 and 0x38, cascade on IRQ 2
-    out 0x20, al
-    out 0xa0, al
-    mov al, 0x30
-    out 0x21, al
-    mov al, 0x38
-    out 0xa1, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0x21, al
-    out 0xa1, al
+    PIC_INIT_8259 0x30, 0x38        ; vectors 0x30 and 0x38, all masked
     mov al, 0xfe                    ; only the timer
     out 0x21, al
     mov al, 0xff
