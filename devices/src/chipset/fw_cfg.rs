@@ -356,8 +356,11 @@ mod tests {
         let mut f = configure();
         // Half-way through the file directory.
         assert_eq!(read_item(&mut f, key::FILE_DIR, 10)[..4], 2u32.to_be_bytes());
+        // And the high half of a DMA descriptor's address written.
+        f.write(DMA_PORT, 4, 0x1234u32.to_be());
         let mut copy = configure();
         copy.restore(&f.save()).unwrap();
+        assert_eq!(copy.dma_high, 0x1234);
         let rest: Vec<u32> = (0..130).map(|_| f.read(0x511, 1)).collect();
         assert_eq!((0..130).map(|_| copy.read(0x511, 1)).collect::<Vec<_>>(), rest);
         assert_eq!(copy.read(0x510, 2), key::FILE_DIR as u32);
