@@ -226,10 +226,10 @@ pub struct Cpu {
 type RecentBlock = (BlockKey, Rc<CachedBlock>);
 
 /// Entries of [`Cpu::recent`] (a power of two).
-const RECENT_ENTRIES: usize = 4096;
+const RECENT_ENTRIES: usize = 16384;
 /// One hit in this many on a recent block also marks it used in the block
 /// cache, so that the blocks run most stay the last to be evicted.
-const RECENT_PROMOTE: u32 = 16;
+const RECENT_PROMOTE: u32 = 256;
 
 /// The slot of [`Cpu::recent`] for a block starting at `phys`.
 fn recent_slot(phys: PhysAddr) -> usize {
