@@ -433,6 +433,9 @@ impl PcBus {
                     self.requests.push_back(BusRequest::MapMmio { id, base, len });
                 }
             }
+            // A line made level-triggered (ELCR) or an 8259 initialised
+            // while a device holds it high must see the level again.
+            Dev::Pic => self.lines_known = 0,
             _ => {}
         }
         self.update_lines();

@@ -97,6 +97,9 @@ pub struct CachedBlock {
     extent: Cell<u32>,
     /// Times it has run (for the JIT threshold).
     runs: Cell<u32>,
+    /// Lookups [`Cpu::recent`] answered with it: one in [`RECENT_PROMOTE`]
+    /// marks it used in the block cache's LRU order.
+    recent_hits: Cell<u32>,
     /// Its translation, once compiled.
     code: Cell<Option<JitCode>>,
     /// Compiling it failed: it stays with the interpreter.
@@ -120,6 +123,7 @@ impl CachedBlock {
             region: RefCell::new(Vec::new()),
             extent: Cell::new(extent),
             runs: Cell::new(0),
+            recent_hits: Cell::new(0),
             code: Cell::new(None),
             jit_failed: Cell::new(false),
             links: Links::new(jit::EXITS),
@@ -217,9 +221,6 @@ pub struct Cpu {
     /// The blocks found last, by physical address, in front of the block
     /// cache (see [`Cpu::lookup_block`]).
     recent: Box<[Option<RecentBlock>]>,
-    /// Lookups the recent blocks answered, to promote one in [`RECENT_PROMOTE`]
-    /// in the block cache's LRU order.
-    recent_hits: u32,
 }
 
 /// A block [`Cpu::recent`] holds, and its key.
@@ -271,7 +272,6 @@ impl Cpu {
             jmp_cache_tlb_flushes: 0,
             jmp_cache_extent: 0,
             recent: vec![None; RECENT_ENTRIES].into_boxed_slice(),
-            recent_hits: 0,
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -763,8 +763,9 @@ impl Cpu {
         let found = match &self.recent[slot] {
             Some((k, b)) if *k == key => {
                 let b = b.clone();
-                self.recent_hits = self.recent_hits.wrapping_add(1);
-                if self.recent_hits % RECENT_PROMOTE == 0 {
+                let hits = b.recent_hits.get().wrapping_add(1);
+                b.recent_hits.set(hits);
+                if hits % RECENT_PROMOTE == 0 {
                     self.cache.get(&key);
                 }
                 Some(b)

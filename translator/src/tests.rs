@@ -159,6 +159,23 @@ fn nmis_ignore_if_and_wait_for_the_handlers_iret() {
     }
 }
 
+#[test]
+fn rcl_by_a_multiple_of_nine_leaves_a_byte_in_memory_unwritten_in_both_tiers() {
+    // mov ax, 0xd000; mov ds, ax; rcl byte [0], COUNT; nop; hlt. A write to
+    // the window sends an NMI, whose handler at 0000:3000 counts it in BX.
+    for (count, writes) in [(9u8, 0u32), (18, 0), (1, 1)] {
+        let main = [0xb8, 0x00, 0xd0, 0x8e, 0xd8, 0xc0, 0x16, 0x00, 0x00, count, 0x90, 0xf4];
+        for engine in ENGINES {
+            let mut cpu = cpu_on(&main, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+            cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap().nmi_on_write = true;
+            cpu.mem.write_phys(PhysAddr(0x3000), &[0x43, 0xcf]);
+            cpu.mem.write_phys(PhysAddr(2 * 4), &[0x00, 0x30, 0x00, 0x00]);
+            assert_eq!(cpu.run(100), Exit::Halted);
+            assert_eq!(cpu.state.regs[reg::EBX] & 0xffff, writes, "{engine:?}: rcl by {count}");
+        }
+    }
+}
+
 /// Runs a 16-bit loop at 0000:1000 with the JIT forced until it halts;
 /// returns the CPU.
 fn run_jit_loop(code: &[u8]) -> Cpu {

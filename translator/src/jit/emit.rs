@@ -1525,6 +1525,11 @@ impl<'b> Emitter<'_, 'b> {
             return false;
         }
         let size = self.op_size(0);
+        // Nor is it written by RCL or RCR by a multiple of its width plus one.
+        let through_cf = matches!(self.ins.mnemonic(), Mnemonic::Rcl | Mnemonic::Rcr);
+        if through_cf && !self.is_gpr(0) && count.is_some_and(|c| c % (8 * size + 1) == 0) {
+            return false;
+        }
         let mn = match self.ins.mnemonic() {
             Mnemonic::Sal => Mnemonic::Shl,
             m => m,

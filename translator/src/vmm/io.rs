@@ -41,6 +41,8 @@ impl Cpu {
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
         let now = self.now();
+        // A read may move a device's next event too (the UART's receiver).
+        self.events_stale = true;
         self.irq_stale = true;
         self.bus.port_in(now, port, size as u8, &mut self.mem) & mask(size)
     }
