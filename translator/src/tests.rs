@@ -23,6 +23,13 @@ struct TimedIrq {
     nmi: bool,
 }
 
+impl TimedIrq {
+    /// Its line rising at `after`, on vector 0x20; no NMIs.
+    fn new(after: u64) -> TimedIrq {
+        TimedIrq { after, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false }
+    }
+}
+
 impl Bus for TimedIrq {
     fn port_in(&mut self, _now: u64, _port: u16, _size: u8, _mem: &mut Memory) -> u32 {
         0xff
@@ -71,8 +78,7 @@ fn cpu_on(code: &[u8], irq_after: u64, config: CpuConfig) -> Cpu {
     mem.write_phys(PhysAddr(0x1000), code);
     mem.write_phys(PhysAddr(0x2000), &[0xf4]);
     mem.write_phys(PhysAddr(0x20 * 4), &[0x00, 0x20, 0x00, 0x00]);
-    let bus =
-        TimedIrq { after: irq_after, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false };
+    let bus = TimedIrq::new(irq_after);
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     cpu.state.segs[Seg::CS as usize] = Segment::real(0, true, 0);
     cpu.state.eip = 0x1000;
@@ -553,8 +559,7 @@ fn pae_cpu(code: &[u8], config: CpuConfig) -> Cpu {
     put(&mut mem, 0x808, 0x00cf_9b00_0000_ffff);
     put(&mut mem, 0x810, 0x00cf_9300_0000_ffff);
     put(&mut mem, 0x3000 + 14 * 8, 0x0000_8e00_0008_2000);
-    let bus =
-        TimedIrq { after: u64::MAX, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false };
+    let bus = TimedIrq::new(u64::MAX);
     let mut cpu = Cpu::new(mem, Box::new(bus), config);
     let flat = |selector: u16, code: bool| Segment {
         selector,
