@@ -627,24 +627,17 @@ impl Machine {
                 let wait = t.saturating_sub(now);
                 match self.config.clock {
                     Clock::Instructions { sleep: false } => self.cpu.warp += wait,
-                    // A clock behind the host's catches up here, up to the
-                    // event, before any real wait.
-                    Clock::Host => {
-                        let lag = self.host_time().saturating_sub(now);
-                        let started = Instant::now();
-                        let end = match wait.checked_sub(lag) {
-                            Some(left) if left > 0 => self.take_input(Duration::from_nanos(left)),
-                            _ => None,
+                    // The guest waits in real time; a host clock that is
+                    // behind the host's catches up first, up to the event.
+                    Clock::Instructions { sleep: true } | Clock::Host => {
+                        let lag = match self.config.clock {
+                            Clock::Host => self.host_time().saturating_sub(now),
+                            _ => 0,
                         };
+                        let started = Instant::now();
+                        let end = self.take_input(Duration::from_nanos(wait.saturating_sub(lag)));
                         let slept = started.elapsed().as_nanos() as u64;
                         self.cpu.warp += slept.saturating_add(lag).min(wait);
-                        return end;
-                    }
-                    Clock::Instructions { sleep: true } => {
-                        let started = Instant::now();
-                        let end = self.take_input(Duration::from_nanos(wait));
-                        let slept = (started.elapsed().as_nanos() as u64).min(wait);
-                        self.cpu.warp += slept;
                         return end;
                     }
                 }
