@@ -173,6 +173,12 @@ impl LinkTable {
         for exit in 0..links.exits() {
             self.slots.remove(&links.slot_address(exit));
         }
+        self.unlink_incoming(links);
+    }
+
+    /// Cuts every link into the translation (its code is being replaced:
+    /// the slots that led to the old code lead back to the run loop).
+    pub fn unlink_incoming(&mut self, links: &Links) {
         for slot in self.incoming.remove(&links.id()).unwrap_or_default() {
             self.unlink_slot(slot);
         }
@@ -265,6 +271,25 @@ mod tests {
         assert_eq!(t.cut_beyond(0xffff_ffff), 0);
         assert_eq!(t.cut_beyond(0xffff), 1);
         assert_eq!((a.target(0), a.target(1)), (0x10, 0));
+    }
+
+    #[test]
+    fn replaced_code_loses_its_incoming_links_and_keeps_its_own() {
+        let mut t = LinkTable::new();
+        let (a, b, c) = (Links::new(1), Links::new(1), Links::new(1));
+        for l in [&a, &b, &c] {
+            t.add(l, 0);
+        }
+        t.link(a.slot_address(0), &b, 0x10, 1);
+        t.link(b.slot_address(0), &c, 0x20, 1);
+        t.unlink_incoming(&b);
+        assert_eq!((a.target(0), b.target(0)), (0, 0x20));
+        assert_eq!(t.len(), (3, 1));
+        // The slot links again, to the new code.
+        t.link(a.slot_address(0), &b, 0x30, 1);
+        assert_eq!(a.target(0), 0x30);
+        t.remove(&b);
+        assert_eq!(a.target(0), 0);
     }
 
     #[test]
