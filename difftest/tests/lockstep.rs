@@ -21,8 +21,12 @@ const LIMIT: u64 = 20_000_000_000;
 /// Runs `rom` in both tiers on `model`; the first disagreement, if any.
 fn both_tiers(name: &str, rom: &Path, model: CpuModel, jit_defect: bool) -> Result<(), String> {
     // As `vemu run` does: a triple fault resets (the triplefault ROM counts on it).
+    // The JIT side compiles with the optimiser from the first run (a
+    // threshold of 1); tests/diff.rs runs `Engine::Jit` as users get it,
+    // in the baseline tier until blocks are hot.
     let cpu = |engine| CpuConfig {
         engine,
+        jit_threshold: 1,
         jit_defect: jit_defect && engine == Engine::Jit,
         model,
         ..CpuConfig::default()

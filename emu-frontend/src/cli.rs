@@ -143,11 +143,13 @@ pub struct RunArgs {
     /// Write one line per executed instruction to FILE.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// How guest code runs: interp (interpreter only), jit (compile every block),
-    /// auto (compile blocks that have run --jit-threshold times).
+    /// How guest code runs: interp (interpreter only), jit (compile every block,
+    /// quickly at first, and again with the optimiser after --jit-threshold
+    /// runs), auto (compile blocks that have run --jit-threshold times).
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
-    /// Runs of a block before --engine auto compiles it. Compiling costs
+    /// Runs of a block before --engine auto compiles it (and before --engine
+    /// jit compiles it again with the optimiser). Compiling costs
     /// about what a few thousand interpreted runs do: Debian's kernel boots
     /// in about a third of the time at 2000 than at 50 (which spent most of
     /// the boot in Cranelift compiling code that then ran a few times).

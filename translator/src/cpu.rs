@@ -19,7 +19,7 @@ use vemu_softmmu::{Memory, PhysAddr};
 
 use crate::bus::{Bus, BusRequest};
 use crate::exception::{vector, Exception, Fault};
-use crate::jit::{self, status, Engine, Jit, JitCode, JitEnv, JmpEntry, JMP_CACHE_ENTRIES};
+use crate::jit::{self, status, Engine, HotCounter, Jit, JitCode, JitEnv, JmpEntry, Tier, JMP_CACHE_ENTRIES};
 use crate::state::{dr, fl, CpuState, Seg};
 use crate::trace::Tracer;
 
@@ -459,12 +459,23 @@ impl Cpu {
             }
         }
         let generation = self.jit.as_ref()?.generation();
-        if let Some(code) = cached.code.get().filter(|c| c.generation == generation) {
-            return Some(code);
-        }
-        if cached.jit_failed.get() || runs < self.compile_threshold(cached) {
+        let optimize_at = self.config.jit_threshold;
+        let current = cached.code.get().filter(|c| c.generation == generation);
+        if let Some(code) = current {
+            if code.tier == Tier::Optimized || runs < optimize_at {
+                return Some(code);
+            }
+            // A baseline translation that became hot: compiled again by the
+            // optimising tier, and what jumped into the old code comes back
+            // here to be linked to the new.
+            self.links.unlink_incoming(&cached.links);
+            self.clear_jmp_cache();
+        } else if cached.jit_failed.get() || runs < self.compile_threshold(cached) {
             return None;
         }
+        // Under `Engine::Jit`, a block not yet hot starts in the baseline tier.
+        let baseline = (engine == Engine::Jit && runs < optimize_at)
+            .then(|| HotCounter { addr: cached.runs.as_ptr() as usize, threshold: optimize_at });
         let s = &self.state;
         let mode = jit::Mode {
             bitness: s.code_bitness(),
@@ -479,7 +490,9 @@ impl Cpu {
             sse2: self.config.model.has(crate::cpuid::feature::SSE2),
         };
         self.links.unlink_outgoing(&cached.links);
-        let members = self.region(&cached.block);
+        // A baseline translation is its block alone: its loops go through
+        // links, and each block counts its own runs.
+        let members = if baseline.is_some() { Vec::new() } else { self.region(&cached.block) };
         // The extent covers the code and the direct targets within the limit,
         // which the translation jumps to without checking the limit.
         let limit = mode.cs_limit;
@@ -501,7 +514,7 @@ impl Cpu {
         let blocks: Vec<&Block> = std::iter::once(&cached.block).chain(region.iter()).collect();
         let jit = self.jit.as_mut()?;
         let started = std::time::Instant::now();
-        let compiled = jit.compile(&blocks, mode, &cached.links);
+        let compiled = jit.compile(&blocks, mode, &cached.links, baseline);
         self.compile_time += started.elapsed();
         match compiled {
             Ok(code) => {
@@ -515,6 +528,7 @@ impl Cpu {
                     cached.block.eip, e.0
                 );
                 cached.jit_failed.set(true);
+                cached.code.set(None);
                 None
             }
         }

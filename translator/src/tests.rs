@@ -195,6 +195,32 @@ fn run_jit_loop(code: &[u8]) -> Cpu {
 }
 
 #[test]
+fn the_jit_engine_starts_in_the_baseline_tier_and_optimizes_what_gets_hot() {
+    // mov dx, 300; l1: mov cx, 10; l2: add ax, cx; loop l2; dec dx; jnz l1; hlt
+    // The inner loop's block gets hot first and is compiled again while the
+    // block before it is linked to its baseline code; then the outer one.
+    let code = [0xba, 0x2c, 0x01, 0xb9, 0x0a, 0x00, 0x01, 0xc8, 0xe2, 0xfc, 0x4a, 0x75, 0xf6, 0xf4];
+    for threshold in [100, 1, 1_000_000] {
+        let config = CpuConfig { engine: Engine::Jit, jit_threshold: threshold, ..CpuConfig::default() };
+        let mut cpu = cpu_on(&code, u64::MAX, config);
+        while cpu.run(100_000) != Exit::Halted {}
+        assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, 300 * 55, "threshold {threshold}");
+        let jit = cpu.jit.as_ref().unwrap();
+        let (compiled, optimized) = (jit.compiled, jit.optimized);
+        let baseline = compiled - optimized;
+        match threshold {
+            // The blocks in the baseline tier first, then the loops as regions.
+            100 => assert!(baseline >= 3 && optimized >= 1, "{baseline} + {optimized}"),
+            // Hot from the first run: only the optimiser compiles.
+            1 => assert!(baseline == 0 && optimized >= 1, "{baseline} + {optimized}"),
+            // Never hot: the five blocks (the first, l2, the DEC and JNZ,
+            // l1, the HLT) stay in the baseline tier.
+            _ => assert!(baseline == 5 && optimized == 0, "{baseline} + {optimized}"),
+        }
+    }
+}
+
+#[test]
 fn data_written_beside_code_leaves_its_translation_alone() {
     // mov cx, 2000; l: inc word [0x1100]; loop l; hlt -- the counter shares
     // the loop's page.

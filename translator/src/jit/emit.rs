@@ -28,7 +28,7 @@ use vemu_block_cache::Links;
 use vemu_decoder::{ends_block, Block};
 
 use super::helpers::{self, interp_status, read_status, write_status, HelperIds};
-use super::{block_signature, env_offset, status, JitError, JmpEntry, JMP_CACHE_ENTRIES};
+use super::{block_signature, env_offset, status, HotCounter, JitError, JmpEntry, JMP_CACHE_ENTRIES};
 use crate::cpu::Cpu;
 use crate::flags::{op, Flags};
 use crate::interp::{addr16, data::cc_nibble, mask, reg_size, seg_of};
@@ -207,19 +207,39 @@ struct Emitter<'a, 'b> {
     /// code or reached a device (MMIO): control goes back to the run loop
     /// after it, as after a port access (None: no slow path that could).
     leave: Option<Value>,
+    /// A baseline translation's run counter, counted at the head of its
+    /// first block, `root`.
+    hot: Option<HotCounter>,
+    root: u32,
+    /// The baseline tier keeps the guest registers in the state: every use
+    /// loads one, every definition stores it, and helper calls and exits
+    /// have none to store or reload. (Its register allocator would spill
+    /// them anyway; this keeps its slow paths and exits small.)
+    regs_in_memory: bool,
 }
 
-/// Emits the region `blocks` (entry block first; every other block starts on
-/// the entry's page) into `ctx.func`, whose signature and name the caller set.
-pub(crate) fn emit_region<'b>(
+/// What one translation covers.
+pub(crate) struct Source<'s, 'b> {
+    /// The region's blocks, entry block first; every other block starts on
+    /// the entry's page.
+    pub blocks: &'s [&'b Block],
+    pub mode: Mode,
+    /// Its exits' link slots.
+    pub links: &'b Links,
+    /// In the baseline tier: the counter its runs go to (else optimised).
+    pub baseline: Option<HotCounter>,
+}
+
+/// Emits the translation of `src` into `ctx.func`, whose signature and name
+/// the caller set.
+pub(crate) fn emit_region(
     module: &mut JITModule,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     helpers: &HelperIds,
-    blocks: &[&'b Block],
-    mode: Mode,
-    links: &'b Links,
+    src: Source,
 ) -> Result<(), JitError> {
+    let Source { blocks, mode, links, baseline } = src;
     let ptr = module.target_config().pointer_type();
     let h_read = module.declare_func_in_func(helpers.read, &mut ctx.func);
     let h_write = module.declare_func_in_func(helpers.write, &mut ctx.func);
@@ -274,6 +294,9 @@ pub(crate) fn emit_region<'b>(
         ins: &blocks[0].insns[0],
         left_in_block: 0,
         leave: None,
+        hot: baseline,
+        root: blocks[0].eip,
+        regs_in_memory: baseline.is_some(),
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -310,6 +333,9 @@ impl<'b> Emitter<'_, 'b> {
         self.b.switch_to_block(head); // sealed at the end: loops jump back to it
         (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
         self.emitted.insert(blk.eip);
+        if let Some(hot) = self.hot.filter(|_| blk.eip == self.root) {
+            self.count_run(hot, blk.eip);
+        }
         // Not enough budget left for the whole block: back to the run loop,
         // before it (which interprets up to the exact end).
         let left = self.b.use_var(self.budget);
@@ -351,6 +377,25 @@ impl<'b> Emitter<'_, 'b> {
         }
     }
 
+    /// Counts a pass through the region's first block at `eip` (an entry or
+    /// a turn of one of its loops); once the count reaches the threshold,
+    /// leaves before the block, for the run loop to compile the region again.
+    fn count_run(&mut self, hot: HotCounter, eip: u32) {
+        let at = self.b.ins().iconst(self.ptr, hot.addr as i64);
+        let runs = self.b.ins().load(types::I32, mf(), at, 0);
+        let runs = self.b.ins().iadd_imm_s(runs, 1);
+        self.b.ins().store(mf(), runs, at, 0);
+        let due = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, runs, hot.threshold as i64);
+        let out = self.b.create_block();
+        let body = self.b.create_block();
+        self.b.ins().brif(due, out, &[], body, &[]);
+        self.enter(out);
+        self.b.set_cold_block(out);
+        self.store_state_eip(eip);
+        self.ret(status::OK);
+        self.enter(body);
+    }
+
     // ---- state ----------------------------------------------------------------------
 
     /// The `Cpu`, which generated code keeps in the pinned register (see
@@ -374,7 +419,7 @@ impl<'b> Emitter<'_, 'b> {
     /// Loads the registers the region uses (at entry, and after a helper that
     /// may have changed them); the flags are in the state from then on.
     fn load_state(&mut self) {
-        for i in 0..8 {
+        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
             if self.usage.regs_used & (1 << i) != 0 {
                 let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
                 self.b.def_var(self.regs[i], x);
@@ -412,7 +457,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Stores the registers the region may have changed and the pending flags.
     fn store_regs_and_flags(&mut self) {
-        for i in 0..8 {
+        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
             if self.usage.regs_written & (1 << i) != 0 {
                 let x = self.b.use_var(self.regs[i]);
                 self.st(x, ST_REGS + 4 * i as i32);
@@ -425,7 +470,7 @@ impl<'b> Emitter<'_, 'b> {
     /// holds them): takes them from the state again, so that no register value
     /// lives across the call and the hot path keeps its host registers.
     fn reload_after_call(&mut self) {
-        for i in 0..8 {
+        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
             if self.usage.regs_used & (1 << i) != 0 {
                 let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
                 self.b.def_var(self.regs[i], x);
@@ -569,6 +614,9 @@ impl<'b> Emitter<'_, 'b> {
             self.invalid
                 .get_or_insert_with(|| format!("register {i} missing from the usage of {:?}", self.ins));
         }
+        if self.regs_in_memory {
+            return self.ld(types::I32, ST_REGS + 4 * i as i32);
+        }
         self.b.use_var(self.regs[i])
     }
 
@@ -576,6 +624,9 @@ impl<'b> Emitter<'_, 'b> {
         if self.usage.regs_written & (1 << i) == 0 {
             self.invalid
                 .get_or_insert_with(|| format!("register {i} missing from the writes of {:?}", self.ins));
+        }
+        if self.regs_in_memory {
+            return self.st(v, ST_REGS + 4 * i as i32);
         }
         self.b.def_var(self.regs[i], v);
     }

@@ -22,21 +22,31 @@
 //! thousand guest instructions. Generated code is never freed one translation at
 //! a time: when enough has been compiled, the whole module is dropped at a safe
 //! point in the run loop and everything is compiled again on demand.
+//!
+//! There are two tiers ([`Tier`]). `Engine::Auto` compiles hot regions with
+//! Cranelift's optimiser. `Engine::Jit` compiles every block before it first
+//! runs, which for a Linux boot means some 100 000 blocks run a few times
+//! each: those start in the baseline tier (the block alone, the guest
+//! registers in memory, no optimisation, the single-pass register allocator),
+//! which counts its runs and goes back to the run loop to be compiled as a
+//! region by the optimiser once they reach the threshold.
 
 mod emit;
 pub(crate) mod helpers;
+mod memory;
 pub(crate) mod region;
 
 use std::io::Write;
 use std::mem::offset_of;
 
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use vemu_block_cache::Links;
 use vemu_decoder::Block;
 use vemu_softmmu::TlbEntry;
@@ -48,7 +58,9 @@ pub(crate) use emit::{Mode, EXITS};
 pub enum Engine {
     /// The interpreter only.
     Interp,
-    /// Every block is compiled before it first runs.
+    /// Every block is compiled before it first runs, by the baseline tier
+    /// ([`Tier::Baseline`]), and compiled again by the optimising tier once
+    /// it has run `jit_threshold` times.
     Jit,
     /// A block is interpreted until it has run `jit_threshold` times, then compiled.
     Auto,
@@ -141,6 +153,19 @@ pub(crate) mod env_offset {
     pub const SEG_WRITE_LIMIT: i32 = offset_of!(JitEnv, seg_write_limit) as i32;
 }
 
+/// How hard Cranelift works on a translation. Both tiers compile the same IR
+/// from the same emitter; only the backend's effort differs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// No IR optimisation and the single-pass register allocator: about a
+    /// third of the optimising tier's compile time, for slower code. Under
+    /// `Engine::Jit` a translation starts here; it counts its runs, and leaves
+    /// for the run loop to be compiled again once they reach the threshold.
+    Baseline,
+    /// Cranelift's optimiser and its backtracking register allocator.
+    Optimized,
+}
+
 /// A compiled block.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct JitCode {
@@ -148,6 +173,17 @@ pub struct JitCode {
     pub entry: usize,
     /// The module generation it belongs to.
     pub generation: u64,
+    pub tier: Tier,
+}
+
+/// A baseline translation's run counter: generated code adds one at every
+/// pass through the region's first block and leaves, before running it, once
+/// the counter reaches `threshold`.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct HotCounter {
+    /// Address of the `u32` counter (it outlives the translation's use).
+    pub addr: usize,
+    pub threshold: u32,
 }
 
 /// Why a block could not be compiled.
@@ -165,18 +201,25 @@ pub(crate) mod status {
     pub const FAULT: u32 = 1;
 }
 
-/// Blocks compiled into one module before it is thrown away and started afresh.
-const MODULE_BLOCKS: usize = 8192;
+/// Bytes of code compiled into one module before it is thrown away and
+/// started afresh.
+const MODULE_BYTES: usize = 512 << 20;
 
 /// The compiler and the generated code.
 pub struct Jit {
     module: JITModule,
+    /// The baseline tier's ISA (the module's own is the optimising tier's).
+    baseline_isa: OwnedTargetIsa,
     ctx: Context,
     fctx: FunctionBuilderContext,
     helpers: helpers::HelperIds,
     trampoline: Trampoline,
     generation: u64,
     pub(crate) compiled: usize,
+    /// Of those, by the optimising tier.
+    pub(crate) optimized: usize,
+    /// Bytes of code the module holds.
+    bytes: usize,
     /// Set when the module is full: the run loop flushes at its next safe point.
     pub(crate) needs_flush: bool,
     debug: JitDebug,
@@ -208,12 +251,18 @@ impl JitDebug {
     }
 }
 
-fn make_isa() -> Result<OwnedTargetIsa, JitError> {
+fn make_isa(tier: Tier) -> Result<OwnedTargetIsa, JitError> {
     let mut flags = settings::builder();
     let set = |f: &mut settings::Builder, k: &str, v: &str| {
         f.set(k, v).map_err(|e| JitError(format!("cranelift setting {k}={v}: {e}")))
     };
-    set(&mut flags, "opt_level", "speed")?;
+    match tier {
+        Tier::Optimized => set(&mut flags, "opt_level", "speed")?,
+        Tier::Baseline => {
+            set(&mut flags, "opt_level", "none")?;
+            set(&mut flags, "regalloc_algorithm", "single_pass")?;
+        }
+    }
     // Cranelift's IR verifier doubles compile times; debug builds (and so the
     // test suite) keep it, to catch malformed IR from the emitter.
     set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
@@ -242,7 +291,8 @@ impl Jit {
     }
 
     fn with_generation(generation: u64) -> Result<Jit, JitError> {
-        let mut builder = JITBuilder::with_isa(make_isa()?, default_libcall_names());
+        let mut builder = JITBuilder::with_isa(make_isa(Tier::Optimized)?, default_libcall_names());
+        builder.memory_provider(Box::new(memory::PackedCode::default()));
         helpers::register(&mut builder);
         let mut module = JITModule::new(builder);
         let helpers = helpers::declare(&mut module)?;
@@ -251,12 +301,15 @@ impl Jit {
         let trampoline = build_trampoline(&mut module, &mut ctx, &mut fctx)?;
         Ok(Jit {
             module,
+            baseline_isa: make_isa(Tier::Baseline)?,
             ctx,
             fctx,
             helpers,
             trampoline,
             generation,
             compiled: 0,
+            optimized: 0,
+            bytes: 0,
             needs_flush: false,
             debug: JitDebug::from_env(),
         })
@@ -279,13 +332,17 @@ impl Jit {
     }
 
     /// Compiles the region `blocks` (its entry block first, then blocks on the
-    /// same page it branches to) for `mode`, with its exits' link slots in `links`.
+    /// same page it branches to) for `mode`, with its exits' link slots in
+    /// `links`: in the baseline tier if `baseline` gives the counter its runs
+    /// go to, else in the optimising tier.
     pub(crate) fn compile(
         &mut self,
         blocks: &[&Block],
         mode: Mode,
         links: &Links,
+        baseline: Option<HotCounter>,
     ) -> Result<JitCode, JitError> {
+        let tier = if baseline.is_some() { Tier::Baseline } else { Tier::Optimized };
         let sig = block_signature();
         let id = self
             .module
@@ -298,15 +355,16 @@ impl Jit {
             &mut self.ctx,
             &mut self.fctx,
             &self.helpers,
-            blocks,
-            mode,
-            links,
+            emit::Source { blocks, mode, links, baseline },
         )?;
         if self.debug.dump {
             self.ctx.set_disasm(true);
             eprintln!("=== region at {:#x}\n{}", blocks[0].eip, self.ctx.func.display());
         }
-        let defined = self.module.define_function(id, &mut self.ctx);
+        let defined = match tier {
+            Tier::Optimized => self.module.define_function(id, &mut self.ctx).map_err(|e| format!("{e:?}")),
+            Tier::Baseline => self.define_baseline(id),
+        };
         let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
         if self.debug.dump {
             if let Some(c) = self.ctx.compiled_code() {
@@ -314,18 +372,35 @@ impl Jit {
             }
         }
         self.module.clear_context(&mut self.ctx);
-        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", blocks[0].eip)))?;
+        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", blocks[0].eip)))?;
         self.module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
         let entry = self.module.get_finalized_function(id) as usize;
         if let Some(map) = self.debug.perf_map.as_mut() {
             // One line per translation: perf names samples in it after the guest EIP.
-            let _ = writeln!(map, "{entry:x} {size:x} guest_{:x}_g{}", blocks[0].eip, self.generation);
+            let t = if tier == Tier::Baseline { "b" } else { "" };
+            let _ = writeln!(map, "{entry:x} {size:x} guest_{:x}_g{}{t}", blocks[0].eip, self.generation);
         }
         self.compiled += 1;
-        if self.compiled >= MODULE_BLOCKS {
+        self.optimized += usize::from(tier == Tier::Optimized);
+        self.bytes += size;
+        if self.bytes >= MODULE_BYTES {
             self.needs_flush = true;
         }
-        Ok(JitCode { entry, generation: self.generation })
+        Ok(JitCode { entry, generation: self.generation, tier })
+    }
+
+    /// Compiles the function in the context with the baseline ISA and gives
+    /// the module its bytes (what `define_function` does with the module's own).
+    fn define_baseline(&mut self, id: FuncId) -> Result<(), String> {
+        let mut ctrl = ControlPlane::default();
+        self.ctx.compile(&*self.baseline_isa, &mut ctrl).map_err(|e| format!("{:?}", e.inner))?;
+        let (func, code) = (&self.ctx.func, self.ctx.compiled_code().expect("just compiled"));
+        let relocs: Vec<ModuleReloc> =
+            code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, func, id)).collect();
+        let alignment = code.buffer.alignment as u64;
+        self.module
+            .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// The entry into compiled code: `trampoline(cpu, code)` runs the translation
