@@ -446,8 +446,6 @@ impl Cpu {
         if engine == Engine::Interp || !self.jit_allowed() {
             return None;
         }
-        let runs = cached.runs.get().saturating_add(1);
-        cached.runs.set(runs);
         if self.jit.is_none() {
             match Jit::new() {
                 Ok(j) => self.jit = Some(j),
@@ -461,6 +459,12 @@ impl Cpu {
         let generation = self.jit.as_ref()?.generation();
         let optimize_at = self.config.jit_threshold;
         let current = cached.code.get().filter(|c| c.generation == generation);
+        // A baseline translation counts its own runs (at its head).
+        let runs = match current {
+            Some(c) if c.tier == Tier::Baseline => cached.runs.get(),
+            _ => cached.runs.get().saturating_add(1),
+        };
+        cached.runs.set(runs);
         if let Some(code) = current {
             if code.tier == Tier::Optimized || runs < optimize_at {
                 return Some(code);

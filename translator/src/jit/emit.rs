@@ -8,6 +8,9 @@
 //! of its memory accesses succeeded, so a fault path stores exactly the state
 //! after the previous instruction. A branch to a block of the region is a jump
 //! inside the function, so loops keep the guest registers in host registers.
+//! The baseline tier keeps the general registers in the state instead (each
+//! use loads, each definition stores: by the rule above, the state is the
+//! same at every exit), which keeps its exits and slow paths short.
 //! Within a block the emitter also remembers which operation set the flags
 //! (`Known`), so conditions and carries are computed straight from its operands
 //! without materializing EFLAGS.

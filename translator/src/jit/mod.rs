@@ -201,9 +201,11 @@ pub(crate) mod status {
     pub const FAULT: u32 = 1;
 }
 
-/// Bytes of code compiled into one module before it is thrown away and
-/// started afresh.
+/// Code compiled into one module before it is thrown away and started afresh
+/// (translations that were dropped or compiled again stay in it until then):
+/// bytes, and translations (each costs Cranelift's module some bookkeeping).
 const MODULE_BYTES: usize = 512 << 20;
+const MODULE_FUNCTIONS: usize = 131072;
 
 /// The compiler and the generated code.
 pub struct Jit {
@@ -362,8 +364,8 @@ impl Jit {
             eprintln!("=== region at {:#x}\n{}", blocks[0].eip, self.ctx.func.display());
         }
         let defined = match tier {
-            Tier::Optimized => self.module.define_function(id, &mut self.ctx).map_err(|e| format!("{e:?}")),
-            Tier::Baseline => self.define_baseline(id),
+            Tier::Optimized => self.module.define_function(id, &mut self.ctx),
+            Tier::Baseline => self.define_baseline(id).map_err(|e| *e),
         };
         let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
         if self.debug.dump {
@@ -372,8 +374,18 @@ impl Jit {
             }
         }
         self.module.clear_context(&mut self.ctx);
-        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", blocks[0].eip)))?;
-        self.module.finalize_definitions().map_err(|e| JitError(format!("finalizing: {e}")))?;
+        // Code memory that failed to change protection may have lost its
+        // mapping (`memory::PackedCode`), other translations with it: the
+        // module must go before any of them runs again.
+        if let Err(e @ cranelift_module::ModuleError::Allocation { .. }) = &defined {
+            self.needs_flush = true;
+            return Err(JitError(format!("code memory: {e}")));
+        }
+        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", blocks[0].eip)))?;
+        if let Err(e) = self.module.finalize_definitions() {
+            self.needs_flush = true;
+            return Err(JitError(format!("finalizing: {e}")));
+        }
         let entry = self.module.get_finalized_function(id) as usize;
         if let Some(map) = self.debug.perf_map.as_mut() {
             // One line per translation: perf names samples in it after the guest EIP.
@@ -383,7 +395,7 @@ impl Jit {
         self.compiled += 1;
         self.optimized += usize::from(tier == Tier::Optimized);
         self.bytes += size;
-        if self.bytes >= MODULE_BYTES {
+        if self.bytes >= MODULE_BYTES || self.compiled >= MODULE_FUNCTIONS {
             self.needs_flush = true;
         }
         Ok(JitCode { entry, generation: self.generation, tier })
@@ -391,16 +403,14 @@ impl Jit {
 
     /// Compiles the function in the context with the baseline ISA and gives
     /// the module its bytes (what `define_function` does with the module's own).
-    fn define_baseline(&mut self, id: FuncId) -> Result<(), String> {
+    fn define_baseline(&mut self, id: FuncId) -> Result<(), Box<cranelift_module::ModuleError>> {
         let mut ctrl = ControlPlane::default();
-        self.ctx.compile(&*self.baseline_isa, &mut ctrl).map_err(|e| format!("{:?}", e.inner))?;
+        self.ctx.compile(&*self.baseline_isa, &mut ctrl).map_err(|e| Box::new(e.into()))?;
         let (func, code) = (&self.ctx.func, self.ctx.compiled_code().expect("just compiled"));
         let relocs: Vec<ModuleReloc> =
             code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, func, id)).collect();
         let alignment = code.buffer.alignment as u64;
-        self.module
-            .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
-            .map_err(|e| format!("{e:?}"))
+        self.module.define_function_bytes(id, alignment, code.code_buffer(), &relocs).map_err(Box::new)
     }
 
     /// The entry into compiled code: `trampoline(cpu, code)` runs the translation
@@ -419,7 +429,8 @@ impl Jit {
 ///   run loop flushes the module between translations;
 /// - generated code holds addresses that only the block cache keeps alive:
 ///   the `Instruction`s it hands to the interpreter helper, its own and other
-///   translations' link slots, the entry points it chains to through links and
+///   translations' link slots, the run counter a baseline translation adds to
+///   (in its `CachedBlock`), the entry points it chains to through links and
 ///   the jump cache. Nothing changes the cache while generated code runs
 ///   (helpers execute instructions and queue code writes; the run loop drops
 ///   invalidated blocks, and unlinks them and clears the jump cache, only
