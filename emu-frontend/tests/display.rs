@@ -59,7 +59,7 @@ fn the_terminal_display_shows_text_and_takes_keys() {
     let d = dir.display();
     let script = format!(
         "stty -a > {d}/before; {} run -display curses -serial file:{d}/serial -snapshot -fda {}; \
-         echo $? > {d}/status; stty -a > {d}/after; sleep 60",
+         s=$?; stty -a > {d}/after; echo $s > {d}/status; sleep 60",
         env!("CARGO_BIN_EXE_vemu"),
         image.display()
     );
