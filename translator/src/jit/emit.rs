@@ -343,14 +343,8 @@ impl<'b> Emitter<'_, 'b> {
         // before it (which interprets up to the exact end).
         let left = self.b.use_var(self.budget);
         let spent = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, insns.len() as i64);
-        let out = self.b.create_block();
-        let body = self.b.create_block();
-        self.b.ins().brif(spent, out, &[], body, &[]);
-        self.enter(out);
-        self.b.set_cold_block(out);
-        self.store_state_eip(blk.eip);
-        self.ret(status::OK);
-        self.enter(body);
+        let at = self.iconst(blk.eip);
+        self.leave_if(spent, at);
         let last = insns.len() - 1;
         for (i, ins) in insns.iter().enumerate() {
             self.ins = ins;
@@ -389,14 +383,21 @@ impl<'b> Emitter<'_, 'b> {
         let runs = self.b.ins().iadd_imm_s(runs, 1);
         self.b.ins().store(mf(), runs, at, 0);
         let due = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, runs, hot.threshold as i64);
-        let out = self.b.create_block();
-        let body = self.b.create_block();
-        self.b.ins().brif(due, out, &[], body, &[]);
-        self.enter(out);
-        self.b.set_cold_block(out);
-        self.store_state_eip(eip);
+        let at = self.iconst(eip);
+        self.leave_if(due, at);
+    }
+
+    /// If `cond`: back to the run loop (a cold path) with the state stored
+    /// for `eip`; else on in a fresh block.
+    fn leave_if(&mut self, cond: Value, eip: Value) {
+        let leave = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.ins().brif(cond, leave, &[], go_on, &[]);
+        self.enter(leave);
+        self.b.set_cold_block(leave);
+        self.store_state(eip);
         self.ret(status::OK);
-        self.enter(body);
+        self.enter(go_on);
     }
 
     // ---- state ----------------------------------------------------------------------
@@ -851,14 +852,7 @@ impl<'b> Emitter<'_, 'b> {
     /// past an interrupt the device raised.
     fn leave_if_asked(&mut self, eip: Value) {
         let Some(flag) = self.leave.take() else { return };
-        let leave = self.b.create_block();
-        let go_on = self.b.create_block();
-        self.b.ins().brif(flag, leave, &[], go_on, &[]);
-        self.enter(leave);
-        self.b.set_cold_block(leave);
-        self.store_state(eip);
-        self.ret(status::OK);
-        self.enter(go_on);
+        self.leave_if(flag, eip);
     }
 
     // ---- operands ----------------------------------------------------------------------------
