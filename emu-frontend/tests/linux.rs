@@ -4,7 +4,8 @@
 //! in the default engine (auto); the interpreter boots one kernel with
 //! -kernel (a boot costs minutes there: it runs Linux at about 20 MIPS), and
 //! the compile-everything JIT (`--engine jit`, whose baseline tier compiles
-//! some 100 000 blocks in this boot) the other. The PAE kernel runs on `-cpu pentium4,+nx` and must find NX. Their
+//! some 100 000 blocks in this boot) the other. The PAE kernel runs on
+//! `-cpu pentium4,+nx` and must find NX. Their
 //! initramfs loads Debian's IDE, disk, CD and file-system modules and mounts
 //! the ext2 root on the hard disk's second partition; its init starts a shell
 //! on the serial console (this test's standard input and output) and one on
