@@ -212,13 +212,9 @@ struct Emitter<'a, 'b> {
     leave: Option<Value>,
     /// A baseline translation's run counter, counted at the head of its
     /// first block, `root`.
+    /// (Only baseline translations have one.)
     hot: Option<HotCounter>,
     root: u32,
-    /// The baseline tier keeps the guest registers in the state: every use
-    /// loads one, every definition stores it, and helper calls and exits
-    /// have none to store or reload. (Its register allocator would spill
-    /// them anyway; this keeps its slow paths and exits small.)
-    regs_in_memory: bool,
 }
 
 /// What one translation covers.
@@ -299,7 +295,6 @@ pub(crate) fn emit_region(
         leave: None,
         hot: baseline,
         root: blocks[0].eip,
-        regs_in_memory: baseline.is_some(),
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -423,12 +418,7 @@ impl<'b> Emitter<'_, 'b> {
     /// Loads the registers the region uses (at entry, and after a helper that
     /// may have changed them); the flags are in the state from then on.
     fn load_state(&mut self) {
-        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
-            if self.usage.regs_used & (1 << i) != 0 {
-                let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
-                self.b.def_var(self.regs[i], x);
-            }
-        }
+        self.reload_after_call();
         self.known = None;
         self.pending = None;
     }
@@ -461,8 +451,9 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Stores the registers the region may have changed and the pending flags.
     fn store_regs_and_flags(&mut self) {
-        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
-            if self.usage.regs_written & (1 << i) != 0 {
+        let in_vars = if self.regs_in_memory() { 0 } else { self.usage.regs_written };
+        for i in 0..8 {
+            if in_vars & (1 << i) != 0 {
                 let x = self.b.use_var(self.regs[i]);
                 self.st(x, ST_REGS + 4 * i as i32);
             }
@@ -474,7 +465,10 @@ impl<'b> Emitter<'_, 'b> {
     /// holds them): takes them from the state again, so that no register value
     /// lives across the call and the hot path keeps its host registers.
     fn reload_after_call(&mut self) {
-        for i in 0..if self.regs_in_memory { 0 } else { 8 } {
+        if self.regs_in_memory() {
+            return;
+        }
+        for i in 0..8 {
             if self.usage.regs_used & (1 << i) != 0 {
                 let x = self.ld(types::I32, ST_REGS + 4 * i as i32);
                 self.b.def_var(self.regs[i], x);
@@ -612,13 +606,21 @@ impl<'b> Emitter<'_, 'b> {
 
     // ---- registers ------------------------------------------------------------------------
 
+    /// The baseline tier keeps the guest registers in the state: every use
+    /// loads one, every definition stores it, and helper calls and exits
+    /// have none to store or reload. (Its register allocator would spill
+    /// them anyway; this keeps its slow paths and exits small.)
+    fn regs_in_memory(&self) -> bool {
+        self.hot.is_some()
+    }
+
     /// The variable of general register `i` (which the region's usage lists).
     fn use_reg(&mut self, i: usize) -> Value {
         if self.usage.regs_used & (1 << i) == 0 {
             self.invalid
                 .get_or_insert_with(|| format!("register {i} missing from the usage of {:?}", self.ins));
         }
-        if self.regs_in_memory {
+        if self.regs_in_memory() {
             return self.ld(types::I32, ST_REGS + 4 * i as i32);
         }
         self.b.use_var(self.regs[i])
@@ -629,7 +631,7 @@ impl<'b> Emitter<'_, 'b> {
             self.invalid
                 .get_or_insert_with(|| format!("register {i} missing from the writes of {:?}", self.ins));
         }
-        if self.regs_in_memory {
+        if self.regs_in_memory() {
             return self.st(v, ST_REGS + 4 * i as i32);
         }
         self.b.def_var(self.regs[i], v);

@@ -31,22 +31,15 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// Changes the protection (a no-op if it has it); on an error the chunk
-    /// is left without a mapping and every later use fails.
-    fn make_writable(&mut self) -> io::Result<()> {
-        self.map = match std::mem::replace(&mut self.map, Map::Changing) {
-            Map::Executable(m) => Map::Writable(m.make_mut()?),
-            Map::Writable(m) => Map::Writable(m),
-            Map::Changing => return Err(io::Error::other("a code chunk lost its mapping")),
-        };
-        Ok(())
-    }
-
-    fn make_executable(&mut self) -> io::Result<()> {
-        self.map = match std::mem::replace(&mut self.map, Map::Changing) {
-            Map::Writable(m) => Map::Executable(m.make_exec()?),
-            Map::Executable(m) => Map::Executable(m),
-            Map::Changing => return Err(io::Error::other("a code chunk lost its mapping")),
+    /// Makes the chunk executable or writable (a no-op if it is). On an
+    /// error it has lost its mapping (memmap2 drops it) and every later use
+    /// fails: `Jit` throws the whole module away before any code runs again.
+    fn protect(&mut self, executable: bool) -> io::Result<()> {
+        self.map = match (std::mem::replace(&mut self.map, Map::Changing), executable) {
+            (Map::Executable(m), false) => Map::Writable(m.make_mut()?),
+            (Map::Writable(m), true) => Map::Executable(m.make_exec()?),
+            (Map::Changing, _) => return Err(io::Error::other("a code chunk lost its mapping")),
+            (unchanged, _) => unchanged,
         };
         Ok(())
     }
@@ -71,7 +64,7 @@ impl PackedCode {
         }
         let i = self.chunks.len() - 1;
         let chunk = &mut self.chunks[i];
-        chunk.make_writable()?;
+        chunk.protect(false)?;
         if !self.open.contains(&i) {
             self.open.push(i);
         }
@@ -106,7 +99,7 @@ impl JITMemoryProvider for PackedCode {
     fn finalize(&mut self, _: BranchProtection) -> ModuleResult<()> {
         // (x86 keeps instruction fetches coherent with the writes before.)
         for i in std::mem::take(&mut self.open) {
-            self.chunks[i].make_executable().map_err(|e| cranelift_module::ModuleError::Backend(e.into()))?;
+            self.chunks[i].protect(true).map_err(|e| cranelift_module::ModuleError::Backend(e.into()))?;
         }
         Ok(())
     }

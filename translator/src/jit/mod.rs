@@ -157,8 +157,8 @@ pub(crate) mod env_offset {
 /// from the same emitter; only the backend's effort differs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Tier {
-    /// No IR optimisation and the single-pass register allocator: about a
-    /// third of the optimising tier's compile time, for slower code. Under
+    /// No IR optimisation and the single-pass register allocator: a quarter
+    /// to a third of the optimising tier's compile time, for slower code. Under
     /// `Engine::Jit` a translation starts here; it counts its runs, and leaves
     /// for the run loop to be compiled again once they reach the threshold.
     Baseline,
