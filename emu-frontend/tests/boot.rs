@@ -31,13 +31,22 @@ fn image(name: &str) -> String {
 
 const ENGINES: [&str; 3] = ["interp", "jit", "auto"];
 
-/// `vemu run ARGS` until the markers show (the host clock runs, as a user's
-/// does: boot loaders wait a second at their prompt). Tests that share an
-/// image give `-snapshot`: it is then opened read-only, which many may do at
-/// once (a writer would lock the others out, as QEMU's locking has it).
+/// `vemu run -display none -serial stdio ARGS` until the markers show (the
+/// host clock runs, as a user's does: boot loaders wait a second at their
+/// prompt). Tests that share an image give `-snapshot`: it is then opened
+/// read-only, which many may do at once (a writer would lock the others out,
+/// as QEMU's locking has it).
+///
+/// `-display none`, as QEMU gets below, and not the `-nographic` a pipe
+/// implies: with `-nographic` SeaBIOS's serial console shares COM1 with the
+/// boot programs, and it writes lazily, from its timer tick. The last "." and
+/// line end of its "Booting from DVD/CD..." can then come out in the middle of
+/// the program's lines whenever a tick falls between them, which the host
+/// clock on a loaded machine makes happen (tests/firmware.rs and
+/// tests/console.rs cover the serial console).
 fn vemu_until(args: &[String], markers: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vemu"));
-    cmd.arg("run").args(args);
+    cmd.args(["run", "-display", "none", "-serial", "stdio"]).args(args);
     run_until(cmd, markers, Duration::from_secs(240))
 }
 
