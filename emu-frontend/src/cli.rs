@@ -155,10 +155,22 @@ pub struct RunArgs {
     /// the boot in Cranelift compiling code that then ran a few times).
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub jit_threshold: u32,
+    /// Whether --engine auto compiles on a thread of its own (on, the
+    /// default) while the interpreter goes on running the block, or stops
+    /// the guest for each compile (off). What the guest computes is the same
+    /// either way; only the host time differs.
+    #[arg(long, value_enum, value_name = "on|off", default_value_t = OnOff::On)]
+    pub jit_thread: OnOff,
     /// Most translated blocks kept at once (least recently used ones are dropped).
     #[arg(long, value_name = "N", default_value_t = vemu_translator::DEFAULT_BLOCK_CACHE_SIZE as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub tb_cache_size: u32,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Copy, Clone, clap::ValueEnum)]
@@ -200,6 +212,7 @@ const SINGLE_DASH: &[&str] = &[
     "trace",
     "engine",
     "jit-threshold",
+    "jit-thread",
     "tb-cache-size",
     "reboot-timeout",
 ];
@@ -639,6 +652,7 @@ pub fn configure(args: RunArgs) -> Result<(MachineConfig, ConsoleConfig), String
         config.cpu.model = model;
     }
     config.cpu.jit_threshold = args.jit_threshold;
+    config.cpu.background_compile = args.jit_thread == OnOff::On;
     config.cpu.block_cache_size = args.tb_cache_size as usize;
     let endpoints = |specs: &[String], what: &str| -> Result<Vec<_>, String> {
         specs

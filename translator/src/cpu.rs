@@ -42,6 +42,12 @@ pub struct CpuConfig {
     /// test can show the lockstep comparison catches wrong compiled code.
     #[doc(hidden)]
     pub jit_defect: bool,
+    /// Under `Engine::Auto`, hot blocks are compiled on a thread of their
+    /// own while the interpreter goes on running them, and their translations
+    /// take over once ready. What the guest sees does not change (both tiers
+    /// execute alike); when a block starts running compiled does, so tests
+    /// that count compiles leave this off.
+    pub background_compile: bool,
     /// The CPU model: CPUID, the reset signature, the instructions there are.
     pub model: crate::cpuid::CpuModel,
 }
@@ -55,13 +61,14 @@ impl Default for CpuConfig {
             jit_threshold: 2000,
             stop_after_compiled: false,
             jit_defect: false,
+            background_compile: false,
             model: crate::cpuid::CpuModel::default(),
         }
     }
 }
 
 /// Guest instructions compiled code may run before control returns to the run loop.
-const CHAIN_BUDGET: u64 = 4096;
+pub(crate) const CHAIN_BUDGET: u64 = 4096;
 
 /// Blocks the cache holds by default. A Linux boot's working set does not
 /// fit in 16 384: the cache evicted hot blocks, to decode, count and compile
@@ -104,6 +111,10 @@ pub struct CachedBlock {
     code: Cell<Option<JitCode>>,
     /// Compiling it failed: it stays with the interpreter.
     jit_failed: Cell<bool>,
+    /// Its translation is being compiled on the compile thread.
+    compiling: Cell<bool>,
+    /// It left the block cache: a translation finished for it is not used.
+    retired: Cell<bool>,
     /// The link slots of its translation's exits.
     links: Rc<Links>,
 }
@@ -126,6 +137,8 @@ impl CachedBlock {
             recent_hits: Cell::new(0),
             code: Cell::new(None),
             jit_failed: Cell::new(false),
+            compiling: Cell::new(false),
+            retired: Cell::new(false),
             links: Links::new(jit::EXITS),
         }
     }
@@ -221,6 +234,8 @@ pub struct Cpu {
     /// The blocks found last, by physical address, in front of the block
     /// cache (see [`Cpu::lookup_block`]).
     recent: Box<[Option<RecentBlock>]>,
+    /// The blocks being compiled on the compile thread, by ticket.
+    compiling: HashMap<u64, Rc<CachedBlock>>,
 }
 
 /// A block [`Cpu::recent`] holds, and its key.
@@ -272,6 +287,7 @@ impl Cpu {
             jmp_cache_tlb_flushes: 0,
             jmp_cache_extent: 0,
             recent: vec![None; RECENT_ENTRIES].into_boxed_slice(),
+            compiling: HashMap::new(),
             triple_fault: false,
             unimplemented: HashSet::new(),
             tracer: None,
@@ -287,6 +303,7 @@ impl Cpu {
         self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
         self.recent.fill(None);
+        self.compiling.clear();
         self.links.clear();
         self.clear_jmp_cache();
         self.mem.tlb.flush_all();
@@ -339,6 +356,9 @@ impl Cpu {
             }
             if self.icount >= end {
                 return Exit::Budget;
+            }
+            if self.jit.as_ref().is_some_and(|j| j.compiling()) {
+                self.take_finished_translations();
             }
             if self.jit.as_ref().is_some_and(|j| j.needs_flush) {
                 self.flush_translations();
@@ -465,6 +485,10 @@ impl Cpu {
             _ => cached.runs.get().saturating_add(1),
         };
         cached.runs.set(runs);
+        if cached.compiling.get() {
+            // The compile thread has it: interpreted until it is ready.
+            return None;
+        }
         if let Some(code) = current {
             if code.tier == Tier::Optimized || runs < optimize_at {
                 return Some(code);
@@ -518,22 +542,63 @@ impl Cpu {
         let blocks: Vec<&Block> = std::iter::once(&cached.block).chain(region.iter()).collect();
         let jit = self.jit.as_mut()?;
         let started = std::time::Instant::now();
+        if engine == Engine::Auto && self.config.background_compile && jit.background_allowed() {
+            let ticket = jit.start_compile(&blocks, mode, &cached.links);
+            self.compile_time += started.elapsed();
+            drop(region);
+            match ticket {
+                Ok(ticket) => {
+                    cached.compiling.set(true);
+                    self.compiling.insert(ticket, cached.clone());
+                }
+                Err(e) => self.compile_failed(cached, e),
+            }
+            return None;
+        }
         let compiled = jit.compile(&blocks, mode, &cached.links, baseline);
         self.compile_time += started.elapsed();
+        drop(region);
         match compiled {
             Ok(code) => {
-                cached.code.set(Some(code));
-                self.links.add(&cached.links, cached.block.eip);
+                self.install(cached, code);
                 Some(code)
             }
             Err(e) => {
-                eprintln!(
-                    "vemu: cannot compile the block at {:#x}: {}; interpreting it",
-                    cached.block.eip, e.0
-                );
-                cached.jit_failed.set(true);
-                cached.code.set(None);
+                self.compile_failed(cached, e);
                 None
+            }
+        }
+    }
+
+    /// A block's translation is ready: it runs from its next lookup on, and
+    /// exits link to it.
+    fn install(&mut self, cached: &CachedBlock, code: JitCode) {
+        cached.code.set(Some(code));
+        self.links.add(&cached.links, cached.block.eip);
+    }
+
+    fn compile_failed(&mut self, cached: &CachedBlock, e: jit::JitError) {
+        eprintln!("vemu: cannot compile the block at {:#x}: {}; interpreting it", cached.block.eip, e.0);
+        cached.jit_failed.set(true);
+        cached.code.set(None);
+    }
+
+    /// Installs what the compile thread finished, for the blocks still in
+    /// the cache with the code it was compiled from (a block dropped
+    /// meanwhile, for a write to its code or to make room, is `retired`;
+    /// one from before a flush or reset is no longer in `compiling`).
+    fn take_finished_translations(&mut self) {
+        let Some(jit) = self.jit.as_mut() else { return };
+        let finished = jit.finished(&mut self.compile_time);
+        for (ticket, result) in finished {
+            let Some(cached) = self.compiling.remove(&ticket) else { continue };
+            cached.compiling.set(false);
+            if cached.retired.get() {
+                continue;
+            }
+            match result {
+                Ok(code) => self.install(&cached, code),
+                Err(e) => self.compile_failed(&cached, e),
             }
         }
     }
@@ -691,6 +756,7 @@ impl Cpu {
     fn flush_translations(&mut self) {
         self.cache.clear();
         self.recent.fill(None);
+        self.compiling.clear();
         self.links.clear();
         self.clear_jmp_cache();
         if let Some(jit) = self.jit.as_mut() {
@@ -950,6 +1016,7 @@ impl Cpu {
 
     /// A block left the cache: nothing may jump into its translation any more.
     fn forget_block(&mut self, b: &Rc<CachedBlock>) {
+        b.retired.set(true);
         let slot = recent_slot(b.block.phys);
         if self.recent[slot].as_ref().is_some_and(|(_, r)| Rc::ptr_eq(r, b)) {
             self.recent[slot] = None;

@@ -7,7 +7,7 @@ use std::any::Any;
 use vemu_softmmu::{Memory, MmioId, PhysAddr, PhysMemory};
 
 use crate::bus::{Bus, BusRequest};
-use crate::cpu::{Cpu, CpuConfig, Exit};
+use crate::cpu::{Cpu, CpuConfig, Exit, CHAIN_BUDGET};
 use crate::jit::Engine;
 use crate::state::{attr, cr0, fl, reg, Seg, Segment};
 
@@ -218,6 +218,61 @@ fn the_jit_engine_starts_in_the_baseline_tier_and_optimizes_what_gets_hot() {
             _ => assert!(baseline == 5 && optimized == 0, "{baseline} + {optimized}"),
         }
     }
+}
+
+/// Runs `cpu` a couple of instructions at a time until the compile thread
+/// has nothing in flight (what it finished is then installed or dropped).
+fn wait_for_background_compiles(cpu: &mut Cpu) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while cpu.jit.as_ref().unwrap().compiling() {
+        assert!(std::time::Instant::now() < deadline, "the compile thread never finished");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        cpu.run(2);
+    }
+}
+
+#[test]
+fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile() {
+    // l: inc ax; jmp l -- AX counts the iterations.
+    let code = [0x40, 0xeb, 0xfd];
+    let config = CpuConfig {
+        engine: Engine::Auto,
+        jit_threshold: 50,
+        background_compile: true,
+        ..CpuConfig::default()
+    };
+
+    // The loop gets hot, goes to the compile thread and keeps running in the
+    // interpreter; once its translation is ready, that runs.
+    let mut cpu = cpu_on(&code, u64::MAX, config);
+    cpu.run(1000);
+    assert!(cpu.jit.as_ref().unwrap().compiling(), "the compile went to the thread");
+    wait_for_background_compiles(&mut cpu);
+    assert_eq!(cpu.jit.as_ref().unwrap().compiled, 1);
+    cpu.config.stop_after_compiled = true;
+    let before = cpu.icount;
+    assert_eq!(cpu.run(1_000_000), Exit::Budget);
+    let ran = cpu.icount - before;
+    assert!(ran > 2 && ran <= CHAIN_BUDGET, "compiled code ran {ran} instructions");
+    cpu.config.stop_after_compiled = false;
+    cpu.run(100_001);
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, cpu.icount.div_ceil(2) as u32 & 0xffff);
+
+    // The loop's code changes (INC AX becomes DEC AX) while its compile is
+    // in flight: what the thread finishes is dropped, and the new code runs.
+    let mut cpu = cpu_on(&code, u64::MAX, config);
+    cpu.run(1000);
+    assert!(cpu.jit.as_ref().unwrap().compiling(), "the compile went to the thread");
+    cpu.write_lin(0x1000, 1, 0x48, false).unwrap();
+    let ax = cpu.state.regs[reg::EAX] & 0xffff;
+    // At INC/DEC (the patch is seen before the next instruction runs).
+    assert_eq!(cpu.state.eip, 0x1000);
+    wait_for_background_compiles(&mut cpu);
+    let done = cpu.icount - 1000;
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, ax.wrapping_sub(done.div_ceil(2) as u32) & 0xffff);
+    cpu.run(1_000_000);
+    let done = cpu.icount - 1000;
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, ax.wrapping_sub(done.div_ceil(2) as u32) & 0xffff);
 }
 
 #[test]

@@ -38,10 +38,11 @@ pub(crate) mod region;
 
 use std::io::Write;
 use std::mem::offset_of;
+use std::sync::mpsc::{Receiver, Sender};
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -224,7 +225,77 @@ pub struct Jit {
     bytes: usize,
     /// Set when the module is full: the run loop flushes at its next safe point.
     pub(crate) needs_flush: bool,
+    /// The compile thread, once started (see [`Jit::start_compile`]). A
+    /// flush drops it with its module: what it still finishes goes nowhere.
+    background: Option<Background>,
     debug: JitDebug,
+}
+
+/// A translation's machine code, ready for the module.
+struct MachineCode {
+    bytes: Vec<u8>,
+    alignment: u64,
+    relocs: Vec<ModuleReloc>,
+}
+
+/// Compiles the function in `ctx` (declared as `id`) for `isa`.
+fn machine_code(ctx: &mut Context, isa: &dyn TargetIsa, id: FuncId) -> Result<MachineCode, String> {
+    let mut ctrl = ControlPlane::default();
+    ctx.compile(isa, &mut ctrl).map_err(|e| format!("{:?}", e.inner))?;
+    let (func, code) = (&ctx.func, ctx.compiled_code().expect("just compiled"));
+    let relocs = code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, func, id)).collect();
+    Ok(MachineCode { bytes: code.code_buffer().to_vec(), alignment: code.buffer.alignment as u64, relocs })
+}
+
+/// The thread that runs the optimiser for [`Jit::start_compile`]: Cranelift's
+/// passes need nothing but the function, so they run beside the guest, which
+/// goes on in the interpreter meanwhile. On a Linux boot they are a third of
+/// the work a single thread would do.
+struct Background {
+    jobs: Sender<Job>,
+    done: Receiver<Done>,
+    next_ticket: u64,
+    /// Jobs sent whose result was not taken yet.
+    in_flight: usize,
+}
+
+struct Job {
+    ticket: u64,
+    id: FuncId,
+    eip: u32,
+    func: cranelift_codegen::ir::Function,
+}
+
+struct Done {
+    ticket: u64,
+    id: FuncId,
+    eip: u32,
+    code: Result<MachineCode, String>,
+}
+
+impl Background {
+    fn start() -> Result<Background, JitError> {
+        let isa = make_isa(Tier::Optimized)?;
+        let (jobs, job_rx) = std::sync::mpsc::channel::<Job>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("vemu-jit".into())
+            .spawn(move || {
+                let mut ctx = Context::new();
+                // Ends when the `Jit` (its sender) is dropped.
+                for job in job_rx {
+                    ctx.clear();
+                    ctx.func = job.func;
+                    let code = machine_code(&mut ctx, &*isa, job.id);
+                    let done = Done { ticket: job.ticket, id: job.id, eip: job.eip, code };
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| JitError(format!("starting the compile thread: {e}")))?;
+        Ok(Background { jobs, done, next_ticket: 0, in_flight: 0 })
+    }
 }
 
 /// Developer aids, set from the environment: `VEMU_JIT_DUMP=1` prints every
@@ -313,6 +384,7 @@ impl Jit {
             optimized: 0,
             bytes: 0,
             needs_flush: false,
+            background: None,
             debug: JitDebug::from_env(),
         })
     }
@@ -345,6 +417,115 @@ impl Jit {
         baseline: Option<HotCounter>,
     ) -> Result<JitCode, JitError> {
         let tier = if baseline.is_some() { Tier::Baseline } else { Tier::Optimized };
+        let id = self.emit(blocks, mode, links, baseline)?;
+        let isa = match tier {
+            Tier::Optimized => self.module.isa(),
+            Tier::Baseline => &*self.baseline_isa,
+        };
+        let code = machine_code(&mut self.ctx, isa, id);
+        if self.debug.dump {
+            if let Some(c) = self.ctx.compiled_code() {
+                eprintln!("--- host code\n{}", c.vcode.as_deref().unwrap_or(""));
+            }
+        }
+        self.module.clear_context(&mut self.ctx);
+        let code = code.map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", blocks[0].eip)))?;
+        self.define(id, &code)?;
+        self.finalize()?;
+        Ok(self.installed(id, blocks[0].eip, code.bytes.len(), tier))
+    }
+
+    /// Whether [`Jit::start_compile`] may hand work to the compile thread
+    /// (`VEMU_JIT_DUMP` wants the host code printed in order: it compiles here).
+    pub(crate) fn background_allowed(&self) -> bool {
+        !self.debug.dump
+    }
+
+    /// Starts compiling the region `blocks` for `mode` with the optimiser on
+    /// the compile thread: the IR is built here, Cranelift's passes run there.
+    /// [`Jit::finished`] hands the translation over once it is ready, under
+    /// the ticket returned.
+    pub(crate) fn start_compile(
+        &mut self,
+        blocks: &[&Block],
+        mode: Mode,
+        links: &Links,
+    ) -> Result<u64, JitError> {
+        let id = self.emit(blocks, mode, links, None)?;
+        let func = std::mem::replace(&mut self.ctx.func, cranelift_codegen::ir::Function::new());
+        self.module.clear_context(&mut self.ctx);
+        let background = match &mut self.background {
+            Some(b) => b,
+            None => self.background.insert(Background::start()?),
+        };
+        let ticket = background.next_ticket;
+        background.next_ticket += 1;
+        background
+            .jobs
+            .send(Job { ticket, id, eip: blocks[0].eip, func })
+            .map_err(|_| JitError("the compile thread has stopped".into()))?;
+        background.in_flight += 1;
+        Ok(ticket)
+    }
+
+    /// Whether translations are being compiled on the compile thread.
+    pub(crate) fn compiling(&self) -> bool {
+        self.background.as_ref().is_some_and(|b| b.in_flight > 0)
+    }
+
+    /// The translations the compile thread has finished since the last call,
+    /// now in the module and ready to run, by ticket; the host time putting
+    /// them there took is added to `busy` (a look that finds nothing is not
+    /// timed: the run loop looks before every block while any are pending).
+    pub(crate) fn finished(
+        &mut self,
+        busy: &mut std::time::Duration,
+    ) -> Vec<(u64, Result<JitCode, JitError>)> {
+        let Some(background) = self.background.as_mut() else { return Vec::new() };
+        let Ok(first) = background.done.try_recv() else { return Vec::new() };
+        let started = std::time::Instant::now();
+        let out = self.install_finished(first);
+        *busy += started.elapsed();
+        out
+    }
+
+    fn install_finished(&mut self, first: Done) -> Vec<(u64, Result<JitCode, JitError>)> {
+        let Some(background) = self.background.as_mut() else { return Vec::new() };
+        let done: Vec<Done> = std::iter::once(first).chain(background.done.try_iter()).collect();
+        background.in_flight -= done.len();
+        let mut out = Vec::with_capacity(done.len());
+        let mut defined = Vec::new();
+        for d in done {
+            let result = d
+                .code
+                .map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", d.eip)))
+                .and_then(|code| self.define(d.id, &code).map(|()| code.bytes.len()));
+            match result {
+                Ok(size) => defined.push((d.ticket, d.id, d.eip, size)),
+                Err(e) => out.push((d.ticket, Err(e))),
+            }
+        }
+        if defined.is_empty() {
+            return out;
+        }
+        if let Err(e) = self.finalize() {
+            out.extend(defined.iter().map(|&(ticket, ..)| (ticket, Err(JitError(e.0.clone())))));
+            return out;
+        }
+        for (ticket, id, eip, size) in defined {
+            out.push((ticket, Ok(self.installed(id, eip, size, Tier::Optimized))));
+        }
+        out
+    }
+
+    /// Declares a translation and builds its IR in the context.
+    fn emit(
+        &mut self,
+        blocks: &[&Block],
+        mode: Mode,
+        links: &Links,
+        baseline: Option<HotCounter>,
+    ) -> Result<FuncId, JitError> {
         let sig = block_signature();
         let id = self
             .module
@@ -352,28 +533,27 @@ impl Jit {
             .map_err(|e| JitError(format!("declaring a block: {e}")))?;
         self.ctx.func.signature = sig;
         self.ctx.func.name = UserFuncName::user(0, id.as_u32());
-        emit::emit_region(
+        let emitted = emit::emit_region(
             &mut self.module,
             &mut self.ctx,
             &mut self.fctx,
             &self.helpers,
             emit::Source { blocks, mode, links, baseline },
-        )?;
+        );
+        if let Err(e) = emitted {
+            self.module.clear_context(&mut self.ctx);
+            return Err(e);
+        }
         if self.debug.dump {
             self.ctx.set_disasm(true);
             eprintln!("=== region at {:#x}\n{}", blocks[0].eip, self.ctx.func.display());
         }
-        let defined = match tier {
-            Tier::Optimized => self.module.define_function(id, &mut self.ctx),
-            Tier::Baseline => self.define_baseline(id).map_err(|e| *e),
-        };
-        let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-        if self.debug.dump {
-            if let Some(c) = self.ctx.compiled_code() {
-                eprintln!("--- host code\n{}", c.vcode.as_deref().unwrap_or(""));
-            }
-        }
-        self.module.clear_context(&mut self.ctx);
+        Ok(id)
+    }
+
+    /// Gives the module a translation's bytes.
+    fn define(&mut self, id: FuncId, code: &MachineCode) -> Result<(), JitError> {
+        let defined = self.module.define_function_bytes(id, code.alignment, &code.bytes, &code.relocs);
         // Code memory that failed to change protection may have lost its
         // mapping (`memory::PackedCode`), other translations with it: the
         // module must go before any of them runs again.
@@ -381,16 +561,24 @@ impl Jit {
             self.needs_flush = true;
             return Err(JitError(format!("code memory: {e}")));
         }
-        defined.map_err(|e| JitError(format!("compiling the block at {:#x}: {e:?}", blocks[0].eip)))?;
-        if let Err(e) = self.module.finalize_definitions() {
+        defined.map_err(|e| JitError(format!("defining a translation: {e:?}")))
+    }
+
+    /// Applies the relocations of what was defined and makes it executable.
+    fn finalize(&mut self) -> Result<(), JitError> {
+        self.module.finalize_definitions().map_err(|e| {
             self.needs_flush = true;
-            return Err(JitError(format!("finalizing: {e}")));
-        }
+            JitError(format!("finalizing: {e}"))
+        })
+    }
+
+    /// A finalized translation's entry, counted (and named for perf).
+    fn installed(&mut self, id: FuncId, eip: u32, size: usize, tier: Tier) -> JitCode {
         let entry = self.module.get_finalized_function(id) as usize;
         if let Some(map) = self.debug.perf_map.as_mut() {
             // One line per translation: perf names samples in it after the guest EIP.
             let t = if tier == Tier::Baseline { "b" } else { "" };
-            let _ = writeln!(map, "{entry:x} {size:x} guest_{:x}_g{}{t}", blocks[0].eip, self.generation);
+            let _ = writeln!(map, "{entry:x} {size:x} guest_{eip:x}_g{}{t}", self.generation);
         }
         self.compiled += 1;
         self.optimized += usize::from(tier == Tier::Optimized);
@@ -398,19 +586,7 @@ impl Jit {
         if self.bytes >= MODULE_BYTES || self.compiled >= MODULE_FUNCTIONS {
             self.needs_flush = true;
         }
-        Ok(JitCode { entry, generation: self.generation, tier })
-    }
-
-    /// Compiles the function in the context with the baseline ISA and gives
-    /// the module its bytes (what `define_function` does with the module's own).
-    fn define_baseline(&mut self, id: FuncId) -> Result<(), Box<cranelift_module::ModuleError>> {
-        let mut ctrl = ControlPlane::default();
-        self.ctx.compile(&*self.baseline_isa, &mut ctrl).map_err(|e| Box::new(e.into()))?;
-        let (func, code) = (&self.ctx.func, self.ctx.compiled_code().expect("just compiled"));
-        let relocs: Vec<ModuleReloc> =
-            code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, func, id)).collect();
-        let alignment = code.buffer.alignment as u64;
-        self.module.define_function_bytes(id, alignment, code.code_buffer(), &relocs).map_err(Box::new)
+        JitCode { entry, generation: self.generation, tier }
     }
 
     /// The entry into compiled code: `trampoline(cpu, code)` runs the translation
