@@ -111,10 +111,8 @@ pub struct CachedBlock {
     code: Cell<Option<JitCode>>,
     /// Compiling it failed: it stays with the interpreter.
     jit_failed: Cell<bool>,
-    /// Its translation is being compiled on the compile thread.
-    compiling: Cell<bool>,
-    /// It left the block cache: a translation finished for it is not used.
-    retired: Cell<bool>,
+    /// The ticket of its translation while the compile thread has it.
+    ticket: Cell<Option<u64>>,
     /// The link slots of its translation's exits.
     links: Rc<Links>,
 }
@@ -137,8 +135,7 @@ impl CachedBlock {
             recent_hits: Cell::new(0),
             code: Cell::new(None),
             jit_failed: Cell::new(false),
-            compiling: Cell::new(false),
-            retired: Cell::new(false),
+            ticket: Cell::new(None),
             links: Links::new(jit::EXITS),
         }
     }
@@ -234,7 +231,9 @@ pub struct Cpu {
     /// The blocks found last, by physical address, in front of the block
     /// cache (see [`Cpu::lookup_block`]).
     recent: Box<[Option<RecentBlock>]>,
-    /// The blocks being compiled on the compile thread, by ticket.
+    /// The blocks in the cache being compiled on the compile thread, by
+    /// ticket (a block leaving the cache leaves this too: what the thread
+    /// finishes for it is dropped unused).
     compiling: HashMap<u64, Rc<CachedBlock>>,
 }
 
@@ -303,7 +302,7 @@ impl Cpu {
         self.state.tsc_offset = 0u64.wrapping_sub(self.now());
         self.cache.clear();
         self.recent.fill(None);
-        self.compiling.clear();
+        self.drop_compiling();
         self.links.clear();
         self.clear_jmp_cache();
         self.mem.tlb.flush_all();
@@ -357,9 +356,6 @@ impl Cpu {
             if self.icount >= end {
                 return Exit::Budget;
             }
-            if self.jit.as_ref().is_some_and(|j| j.compiling()) {
-                self.take_finished_translations();
-            }
             if self.jit.as_ref().is_some_and(|j| j.needs_flush) {
                 self.flush_translations();
             }
@@ -398,6 +394,14 @@ impl Cpu {
             // is dropped before the next block is looked up.
             if self.mem.has_dirty_code() {
                 self.invalidate_dirty_code(None);
+            }
+            // Then what the compile thread finished, for blocks still in the
+            // cache with the code it was compiled from.
+            if self.jit.as_ref().is_some_and(|j| j.compiling()) {
+                self.take_finished_translations();
+                if self.jit.as_ref().is_some_and(|j| j.needs_flush) {
+                    self.flush_translations();
+                }
             }
             let stop = self.stop_before_event(end);
             let block = match self.lookup_block() {
@@ -485,7 +489,7 @@ impl Cpu {
             _ => cached.runs.get().saturating_add(1),
         };
         cached.runs.set(runs);
-        if cached.compiling.get() {
+        if cached.ticket.get().is_some() {
             // The compile thread has it: interpreted until it is ready.
             return None;
         }
@@ -499,6 +503,12 @@ impl Cpu {
             self.links.unlink_incoming(&cached.links);
             self.clear_jmp_cache();
         } else if cached.jit_failed.get() || runs < self.compile_threshold(cached) {
+            return None;
+        }
+        let jit = self.jit.as_ref()?;
+        let background = engine == Engine::Auto && self.config.background_compile && jit.background_allowed();
+        if background && jit.queue_full() {
+            // Asked again at the block's next run.
             return None;
         }
         // Under `Engine::Jit`, a block not yet hot starts in the baseline tier.
@@ -542,13 +552,13 @@ impl Cpu {
         let blocks: Vec<&Block> = std::iter::once(&cached.block).chain(region.iter()).collect();
         let jit = self.jit.as_mut()?;
         let started = std::time::Instant::now();
-        if engine == Engine::Auto && self.config.background_compile && jit.background_allowed() {
+        if background {
             let ticket = jit.start_compile(&blocks, mode, &cached.links);
             self.compile_time += started.elapsed();
             drop(region);
             match ticket {
                 Ok(ticket) => {
-                    cached.compiling.set(true);
+                    cached.ticket.set(Some(ticket));
                     self.compiling.insert(ticket, cached.clone());
                 }
                 Err(e) => self.compile_failed(cached, e),
@@ -570,6 +580,13 @@ impl Cpu {
         }
     }
 
+    /// Forgets the compiles in flight (the block cache is being emptied).
+    fn drop_compiling(&mut self) {
+        for (_, b) in self.compiling.drain() {
+            b.ticket.set(None);
+        }
+    }
+
     /// A block's translation is ready: it runs from its next lookup on, and
     /// exits link to it.
     fn install(&mut self, cached: &CachedBlock, code: JitCode) {
@@ -583,19 +600,17 @@ impl Cpu {
         cached.code.set(None);
     }
 
-    /// Installs what the compile thread finished, for the blocks still in
-    /// the cache with the code it was compiled from (a block dropped
-    /// meanwhile, for a write to its code or to make room, is `retired`;
-    /// one from before a flush or reset is no longer in `compiling`).
+    /// Installs what the compile thread finished for blocks still in
+    /// `compiling`: a block dropped meanwhile (for a write to its code, to
+    /// make room, by a flush or a reset) left it, and its translation is
+    /// thrown away before it reaches the module.
     fn take_finished_translations(&mut self) {
         let Some(jit) = self.jit.as_mut() else { return };
-        let finished = jit.finished(&mut self.compile_time);
+        let compiling = &self.compiling;
+        let finished = jit.finished(|ticket| compiling.contains_key(&ticket), &mut self.compile_time);
         for (ticket, result) in finished {
             let Some(cached) = self.compiling.remove(&ticket) else { continue };
-            cached.compiling.set(false);
-            if cached.retired.get() {
-                continue;
-            }
+            cached.ticket.set(None);
             match result {
                 Ok(code) => self.install(&cached, code),
                 Err(e) => self.compile_failed(&cached, e),
@@ -756,7 +771,7 @@ impl Cpu {
     fn flush_translations(&mut self) {
         self.cache.clear();
         self.recent.fill(None);
-        self.compiling.clear();
+        self.drop_compiling();
         self.links.clear();
         self.clear_jmp_cache();
         if let Some(jit) = self.jit.as_mut() {
@@ -994,7 +1009,9 @@ impl Cpu {
             };
             for b in self.cache.invalidate_where(page, stale) {
                 hit |= running.is_some_and(|r| Rc::ptr_eq(&b, r));
-                if b.code.get().is_some() {
+                // (A translation being compiled counts: code that patches
+                // itself faster than it compiles must get the backoff too.)
+                if b.code.get().is_some() || b.ticket.get().is_some() {
                     if self.invalidations.len() >= MAX_INVALIDATION_RECORDS {
                         self.invalidations.clear();
                     }
@@ -1016,7 +1033,9 @@ impl Cpu {
 
     /// A block left the cache: nothing may jump into its translation any more.
     fn forget_block(&mut self, b: &Rc<CachedBlock>) {
-        b.retired.set(true);
+        if let Some(ticket) = b.ticket.take() {
+            self.compiling.remove(&ticket);
+        }
         let slot = recent_slot(b.block.phys);
         if self.recent[slot].as_ref().is_some_and(|(_, r)| Rc::ptr_eq(r, b)) {
             self.recent[slot] = None;

@@ -231,6 +231,17 @@ fn wait_for_background_compiles(cpu: &mut Cpu) {
     }
 }
 
+/// With `stop_after_compiled`, one run of `cpu`: whether it ran compiled
+/// code (which returns within the chain budget) and then went on.
+fn runs_compiled(cpu: &mut Cpu) -> bool {
+    cpu.config.stop_after_compiled = true;
+    let before = cpu.icount;
+    let exit = cpu.run(1_000_000);
+    cpu.config.stop_after_compiled = false;
+    let ran = cpu.icount - before;
+    exit == Exit::Budget && ran > 2 && ran <= CHAIN_BUDGET
+}
+
 #[test]
 fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile() {
     // l: inc ax; jmp l -- AX counts the iterations.
@@ -241,38 +252,44 @@ fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile(
         background_compile: true,
         ..CpuConfig::default()
     };
+    // Run 50 of the loop's block (one instruction after the first) sends it
+    // to the thread; the run loop looks for finished compiles only before
+    // a block, so none is installed before `run(100)` returns.
+    let hot = |cpu: &mut Cpu| {
+        assert_eq!(cpu.run(100), Exit::Budget);
+        assert!(cpu.jit.as_ref().unwrap().compiling(), "the compile went to the thread");
+        assert_eq!(cpu.state.eip, 0x1000, "at INC AX");
+    };
 
     // The loop gets hot, goes to the compile thread and keeps running in the
     // interpreter; once its translation is ready, that runs.
     let mut cpu = cpu_on(&code, u64::MAX, config);
-    cpu.run(1000);
-    assert!(cpu.jit.as_ref().unwrap().compiling(), "the compile went to the thread");
+    hot(&mut cpu);
     wait_for_background_compiles(&mut cpu);
     assert_eq!(cpu.jit.as_ref().unwrap().compiled, 1);
-    cpu.config.stop_after_compiled = true;
-    let before = cpu.icount;
-    assert_eq!(cpu.run(1_000_000), Exit::Budget);
-    let ran = cpu.icount - before;
-    assert!(ran > 2 && ran <= CHAIN_BUDGET, "compiled code ran {ran} instructions");
-    cpu.config.stop_after_compiled = false;
+    assert!(runs_compiled(&mut cpu), "the finished translation runs");
     cpu.run(100_001);
     assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, cpu.icount.div_ceil(2) as u32 & 0xffff);
 
     // The loop's code changes (INC AX becomes DEC AX) while its compile is
-    // in flight: what the thread finishes is dropped, and the new code runs.
+    // in flight: what the thread finishes never reaches the module, and
+    // the new code runs, compiled in its turn.
     let mut cpu = cpu_on(&code, u64::MAX, config);
-    cpu.run(1000);
-    assert!(cpu.jit.as_ref().unwrap().compiling(), "the compile went to the thread");
+    hot(&mut cpu);
+    let (at, ax) = (cpu.icount, cpu.state.regs[reg::EAX] & 0xffff);
     cpu.write_lin(0x1000, 1, 0x48, false).unwrap();
-    let ax = cpu.state.regs[reg::EAX] & 0xffff;
-    // At INC/DEC (the patch is seen before the next instruction runs).
-    assert_eq!(cpu.state.eip, 0x1000);
+    let expected = |cpu: &Cpu| ax.wrapping_sub((cpu.icount - at).div_ceil(2) as u32) & 0xffff;
     wait_for_background_compiles(&mut cpu);
-    let done = cpu.icount - 1000;
-    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, ax.wrapping_sub(done.div_ceil(2) as u32) & 0xffff);
-    cpu.run(1_000_000);
-    let done = cpu.icount - 1000;
-    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, ax.wrapping_sub(done.div_ceil(2) as u32) & 0xffff);
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, expected(&cpu));
+    while cpu.jit.as_ref().unwrap().compiled == 0 {
+        // The DEC loop gets hot in its turn.
+        cpu.run(100);
+        wait_for_background_compiles(&mut cpu);
+    }
+    assert_eq!(cpu.jit.as_ref().unwrap().compiled, 1, "only the new code was compiled");
+    assert!(runs_compiled(&mut cpu), "the new code runs compiled");
+    cpu.run(100_001);
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, expected(&cpu));
 }
 
 #[test]

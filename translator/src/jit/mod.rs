@@ -36,9 +36,10 @@ pub(crate) mod helpers;
 mod memory;
 pub(crate) mod region;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::mem::offset_of;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
@@ -255,9 +256,14 @@ struct Background {
     jobs: Sender<Job>,
     done: Receiver<Done>,
     next_ticket: u64,
-    /// Jobs sent whose result was not taken yet.
-    in_flight: usize,
+    /// Jobs sent whose result was not taken yet: their tickets and guest EIPs.
+    in_flight: HashMap<u64, u32>,
 }
+
+/// Most compiles queued for the compile thread at once. A Linux boot's
+/// bursts stay below it; the bound keeps a guest that makes code hot
+/// faster than it compiles from queueing without end.
+const MAX_IN_FLIGHT: usize = 1024;
 
 struct Job {
     ticket: u64,
@@ -286,7 +292,14 @@ impl Background {
                 for job in job_rx {
                     ctx.clear();
                     ctx.func = job.func;
-                    let code = machine_code(&mut ctx, &*isa, job.id);
+                    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        machine_code(&mut ctx, &*isa, job.id)
+                    }));
+                    let code = compiled.unwrap_or_else(|_| {
+                        // The context may be half-way through anything.
+                        ctx = Context::new();
+                        Err("Cranelift panicked".into())
+                    });
                     let done = Done { ticket: job.ticket, id: job.id, eip: job.eip, code };
                     if done_tx.send(done).is_err() {
                         break;
@@ -294,7 +307,7 @@ impl Background {
                 }
             })
             .map_err(|e| JitError(format!("starting the compile thread: {e}")))?;
-        Ok(Background { jobs, done, next_ticket: 0, in_flight: 0 })
+        Ok(Background { jobs, done, next_ticket: 0, in_flight: HashMap::new() })
     }
 }
 
@@ -460,42 +473,74 @@ impl Jit {
         };
         let ticket = background.next_ticket;
         background.next_ticket += 1;
-        background
-            .jobs
-            .send(Job { ticket, id, eip: blocks[0].eip, func })
-            .map_err(|_| JitError("the compile thread has stopped".into()))?;
-        background.in_flight += 1;
+        let eip = blocks[0].eip;
+        if background.jobs.send(Job { ticket, id, eip, func }).is_err() {
+            self.background = None;
+            return Err(JitError("the compile thread has stopped".into()));
+        }
+        background.in_flight.insert(ticket, eip);
         Ok(ticket)
     }
 
     /// Whether translations are being compiled on the compile thread.
     pub(crate) fn compiling(&self) -> bool {
-        self.background.as_ref().is_some_and(|b| b.in_flight > 0)
+        self.background.as_ref().is_some_and(|b| !b.in_flight.is_empty())
     }
 
-    /// The translations the compile thread has finished since the last call,
-    /// now in the module and ready to run, by ticket; the host time putting
-    /// them there took is added to `busy` (a look that finds nothing is not
-    /// timed: the run loop looks before every block while any are pending).
+    /// Whether the compile thread has as much queued as it may: a block that
+    /// gets hot meanwhile waits (it is interpreted, and asks again).
+    pub(crate) fn queue_full(&self) -> bool {
+        self.background.as_ref().is_some_and(|b| b.in_flight.len() >= MAX_IN_FLIGHT)
+    }
+
+    /// The translations the compile thread has finished since the last call
+    /// and the run loop still `wants`, now in the module and ready to run,
+    /// by ticket (those it no longer wants are dropped without a trace in
+    /// the module); the host time putting them there took is added to
+    /// `busy`. A look that finds nothing is not timed: the run loop looks
+    /// before every block while any are in flight.
     pub(crate) fn finished(
         &mut self,
+        wants: impl Fn(u64) -> bool,
         busy: &mut std::time::Duration,
     ) -> Vec<(u64, Result<JitCode, JitError>)> {
         let Some(background) = self.background.as_mut() else { return Vec::new() };
-        let Ok(first) = background.done.try_recv() else { return Vec::new() };
+        let first = match background.done.try_recv() {
+            Ok(first) => first,
+            Err(TryRecvError::Empty) => return Vec::new(),
+            Err(TryRecvError::Disconnected) => {
+                // The thread is gone (it catches the compiler's panics, so
+                // this is not expected): what it had fails, and the next
+                // compile starts a thread afresh.
+                let lost = std::mem::take(&mut background.in_flight);
+                self.background = None;
+                return lost
+                    .into_iter()
+                    .map(|(ticket, eip)| {
+                        (ticket, Err(JitError(format!("the compile thread stopped compiling {eip:#x}"))))
+                    })
+                    .collect();
+            }
+        };
         let started = std::time::Instant::now();
-        let out = self.install_finished(first);
+        let out = self.install_finished(first, wants);
         *busy += started.elapsed();
         out
     }
 
-    fn install_finished(&mut self, first: Done) -> Vec<(u64, Result<JitCode, JitError>)> {
+    fn install_finished(
+        &mut self,
+        first: Done,
+        wants: impl Fn(u64) -> bool,
+    ) -> Vec<(u64, Result<JitCode, JitError>)> {
         let Some(background) = self.background.as_mut() else { return Vec::new() };
         let done: Vec<Done> = std::iter::once(first).chain(background.done.try_iter()).collect();
-        background.in_flight -= done.len();
+        for d in &done {
+            background.in_flight.remove(&d.ticket);
+        }
         let mut out = Vec::with_capacity(done.len());
         let mut defined = Vec::new();
-        for d in done {
+        for d in done.into_iter().filter(|d| wants(d.ticket)) {
             let result = d
                 .code
                 .map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", d.eip)))
