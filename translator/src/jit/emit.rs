@@ -1155,6 +1155,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Inc | M::Dec => self.inc_dec(),
             M::Neg | M::Not => self.neg_not(),
             M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Rcl | M::Rcr => self.shift(),
+            M::Shld | M::Shrd => self.shift_double(),
             M::Push => self.push_insn(),
             M::Pop => self.pop_insn(),
             // PAUSE is a hint; the fences order nothing for a single
@@ -1521,6 +1522,7 @@ impl<'b> Emitter<'_, 'b> {
             matches!(self.ins.mnemonic(), Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr);
         let count = match count {
             Some(c) if !rotate || c == 0 => c,
+            None if !rotate && self.is_gpr(0) => return self.shift_by_cl(),
             _ => return self.shift_by_helper(count),
         };
         let (at, a) = self.dest(true);
@@ -1564,6 +1566,198 @@ impl<'b> Emitter<'_, 'b> {
         let zero = self.iconst(0);
         self.set_flags_lazy(kind, size, r, before, zero);
         true
+    }
+
+    /// SHL, SHR or SAR of a register by CL: the count is known only when
+    /// it runs, and a count of zero (after masking to five bits) leaves both
+    /// the register and the flags as they were.
+    fn shift_by_cl(&mut self) -> bool {
+        let size = self.op_size(0);
+        let m = mask(size) as i64;
+        let cl = self.get_reg(Register::CL);
+        let count = self.b.ins().band_imm_s(cl, 0x1f);
+        // Cranelift takes shift amounts modulo 32: for a zero count this is
+        // 31, and the result is not used.
+        let one_less = self.b.ins().iadd_imm_s(count, -1);
+        let (_, a) = self.dest(true);
+        let (kind, before, r) = match self.ins.mnemonic() {
+            Mnemonic::Shr => {
+                let v = self.b.ins().ushr(a, one_less);
+                let r = self.b.ins().ushr_imm_s(v, 1);
+                (op::SHR, v, r)
+            }
+            Mnemonic::Sar => {
+                let sa = self.sign_extend(a, size);
+                let v = self.b.ins().sshr(sa, one_less);
+                let v = self.b.ins().band_imm_s(v, m);
+                let r = self.b.ins().sshr(sa, count);
+                let r = self.b.ins().band_imm_s(r, m);
+                (op::SAR, v, r)
+            }
+            _ => {
+                let v = self.b.ins().ishl(a, one_less);
+                let v = self.b.ins().band_imm_s(v, m);
+                let r = self.b.ins().ishl_imm_s(v, 1);
+                let r = self.b.ins().band_imm_s(r, m);
+                (op::SHL, v, r)
+            }
+        };
+        let shifted = self.b.ins().icmp_imm_s(IntCC::NotEqual, count, 0);
+        let result = self.b.ins().select(shifted, r, a);
+        self.write_dest(None, size, result);
+        let opv = self.iconst(kind | op::size_code(size * 8));
+        let zero = self.iconst(0);
+        self.def_flags_if(shifted, Pending { op: opv, res: r, src1: before, src2: zero, bits: None });
+        true
+    }
+
+    /// `a` (of `size` bytes) sign-extended to 32 bits.
+    fn sign_extend(&mut self, a: Value, size: u32) -> Value {
+        let narrow = match size {
+            1 => types::I8,
+            2 => types::I16,
+            _ => return a,
+        };
+        let n = self.b.ins().ireduce(narrow, a);
+        self.b.ins().sextend(types::I32, n)
+    }
+
+    /// Where `apply` (an i8 boolean) holds, the flags become the record
+    /// `new` (with `bits` left as they are unless `new` gives them); where it
+    /// does not, they stay as they were.
+    fn def_flags_if(&mut self, apply: Value, new: Pending) {
+        let old = self.record();
+        let old_bits = old.bits.expect("record() fills bits");
+        let pick = |e: &mut Self, n: Value, o: Value| e.b.ins().select(apply, n, o);
+        let bits = match new.bits {
+            Some(b) => pick(self, b, old_bits),
+            None => old_bits,
+        };
+        self.pending = Some(Pending {
+            op: pick(self, new.op, old.op),
+            res: pick(self, new.res, old.res),
+            src1: pick(self, new.src1, old.src1),
+            src2: pick(self, new.src2, old.src2),
+            bits: Some(bits),
+        });
+        self.known = None;
+    }
+
+    /// SHLD and SHRD of a register (by an immediate or CL), or of memory by
+    /// an immediate, as the interpreter does them (`interp::shift`): the
+    /// flags are written whole, SF, ZF and PF from the result, CF the last
+    /// bit shifted out, OF against the value before the last one-bit step.
+    fn shift_double(&mut self) -> bool {
+        let size = self.op_size(0);
+        let bits = size * 8;
+        let count = match self.ins.op2_kind() {
+            OpKind::Immediate8 => Some(self.ins.immediate8() as u32 & 0x1f),
+            _ => None,
+        };
+        if count == Some(0) || (count.is_none() && !self.is_gpr(0)) || !self.is_gpr(1) {
+            // (A zero count writes nothing, a memory operand included: the
+            // interpreter does those.)
+            return false;
+        }
+        let left = self.ins.mnemonic() == Mnemonic::Shld;
+        let src = self.get_reg(self.ins.op1_register());
+        let count = match count {
+            Some(c) => self.iconst(c),
+            None => {
+                let cl = self.get_reg(Register::CL);
+                self.b.ins().band_imm_s(cl, 0x1f)
+            }
+        };
+        let (at, a) = self.dest(true);
+        let wide = |e: &mut Self, v: Value| e.b.ins().uextend(types::I64, v);
+        let (a64, src64) = (wide(self, a), wide(self, src));
+        let count64 = wide(self, count);
+        let one_less = self.b.ins().iadd_imm_s(count, -1);
+        let one_less64 = wide(self, one_less);
+        // The 64-bit pattern shifted: dest:src (32-bit SHLD), src:dest (32-bit
+        // SHRD), dest:src:dest (16-bit, both directions, as the hardware does).
+        let (r, cf, before_last) = if bits == 32 {
+            if left {
+                let hi = self.b.ins().ishl_imm_s(a64, 32);
+                let pat = self.b.ins().bor(hi, src64);
+                let sh = self.b.ins().ishl(pat, count64);
+                let r = self.b.ins().ushr_imm_s(sh, 32);
+                // CF: bit 32 - count of the destination.
+                let sh = self.b.ins().ishl(pat, one_less64);
+                let cf = self.b.ins().ushr_imm_s(sh, 63);
+                (r, cf, self.b.ins().ishl(a, one_less))
+            } else {
+                let hi = self.b.ins().ishl_imm_s(src64, 32);
+                let pat = self.b.ins().bor(hi, a64);
+                let r = self.b.ins().ushr(pat, count64);
+                let sh = self.b.ins().ushr(a, one_less);
+                let cf = self.b.ins().band_imm_s(sh, 1);
+                (r, self.b.ins().uextend(types::I64, cf), sh)
+            }
+        } else {
+            let hi = self.b.ins().ishl_imm_s(a64, 32);
+            let mid = self.b.ins().band_imm_s(src64, 0xffff);
+            let mid = self.b.ins().ishl_imm_s(mid, 16);
+            let pat = self.b.ins().bor(hi, mid);
+            let pat = self.b.ins().bor(pat, a64);
+            if left {
+                let k = self.b.ins().iconst(types::I64, 32);
+                let amount = self.b.ins().isub(k, count64);
+                let r = self.b.ins().ushr(pat, amount);
+                let k = self.b.ins().iconst(types::I64, 48);
+                let amount = self.b.ins().isub(k, count64);
+                let sh = self.b.ins().ushr(pat, amount);
+                let cf = self.b.ins().band_imm_s(sh, 1);
+                (r, cf, self.b.ins().ishl(a, one_less))
+            } else {
+                let r = self.b.ins().ushr(pat, count64);
+                let sh = self.b.ins().ushr(pat, one_less64);
+                let cf = self.b.ins().band_imm_s(sh, 1);
+                // (src:dest) >> (count - 1), on 32 bits.
+                let sd = self.b.ins().ireduce(types::I32, pat);
+                (r, cf, self.b.ins().ushr(sd, one_less))
+            }
+        };
+        let r = self.b.ins().ireduce(types::I32, r);
+        let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+        let cf = self.b.ins().ireduce(types::I32, cf);
+        let changed = self.b.ins().bxor(r, before_last);
+        let of = self.b.ins().ushr_imm_s(changed, (bits - 1) as i64);
+        let of = self.b.ins().band_imm_s(of, 1);
+        let of = self.b.ins().ishl_imm_s(of, 11);
+        let szp = self.szp(r, size);
+        let arith = self.b.ins().bor(szp, cf);
+        let arith = self.b.ins().bor(arith, of);
+        let shifted = self.b.ins().icmp_imm_s(IntCC::NotEqual, count, 0);
+        let result = self.b.ins().select(shifted, r, a);
+        self.write_dest(at, size, result);
+        // The whole record: no operation, the flags in `bits`.
+        let old_bits = self.record().bits.expect("record() fills bits");
+        let kept = self.b.ins().band_imm_s(old_bits, !(fl::ARITH as i64));
+        let new_bits = self.b.ins().bor(kept, arith);
+        let none = self.iconst(op::NONE);
+        let zero = self.iconst(0);
+        self.def_flags_if(
+            shifted,
+            Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(new_bits) },
+        );
+        true
+    }
+
+    /// SF, ZF and PF of a `size`-byte result, as EFLAGS bits.
+    fn szp(&mut self, r: Value, size: u32) -> Value {
+        let sign = self.b.ins().ushr_imm_s(r, (size * 8 - 1) as i64);
+        let sf = self.b.ins().ishl_imm_s(sign, 7);
+        let is_zero = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
+        let zf = self.b.ins().uextend(types::I32, is_zero);
+        let zf = self.b.ins().ishl_imm_s(zf, 6);
+        let low = self.b.ins().band_imm_s(r, 0xff);
+        let ones = self.b.ins().popcnt(low);
+        let odd = self.b.ins().band_imm_s(ones, 1);
+        let even = self.b.ins().bxor_imm_s(odd, 1);
+        let pf = self.b.ins().ishl_imm_s(even, 2);
+        let f = self.b.ins().bor(sf, zf);
+        self.b.ins().bor(f, pf)
     }
 
     /// A shift or rotate by `count` (None: by CL) through the interpreter's
