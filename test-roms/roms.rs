@@ -34,6 +34,7 @@ macro_rules! for_each_rom {
             pae,
             paging,
             rings,
+            rotflags,
             seglimits,
             segments,
             shift,
