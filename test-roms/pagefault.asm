@@ -184,6 +184,20 @@ pm_main:
     CHECK_PF 0, 0x400000, .r0_np_read, "ring 0 read, PTE not present"
     CHECK32 eax, 0x5555aaaa, "r0 read, PTE not present: eax kept"
 
+    ; LEAVE whose frame pointer leads to a not-present page: the pop faults
+    ; and ESP and EBP stay as they were (ESP = EBP happens only with the pop).
+    mov esi, esp
+    mov ebp, 0x400100
+    SET_RECOVERY .r0_leave_done
+.r0_leave:
+    leave
+    NO_PF
+.r0_leave_done:
+    CHECK_PF 0, 0x400100, .r0_leave, "ring 0 leave, frame on a not-present page"
+    CHECK32 ebp, 0x400100, "r0 leave fault: ebp kept"
+    mov edi, esp
+    CHECK32 edi, esi, "r0 leave fault: esp kept"
+
 %ifndef QEMU
     ; SDM Vol. 3A 4.8 (see the header): Bochs and vemu leave A clear in the PDE
     mov dword [PD + 1*4], PT1 | P | RW | US

@@ -639,9 +639,12 @@ impl Cpu {
         let cs = *self.state.seg(Seg::CS);
         let bitness = self.state.code_bitness();
         let max_insns = self.config.max_block_insns;
+        let page = cs.base.wrapping_add(root.eip) & !0xfff;
         jit::region::grow(root, cs.base, |eip| {
             let req = DecodeRequest { cs_base: cs.base, eip, cs_limit: cs.limit, bitness, max_insns };
-            decode_block(&mut Fetcher(self), &req).ok()
+            let mut fetcher = PageFetcher { cpu: self, page, beyond: false };
+            let block = decode_block(&mut fetcher, &req).ok();
+            block.filter(|_| !fetcher.beyond)
         })
     }
 
@@ -1057,6 +1060,32 @@ impl Cpu {
             );
         }
         Exception::ud()
+    }
+}
+
+/// The decoder's view of the CPU for blocks a region may take in, which
+/// must lie on the linear page `page` (`jit::region`): it does not look
+/// beyond, so that deciding what to compile walks no other page's tables
+/// (a walk sets accessed bits the guest can see, for code that may never run;
+/// the interpreter walks them when it decodes the block to run it). A block
+/// that goes on past the page is left out (`beyond`).
+struct PageFetcher<'a> {
+    cpu: &'a mut Cpu,
+    page: u32,
+    beyond: bool,
+}
+
+impl CodeSource for PageFetcher<'_> {
+    type Fault = Exception;
+    fn translate_code(&mut self, linear: u32) -> Result<PhysAddr, Exception> {
+        if linear & !0xfff != self.page {
+            self.beyond = true;
+            return Err(Exception::gp(0));
+        }
+        self.cpu.fetch_translate(linear)
+    }
+    fn read_code(&mut self, phys: PhysAddr, buf: &mut [u8]) {
+        self.cpu.read_code_bytes(phys, buf)
     }
 }
 
