@@ -164,8 +164,8 @@ pub struct Cpu {
     /// instruction `rate_base`. The machine may follow the host's clock by
     /// setting the rate to the emulator's speed ([`Cpu::set_rate`]), so that
     /// time passes evenly between instructions instead of in jumps.
-    rate: u64,
-    rate_base: u64,
+    pub(crate) rate: u64,
+    pub(crate) rate_base: u64,
     /// Virtual time of the next device event (u64::MAX: none), and whether a
     /// port write may have changed it.
     event_at: u64,
@@ -526,6 +526,7 @@ impl Cpu {
             defect: self.config.jit_defect,
             cmov: self.config.model.has(crate::cpuid::feature::CMOV),
             sse2: self.config.model.has(crate::cpuid::feature::SSE2),
+            tsc: self.config.model.has(crate::cpuid::feature::TSC),
         };
         self.links.unlink_outgoing(&cached.links);
         // A baseline translation is its block alone: its loops go through

@@ -293,6 +293,27 @@ fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile(
 }
 
 #[test]
+fn rdtsc_reads_the_clock_alike_in_every_tier_at_any_rate() {
+    // nop; nop; nop; rdtsc; hlt
+    let code = [0x90, 0x90, 0x90, 0x0f, 0x31, 0xf4];
+    for (engine, threshold) in [(Engine::Interp, 2000), (Engine::Jit, 2000), (Engine::Jit, 1)] {
+        let mut cpu =
+            cpu_on(&code, u64::MAX, CpuConfig { engine, jit_threshold: threshold, ..CpuConfig::default() });
+        // 5000 instructions at a nanosecond each, then 37/16 ns each.
+        cpu.icount = 5000;
+        cpu.set_rate(37);
+        cpu.state.tsc_offset = 2 << 32;
+        while cpu.run(100) != Exit::Halted {}
+        // RDTSC is the fourth instruction: 4 * 37 / 16 = 9.25 ns after 5000.
+        let tsc = (cpu.state.regs[reg::EDX] as u64) << 32 | cpu.state.regs[reg::EAX] as u64;
+        assert_eq!(tsc, (2 << 32) + 5009, "{engine:?} at threshold {threshold}");
+        if engine == Engine::Jit {
+            assert!(cpu.jit.as_ref().unwrap().compiled >= 1, "compiled");
+        }
+    }
+}
+
+#[test]
 fn data_written_beside_code_leaves_its_translation_alone() {
     // mov cx, 2000; l: inc word [0x1100]; loop l; hlt -- the counter shares
     // the loop's page.

@@ -62,6 +62,8 @@ pub(crate) struct Mode {
     pub cmov: bool,
     /// The model has SSE2 (LFENCE, MFENCE; and SSE for SFENCE).
     pub sse2: bool,
+    /// The model has a time-stamp counter (RDTSC).
+    pub tsc: bool,
 }
 
 const TLB_ENTRY_SIZE: i64 = std::mem::size_of::<vemu_softmmu::TlbEntry>() as i64;
@@ -81,6 +83,11 @@ const STATE: i32 = offset_of!(Cpu, state) as i32;
 const ENV: i32 = offset_of!(Cpu, jit_env) as i32;
 
 const ST_REGS: i32 = STATE + offset_of!(CpuState, regs) as i32;
+const ST_TSC_OFFSET: i32 = STATE + offset_of!(CpuState, tsc_offset) as i32;
+/// The clock (`Cpu::now`).
+const CPU_WARP: i32 = offset_of!(Cpu, warp) as i32;
+const CPU_RATE: i32 = offset_of!(Cpu, rate) as i32;
+const CPU_RATE_BASE: i32 = offset_of!(Cpu, rate_base) as i32;
 const ST_EIP: i32 = STATE + offset_of!(CpuState, eip) as i32;
 const ST_FLAGS: i32 = STATE + offset_of!(CpuState, flags) as i32;
 const FL_BITS: i32 = ST_FLAGS + offset_of!(Flags, bits) as i32;
@@ -1164,6 +1171,9 @@ impl<'b> Emitter<'_, 'b> {
             M::Lfence | M::Mfence if self.mode.sse2 => true,
             M::Sfence if self.mode.sse2 => true,
             M::Imul if ins.op_count() > 1 => self.imul(),
+            M::Rdtsc => self.rdtsc(),
+            M::Leave => self.leave(),
+            M::Cli => self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
             M::Jmp => return self.jmp(),
@@ -1744,6 +1754,37 @@ impl<'b> Emitter<'_, 'b> {
         true
     }
 
+    /// RDTSC where it cannot fault (real mode; CPL 0 outside virtual-8086
+    /// mode, where CR4.TSD does not matter): the time-stamp counter from
+    /// the clock as `Cpu::tsc` reads it, with the instruction counted.
+    fn rdtsc(&mut self) -> bool {
+        let key = self.mode.key;
+        let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
+        if !self.mode.tsc || (protected && (cpl != 0 || v86)) {
+            return false;
+        }
+        let left = self.b.use_var(self.budget);
+        let base = self.ld(types::I64, ENV + env_offset::ICOUNT_BASE);
+        let icount = self.b.ins().isub(base, left);
+        let rate_base = self.ld(types::I64, CPU_RATE_BASE);
+        let ran = self.b.ins().isub(icount, rate_base);
+        let rate = self.ld(types::I64, CPU_RATE);
+        let scaled = self.b.ins().imul(ran, rate);
+        let scaled = self.b.ins().ushr_imm_s(scaled, crate::cpu::NS_PER_INSN.trailing_zeros() as i64);
+        let one_each = self.b.ins().icmp_imm_s(IntCC::Equal, rate, crate::cpu::NS_PER_INSN as i64);
+        let ns = self.b.ins().select(one_each, ran, scaled);
+        let warp = self.ld(types::I64, CPU_WARP);
+        let now = self.b.ins().iadd(warp, ns);
+        let offset = self.ld(types::I64, ST_TSC_OFFSET);
+        let tsc = self.b.ins().iadd(now, offset);
+        let low = self.b.ins().ireduce(types::I32, tsc);
+        let high = self.b.ins().ushr_imm_s(tsc, 32);
+        let high = self.b.ins().ireduce(types::I32, high);
+        self.set_reg(Register::EAX, low);
+        self.set_reg(Register::EDX, high);
+        true
+    }
+
     /// SF, ZF and PF of a `size`-byte result, as EFLAGS bits.
     fn szp(&mut self, r: Value, size: u32) -> Value {
         let sign = self.b.ins().ushr_imm_s(r, (size * 8 - 1) as i64);
@@ -1831,6 +1872,12 @@ impl<'b> Emitter<'_, 'b> {
 
     fn pop_value(&mut self, size: u32) -> (Value, Value) {
         let esp = self.reg32(reg::ESP);
+        self.pop_from(esp, size)
+    }
+
+    /// Loads `size` bytes from the top of a stack whose pointer is `esp`;
+    /// returns them and the pointer above them.
+    fn pop_from(&mut self, esp: Value, size: u32) -> (Value, Value) {
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(esp, sm);
         let mut a = Addr { seg: Seg::SS as u32, offset: off, probed: None };
@@ -1851,6 +1898,46 @@ impl<'b> Emitter<'_, 'b> {
         self.def_reg(reg::ESP, esp);
         let r = self.ins.op0_register();
         self.set_reg(r, v);
+        true
+    }
+
+    /// LEAVE: the stack pointer from the frame pointer (as wide as the
+    /// stack), then the frame pointer popped (as wide as the operand). The
+    /// stack pointer changes only once the pop has not faulted.
+    fn leave(&mut self) -> bool {
+        let size = crate::cpu::Cpu::code_osize(self.ins);
+        let sm = self.sp_mask();
+        let esp = self.reg32(reg::ESP);
+        let ebp = self.reg32(reg::EBP);
+        let keep = self.b.ins().band_imm_s(esp, !sm);
+        let low = self.b.ins().band_imm_s(ebp, sm);
+        let frame = self.b.ins().bor(keep, low);
+        let (v, esp) = self.pop_from(frame, size);
+        self.def_reg(reg::ESP, esp);
+        self.set_reg(if size == 4 { Register::EBP } else { Register::BP }, v);
+        true
+    }
+
+    /// CLI where it cannot fault (real mode; CPL 0 outside virtual-8086
+    /// mode, where CPL <= IOPL always holds): IF clear, in the pending
+    /// `bits` when the flags in flight carry them, else in the state.
+    fn cli(&mut self) -> bool {
+        let key = self.mode.key;
+        let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
+        if protected && (cpl != 0 || v86) {
+            return false;
+        }
+        match self.pending {
+            Some(p) if p.bits.is_some() => {
+                let bits = self.b.ins().band_imm_s(p.bits.expect("checked"), !(fl::IF as i64));
+                self.pending = Some(Pending { bits: Some(bits), ..p });
+            }
+            _ => {
+                let bits = self.ld(types::I32, FL_BITS);
+                let bits = self.b.ins().band_imm_s(bits, !(fl::IF as i64));
+                self.st(bits, FL_BITS);
+            }
+        }
         true
     }
 

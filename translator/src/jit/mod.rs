@@ -147,6 +147,7 @@ impl JmpEntry {
 pub(crate) mod env_offset {
     use super::*;
     pub const BUDGET: i32 = offset_of!(JitEnv, budget) as i32;
+    pub const ICOUNT_BASE: i32 = offset_of!(JitEnv, icount_base) as i32;
     pub const TLB: i32 = offset_of!(JitEnv, tlb) as i32;
     pub const JMP_CACHE: i32 = offset_of!(JitEnv, jmp_cache) as i32;
     pub const EXIT_SLOT: i32 = offset_of!(JitEnv, exit_slot) as i32;
