@@ -314,6 +314,34 @@ fn rdtsc_reads_the_clock_alike_in_every_tier_at_any_rate() {
 }
 
 #[test]
+fn cli_ends_its_block_in_a_region_too() {
+    //       mov cx, 100
+    //       sti
+    // l:    dec cx
+    //       jz done
+    //       test cx, 1
+    //       jz skip
+    //       cli           (a block of its own, a dead end of l's region)
+    // skip: jmp l         (in l's region: it leads back to l)
+    // done: pushf; pop ax; hlt
+    let code = [
+        0xb9, 0x64, 0x00, 0xfb, 0x49, 0x74, 0x09, 0xf7, 0xc1, 0x01, 0x00, 0x74, 0x01, 0xfa, 0xeb, 0xf4, 0x9c,
+        0x58, 0xf4,
+    ];
+    for (engine, threshold) in
+        [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Jit, 2000), (Engine::Auto, 5)]
+    {
+        let mut cpu =
+            cpu_on(&code, u64::MAX, CpuConfig { engine, jit_threshold: threshold, ..CpuConfig::default() });
+        while cpu.run(100_000) != Exit::Halted {}
+        let what = format!("{engine:?} at threshold {threshold}");
+        assert_eq!(cpu.state.regs[reg::ECX] & 0xffff, 0, "{what}");
+        assert_eq!(cpu.state.regs[reg::EAX] & fl::IF, 0, "{what}: IF cleared by the CLI at CX = 1");
+        assert_eq!(cpu.state.eip, 0x1013, "{what}");
+    }
+}
+
+#[test]
 fn data_written_beside_code_leaves_its_translation_alone() {
     // mov cx, 2000; l: inc word [0x1100]; loop l; hlt -- the counter shares
     // the loop's page.

@@ -1173,7 +1173,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Imul if ins.op_count() > 1 => self.imul(),
             M::Rdtsc => self.rdtsc(),
             M::Leave => self.leave(),
-            M::Cli => self.cli(),
+            M::Cli => return self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
             M::Jmp => return self.jmp(),
@@ -1918,14 +1918,17 @@ impl<'b> Emitter<'_, 'b> {
         true
     }
 
-    /// CLI where it cannot fault (real mode; CPL 0 outside virtual-8086
-    /// mode, where CPL <= IOPL always holds): IF clear, in the pending
-    /// `bits` when the flags in flight carry them, else in the state.
+    /// CLI, inline where it cannot fault (real mode; CPL 0 outside
+    /// virtual-8086 mode, where CPL <= IOPL always holds): IF clear, in the
+    /// pending `bits` when the flags in flight carry them, else in the
+    /// state. CLI ends its block (`ends_block`, and so `region::successors`):
+    /// the translation leaves for the run loop after it, as it does after
+    /// the interpreter. Returns whether the block ended (it does).
     fn cli(&mut self) -> bool {
         let key = self.mode.key;
         let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
         if protected && (cpl != 0 || v86) {
-            return false;
+            return self.fallback();
         }
         match self.pending {
             Some(p) if p.bits.is_some() => {
@@ -1938,6 +1941,9 @@ impl<'b> Emitter<'_, 'b> {
                 self.st(bits, FL_BITS);
             }
         }
+        let next = self.next_eip();
+        self.store_state_eip(next);
+        self.ret(status::OK);
         true
     }
 
