@@ -1171,6 +1171,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Lfence | M::Mfence if self.mode.sse2 => true,
             M::Sfence if self.mode.sse2 => true,
             M::Imul if ins.op_count() > 1 => self.imul(),
+            M::Mul | M::Imul => self.mul_acc(),
             M::Rdtsc => self.rdtsc(),
             M::Leave => self.leave(),
             M::Cli => return self.cli(),
@@ -1307,6 +1308,66 @@ impl<'b> Emitter<'_, 'b> {
         let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
         let r = self.ins.op0_register();
         self.set_reg(r, low);
+        self.mul_flags(low, size, overflow, a, b);
+        true
+    }
+
+    /// MUL and one-operand IMUL: the accumulator (AL, AX, EAX) times the
+    /// operand, the product in AX, DX:AX or EDX:EAX (`interp::muldiv`).
+    fn mul_acc(&mut self) -> bool {
+        let size = self.op_size(0);
+        let signed = self.ins.mnemonic() == Mnemonic::Imul;
+        let src = self.read_src(0);
+        let acc = match size {
+            1 => self.get_reg(Register::AL),
+            2 => self.get_reg(Register::AX),
+            _ => self.get_reg(Register::EAX),
+        };
+        let wide = |e: &mut Self, v: Value| {
+            if signed {
+                let v = e.sign_extend(v, size);
+                e.b.ins().sextend(types::I64, v)
+            } else {
+                let v = e.b.ins().band_imm_s(v, mask(size) as i64);
+                e.b.ins().uextend(types::I64, v)
+            }
+        };
+        let (wa, wb) = (wide(self, acc), wide(self, src));
+        let p = self.b.ins().imul(wa, wb);
+        let low = self.b.ins().ireduce(types::I32, p);
+        let low = self.b.ins().band_imm_s(low, mask(size) as i64);
+        let high = self.b.ins().ushr_imm_s(p, (size * 8) as i64);
+        let high = self.b.ins().ireduce(types::I32, high);
+        let high = self.b.ins().band_imm_s(high, mask(size) as i64);
+        let overflow = if signed {
+            let back = wide(self, low);
+            self.b.ins().icmp(IntCC::NotEqual, back, p)
+        } else {
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, high, 0)
+        };
+        match size {
+            1 => {
+                let h = self.b.ins().ishl_imm_s(high, 8);
+                let ax = self.b.ins().bor(h, low);
+                self.set_reg(Register::AX, ax);
+            }
+            2 => {
+                self.set_reg(Register::AX, low);
+                self.set_reg(Register::DX, high);
+            }
+            _ => {
+                self.set_reg(Register::EAX, low);
+                self.set_reg(Register::EDX, high);
+            }
+        }
+        self.mul_flags(low, size, overflow, acc, src);
+        true
+    }
+
+    /// The flags of a multiplication (`interp::muldiv::set_mul_flags`):
+    /// CF and OF when the product `overflow`ed its low half, SF, ZF and PF
+    /// from the low half, AF clear.
+    fn mul_flags(&mut self, low: Value, size: u32, overflow: Value, a: Value, b: Value) {
         // The flags, eagerly: the lazy record says "none", `bits` holds them.
         let bit = |e: &mut Self, on: Value, flag: u32| {
             let on = e.b.ins().uextend(types::I32, on);
@@ -1335,7 +1396,6 @@ impl<'b> Emitter<'_, 'b> {
         let none = self.iconst(op::NONE);
         self.pending = Some(Pending { op: none, res: low, src1: a, src2: b, bits: Some(bits) });
         self.known = None;
-        true
     }
 
     fn movx(&mut self) -> bool {
