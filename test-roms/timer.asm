@@ -146,16 +146,19 @@ pm_main:
     out 0x61, al
     mov al, 0xb0                ; channel 2, LSB then MSB, mode 0
     out 0x43, al
-    mov al, 20
-    out 0x42, al
+    ; 0x8000 ticks (27.5 ms): OUT must still be low at the next instruction
+    ; even where the host clock runs on while the emulator is not scheduled
+    ; (QEMU on a loaded machine missed 20 ticks, 17 us, now and then).
     xor al, al
+    out 0x42, al
+    mov al, 0x80
     out 0x42, al
     in al, 0x61
     test al, 0x20
     jz .out_low
     FAIL "channel 2 OUT high right after the count"
 .out_low:
-    mov ecx, 1000000
+    mov ecx, 10000000
 .wait_out:
     in al, 0x61
     test al, 0x20
