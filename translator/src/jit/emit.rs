@@ -1814,13 +1814,20 @@ impl<'b> Emitter<'_, 'b> {
         true
     }
 
+    /// Whether the translation runs in real mode or at CPL 0 outside
+    /// virtual-8086 mode (from its mode key, `Cpu::mode_bits`): where
+    /// instructions that check CPL or IOPL against 0 cannot fault.
+    fn real_mode_or_ring0(&self) -> bool {
+        let key = self.mode.key;
+        let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
+        !protected || (cpl == 0 && !v86)
+    }
+
     /// RDTSC where it cannot fault (real mode; CPL 0 outside virtual-8086
     /// mode, where CR4.TSD does not matter): the time-stamp counter from
     /// the clock as `Cpu::tsc` reads it, with the instruction counted.
     fn rdtsc(&mut self) -> bool {
-        let key = self.mode.key;
-        let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
-        if !self.mode.tsc || (protected && (cpl != 0 || v86)) {
+        if !self.mode.tsc || !self.real_mode_or_ring0() {
             return false;
         }
         let left = self.b.use_var(self.budget);
@@ -1985,9 +1992,7 @@ impl<'b> Emitter<'_, 'b> {
     /// the translation leaves for the run loop after it, as it does after
     /// the interpreter. Returns whether the block ended (it does).
     fn cli(&mut self) -> bool {
-        let key = self.mode.key;
-        let (cpl, protected, v86) = ((key >> 2) & 3, key & 1 << 4 != 0, key & 1 << 5 != 0);
-        if protected && (cpl != 0 || v86) {
+        if !self.real_mode_or_ring0() {
             return self.fallback();
         }
         match self.pending {
