@@ -1174,6 +1174,8 @@ impl<'b> Emitter<'_, 'b> {
             M::Mul | M::Imul => self.mul_acc(),
             M::Rdtsc => self.rdtsc(),
             M::Leave => self.leave(),
+            M::Cbw | M::Cwde | M::Cwd | M::Cdq => self.convert(),
+            M::Bswap => self.bswap(),
             M::Cli => return self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
@@ -1811,6 +1813,49 @@ impl<'b> Emitter<'_, 'b> {
             shifted,
             Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(new_bits) },
         );
+        true
+    }
+
+    /// CBW, CWDE, CWD and CDQ: the accumulator sign-extended
+    /// (`interp::data::convert`).
+    fn convert(&mut self) -> bool {
+        match self.ins.mnemonic() {
+            Mnemonic::Cbw => {
+                let al = self.get_reg(Register::AL);
+                let v = self.sign_extend(al, 1);
+                self.set_reg(Register::AX, v);
+            }
+            Mnemonic::Cwde => {
+                let ax = self.get_reg(Register::AX);
+                let v = self.sign_extend(ax, 2);
+                self.set_reg(Register::EAX, v);
+            }
+            Mnemonic::Cwd => {
+                let ax = self.get_reg(Register::AX);
+                let v = self.sign_extend(ax, 2);
+                let hi = self.b.ins().sshr_imm_s(v, 16);
+                self.set_reg(Register::DX, hi);
+            }
+            _ => {
+                let eax = self.get_reg(Register::EAX);
+                let hi = self.b.ins().sshr_imm_s(eax, 31);
+                self.set_reg(Register::EDX, hi);
+            }
+        }
+        true
+    }
+
+    /// BSWAP of a 32-bit register (the 16-bit form's undefined result is
+    /// the interpreter's: it clears the word).
+    fn bswap(&mut self) -> bool {
+        let r = self.ins.op0_register();
+        let v = if reg_size(r) == 4 {
+            let v = self.get_reg(r);
+            self.b.ins().bswap(v)
+        } else {
+            self.iconst(0)
+        };
+        self.set_reg(r, v);
         true
     }
 
