@@ -1176,6 +1176,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Leave => self.leave(),
             M::Cbw | M::Cwde | M::Cwd | M::Cdq => self.convert(),
             M::Bswap => self.bswap(),
+            M::Xadd => self.xadd(),
             M::Cli => return self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
@@ -1842,6 +1843,31 @@ impl<'b> Emitter<'_, 'b> {
                 self.set_reg(Register::EDX, hi);
             }
         }
+        true
+    }
+
+    /// XADD: the destination gets the sum, the source register the old
+    /// destination, the flags those of the ADD (`interp::misc::xadd`: a
+    /// memory destination is written before the register, a register one
+    /// after it, so that XADD of a register with itself leaves the sum).
+    fn xadd(&mut self) -> bool {
+        let size = self.op_size(0);
+        if !(self.is_gpr(0) || self.is_mem(0)) {
+            return false;
+        }
+        let (at, a) = self.dest(true);
+        let src = self.ins.op1_register();
+        let b = self.get_reg(src);
+        let r = self.b.ins().iadd(a, b);
+        let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+        if at.is_some() {
+            self.write_dest(at, size, r);
+            self.set_reg(src, a);
+        } else {
+            self.set_reg(src, a);
+            self.write_dest(at, size, r);
+        }
+        self.set_flags_lazy(op::ADD, size, r, a, b);
         true
     }
 
