@@ -1293,21 +1293,11 @@ impl<'b> Emitter<'_, 'b> {
         } else {
             (self.read_src(0), self.read_src(1))
         };
-        let wide = |e: &mut Self, v: Value| {
-            let v = match size {
-                2 => {
-                    let n = e.b.ins().ireduce(types::I16, v);
-                    e.b.ins().sextend(types::I32, n)
-                }
-                _ => v,
-            };
-            e.b.ins().sextend(types::I64, v)
-        };
-        let (wa, wb) = (wide(self, a), wide(self, b));
+        let (wa, wb) = (self.sign_extend64(a, size), self.sign_extend64(b, size));
         let p = self.b.ins().imul(wa, wb);
         let low = self.b.ins().ireduce(types::I32, p);
         let low = self.b.ins().band_imm_s(low, mask(size) as i64);
-        let back = wide(self, low);
+        let back = self.sign_extend64(low, size);
         let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
         let r = self.ins.op0_register();
         self.set_reg(r, low);
@@ -1328,8 +1318,7 @@ impl<'b> Emitter<'_, 'b> {
         };
         let wide = |e: &mut Self, v: Value| {
             if signed {
-                let v = e.sign_extend(v, size);
-                e.b.ins().sextend(types::I64, v)
+                e.sign_extend64(v, size)
             } else {
                 let v = e.b.ins().band_imm_s(v, mask(size) as i64);
                 e.b.ins().uextend(types::I64, v)
@@ -1372,30 +1361,11 @@ impl<'b> Emitter<'_, 'b> {
     /// from the low half, AF clear.
     fn mul_flags(&mut self, low: Value, size: u32, overflow: Value, a: Value, b: Value) {
         // The flags, eagerly: the lazy record says "none", `bits` holds them.
-        let bit = |e: &mut Self, on: Value, flag: u32| {
-            let on = e.b.ins().uextend(types::I32, on);
-            e.b.ins().imul_imm_s(on, flag as i64)
-        };
-        let of = bit(self, overflow, fl::CF | fl::OF);
-        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
-        let zf = bit(self, zero, fl::ZF);
-        let sign = self.b.ins().band_imm_s(low, Self::sign_of(op::size_code(size * 8)));
-        let neg = self.b.ins().icmp_imm_s(IntCC::NotEqual, sign, 0);
-        let sf = bit(self, neg, fl::SF);
-        let byte = self.b.ins().band_imm_s(low, 0xff);
-        let ones = self.b.ins().popcnt(byte);
-        let odd = self.b.ins().band_imm_s(ones, 1);
-        let even = self.b.ins().icmp_imm_s(IntCC::Equal, odd, 0);
-        let pf = bit(self, even, fl::PF);
-        let old = match self.pending.and_then(|p| p.bits) {
-            Some(b) => b,
-            None => self.ld(types::I32, FL_BITS),
-        };
-        let kept = self.b.ins().band_imm_s(old, !(fl::ARITH as i64));
-        let f = self.b.ins().bor(of, zf);
-        let f = self.b.ins().bor(f, sf);
-        let f = self.b.ins().bor(f, pf);
-        let bits = self.b.ins().bor(kept, f);
+        let on = self.b.ins().uextend(types::I32, overflow);
+        let of = self.b.ins().imul_imm_s(on, (fl::CF | fl::OF) as i64);
+        let szp = self.szp(low, size);
+        let arith = self.b.ins().bor(szp, of);
+        let bits = self.with_arith(arith);
         let none = self.iconst(op::NONE);
         self.pending = Some(Pending { op: none, res: low, src1: a, src2: b, bits: Some(bits) });
         self.known = None;
@@ -1609,18 +1579,7 @@ impl<'b> Emitter<'_, 'b> {
                 (op::SHR, v, r)
             }
             Mnemonic::Sar => {
-                let narrow = match size {
-                    1 => Some(types::I8),
-                    2 => Some(types::I16),
-                    _ => None,
-                };
-                let sa = match narrow {
-                    Some(t) => {
-                        let n = self.b.ins().ireduce(t, a);
-                        self.b.ins().sextend(types::I32, n)
-                    }
-                    None => a,
-                };
+                let sa = self.sign_extend(a, size);
                 let v = self.b.ins().sshr_imm_s(sa, (count - 1) as i64);
                 let v = self.b.ins().band_imm_s(v, m);
                 let r = self.b.ins().sshr_imm_s(sa, count.min(31) as i64);
@@ -1682,6 +1641,23 @@ impl<'b> Emitter<'_, 'b> {
         let zero = self.iconst(0);
         self.def_flags_if(shifted, Pending { op: opv, res: r, src1: before, src2: zero, bits: None });
         true
+    }
+
+    /// `a` (of `size` bytes) sign-extended to 64 bits.
+    fn sign_extend64(&mut self, a: Value, size: u32) -> Value {
+        let v = self.sign_extend(a, size);
+        self.b.ins().sextend(types::I64, v)
+    }
+
+    /// EFLAGS with the six arithmetic flags `arith` and the others as they
+    /// are (in the pending `bits`, else in the state).
+    fn with_arith(&mut self, arith: Value) -> Value {
+        let old = match self.pending.and_then(|p| p.bits) {
+            Some(b) => b,
+            None => self.ld(types::I32, FL_BITS),
+        };
+        let kept = self.b.ins().band_imm_s(old, !(fl::ARITH as i64));
+        self.b.ins().bor(kept, arith)
     }
 
     /// `a` (of `size` bytes) sign-extended to 32 bits.
@@ -1805,9 +1781,7 @@ impl<'b> Emitter<'_, 'b> {
         let result = self.b.ins().select(shifted, r, a);
         self.write_dest(at, size, result);
         // The whole record: no operation, the flags in `bits`.
-        let old_bits = self.record().bits.expect("record() fills bits");
-        let kept = self.b.ins().band_imm_s(old_bits, !(fl::ARITH as i64));
-        let new_bits = self.b.ins().bor(kept, arith);
+        let new_bits = self.with_arith(arith);
         let none = self.iconst(op::NONE);
         let zero = self.iconst(0);
         self.def_flags_if(
