@@ -125,6 +125,13 @@ impl CachedBlock {
         self.block.byte_runs().chain(region.iter().flat_map(|b| b.byte_runs())).collect()
     }
 
+    /// Compiling its translation failed: it stays with the interpreter.
+    fn compile_failed(&self, e: jit::JitError) {
+        eprintln!("vemu: cannot compile the block at {:#x}: {}; interpreting it", self.block.eip, e.0);
+        self.jit_failed.set(true);
+        self.code.set(None);
+    }
+
     fn new(block: Block) -> CachedBlock {
         let extent = block.last_offset();
         CachedBlock {
@@ -562,7 +569,7 @@ impl Cpu {
                     cached.ticket.set(Some(ticket));
                     self.compiling.insert(ticket, cached.clone());
                 }
-                Err(e) => self.compile_failed(cached, e),
+                Err(e) => cached.compile_failed(e),
             }
             return None;
         }
@@ -575,7 +582,7 @@ impl Cpu {
                 Some(code)
             }
             Err(e) => {
-                self.compile_failed(cached, e);
+                cached.compile_failed(e);
                 None
             }
         }
@@ -595,12 +602,6 @@ impl Cpu {
         self.links.add(&cached.links, cached.block.eip);
     }
 
-    fn compile_failed(&mut self, cached: &CachedBlock, e: jit::JitError) {
-        eprintln!("vemu: cannot compile the block at {:#x}: {}; interpreting it", cached.block.eip, e.0);
-        cached.jit_failed.set(true);
-        cached.code.set(None);
-    }
-
     /// Installs what the compile thread finished for blocks still in
     /// `compiling`: a block dropped meanwhile (for a write to its code, to
     /// make room, by a flush or a reset) left it, and its translation is
@@ -608,13 +609,23 @@ impl Cpu {
     fn take_finished_translations(&mut self) {
         let Some(jit) = self.jit.as_mut() else { return };
         let compiling = &self.compiling;
-        let finished = jit.finished(|ticket| compiling.contains_key(&ticket), &mut self.compile_time);
+        let finished = match jit.finished(|ticket| compiling.contains_key(&ticket), &mut self.compile_time) {
+            Ok(finished) => finished,
+            Err(e) => {
+                // Whatever it had is lost: those blocks stay interpreted.
+                for (_, b) in self.compiling.drain() {
+                    b.ticket.set(None);
+                    b.compile_failed(jit::JitError(e.0.clone()));
+                }
+                return;
+            }
+        };
         for (ticket, result) in finished {
             let Some(cached) = self.compiling.remove(&ticket) else { continue };
             cached.ticket.set(None);
             match result {
                 Ok(code) => self.install(&cached, code),
-                Err(e) => self.compile_failed(&cached, e),
+                Err(e) => cached.compile_failed(e),
             }
         }
     }

@@ -36,7 +36,6 @@ pub(crate) mod helpers;
 mod memory;
 pub(crate) mod region;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::mem::offset_of;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
@@ -257,8 +256,8 @@ struct Background {
     jobs: Sender<Job>,
     done: Receiver<Done>,
     next_ticket: u64,
-    /// Jobs sent whose result was not taken yet: their tickets and guest EIPs.
-    in_flight: HashMap<u64, u32>,
+    /// Jobs sent whose result was not taken yet.
+    in_flight: usize,
 }
 
 /// Most compiles queued for the compile thread at once. A Linux boot's
@@ -272,6 +271,9 @@ struct Job {
     eip: u32,
     func: cranelift_codegen::ir::Function,
 }
+
+/// A translation the compile thread finished, by ticket, as the module took it.
+pub(crate) type Finished = (u64, Result<JitCode, JitError>);
 
 struct Done {
     ticket: u64,
@@ -308,7 +310,7 @@ impl Background {
                 }
             })
             .map_err(|e| JitError(format!("starting the compile thread: {e}")))?;
-        Ok(Background { jobs, done, next_ticket: 0, in_flight: HashMap::new() })
+        Ok(Background { jobs, done, next_ticket: 0, in_flight: 0 })
     }
 }
 
@@ -479,19 +481,19 @@ impl Jit {
             self.background = None;
             return Err(JitError("the compile thread has stopped".into()));
         }
-        background.in_flight.insert(ticket, eip);
+        background.in_flight += 1;
         Ok(ticket)
     }
 
     /// Whether translations are being compiled on the compile thread.
     pub(crate) fn compiling(&self) -> bool {
-        self.background.as_ref().is_some_and(|b| !b.in_flight.is_empty())
+        self.background.as_ref().is_some_and(|b| b.in_flight > 0)
     }
 
     /// Whether the compile thread has as much queued as it may: a block that
     /// gets hot meanwhile waits (it is interpreted, and asks again).
     pub(crate) fn queue_full(&self) -> bool {
-        self.background.as_ref().is_some_and(|b| b.in_flight.len() >= MAX_IN_FLIGHT)
+        self.background.as_ref().is_some_and(|b| b.in_flight >= MAX_IN_FLIGHT)
     }
 
     /// The translations the compile thread has finished since the last call
@@ -499,46 +501,33 @@ impl Jit {
     /// by ticket (those it no longer wants are dropped without a trace in
     /// the module); the host time putting them there took is added to
     /// `busy`. A look that finds nothing is not timed: the run loop looks
-    /// before every block while any are in flight.
+    /// before every block while any are in flight. An error: the thread is
+    /// gone (it catches the compiler's panics, so this is not expected),
+    /// with all it had; the next compile starts a thread afresh.
     pub(crate) fn finished(
         &mut self,
         wants: impl Fn(u64) -> bool,
         busy: &mut std::time::Duration,
-    ) -> Vec<(u64, Result<JitCode, JitError>)> {
-        let Some(background) = self.background.as_mut() else { return Vec::new() };
+    ) -> Result<Vec<Finished>, JitError> {
+        let Some(background) = self.background.as_mut() else { return Ok(Vec::new()) };
         let first = match background.done.try_recv() {
             Ok(first) => first,
-            Err(TryRecvError::Empty) => return Vec::new(),
+            Err(TryRecvError::Empty) => return Ok(Vec::new()),
             Err(TryRecvError::Disconnected) => {
-                // The thread is gone (it catches the compiler's panics, so
-                // this is not expected): what it had fails, and the next
-                // compile starts a thread afresh.
-                let lost = std::mem::take(&mut background.in_flight);
                 self.background = None;
-                return lost
-                    .into_iter()
-                    .map(|(ticket, eip)| {
-                        (ticket, Err(JitError(format!("the compile thread stopped compiling {eip:#x}"))))
-                    })
-                    .collect();
+                return Err(JitError("the compile thread stopped".into()));
             }
         };
         let started = std::time::Instant::now();
         let out = self.install_finished(first, wants);
         *busy += started.elapsed();
-        out
+        Ok(out)
     }
 
-    fn install_finished(
-        &mut self,
-        first: Done,
-        wants: impl Fn(u64) -> bool,
-    ) -> Vec<(u64, Result<JitCode, JitError>)> {
+    fn install_finished(&mut self, first: Done, wants: impl Fn(u64) -> bool) -> Vec<Finished> {
         let Some(background) = self.background.as_mut() else { return Vec::new() };
         let done: Vec<Done> = std::iter::once(first).chain(background.done.try_iter()).collect();
-        for d in &done {
-            background.in_flight.remove(&d.ticket);
-        }
+        background.in_flight -= done.len();
         let mut out = Vec::with_capacity(done.len());
         let mut defined = Vec::new();
         for d in done.into_iter().filter(|d| wants(d.ticket)) {
