@@ -411,7 +411,8 @@ impl Cpu {
                 }
             }
             let stop = self.stop_before_event(end);
-            let block = match self.lookup_block() {
+            let mode = self.mode_bits();
+            let block = match self.lookup_block(mode) {
                 Ok(b) => b,
                 Err(e) => {
                     self.icount += 1;
@@ -425,7 +426,7 @@ impl Cpu {
                 // exactly the same instruction.
                 Some(code) if stop - self.icount >= block.block.insns.len() as u64 => {
                     self.check_chains();
-                    self.remember_jump(&block, code);
+                    self.remember_jump(&block, code, mode);
                     self.exec_jit(code, stop);
                     if self.config.stop_after_compiled {
                         // Whatever the code asked for first, then back.
@@ -660,8 +661,8 @@ impl Cpu {
         })
     }
 
-    /// Puts the translation `code` of the block at CS:EIP in the jump cache.
-    fn remember_jump(&mut self, cached: &CachedBlock, code: JitCode) {
+    /// Puts the translation `code` of the block at CS:EIP, for `mode` (`Cpu::mode_bits`), in the jump cache.
+    fn remember_jump(&mut self, cached: &CachedBlock, code: JitCode, mode: u32) {
         if cached.block.second_page.is_some() {
             // Its second page may be remapped without a flush of the first.
             return;
@@ -669,7 +670,7 @@ impl Cpu {
         let cs = *self.state.seg(Seg::CS);
         let linear = cs.base.wrapping_add(self.state.eip);
         self.jmp_cache[JmpEntry::index(linear)] = JmpEntry {
-            key: JmpEntry::key(linear, self.mode_bits()),
+            key: JmpEntry::key(linear, mode),
             eip: self.state.eip,
             code: code.entry,
             ..JmpEntry::default()
@@ -862,15 +863,15 @@ impl Cpu {
         })
     }
 
-    /// The block at CS:EIP, from the cache or freshly decoded.
-    fn lookup_block(&mut self) -> Fault<Rc<CachedBlock>> {
+    /// The block at CS:EIP for `mode` (`Cpu::mode_bits`), from the cache or freshly decoded.
+    fn lookup_block(&mut self, mode: u32) -> Fault<Rc<CachedBlock>> {
         let cs = *self.state.seg(Seg::CS);
         let eip = self.state.eip;
         if eip > cs.limit {
             return Err(Exception::gp(0));
         }
         let phys = self.fetch_translate(cs.base.wrapping_add(eip))?;
-        let key = BlockKey { phys, eip, mode: self.mode_bits() };
+        let key = BlockKey { phys, eip, mode };
         // The recent blocks answer most lookups without the block cache's
         // hashing and LRU bookkeeping (a twentieth of a Linux boot's time).
         let slot = recent_slot(phys);

@@ -38,7 +38,9 @@ pub(crate) mod region;
 
 use std::io::Write;
 use std::mem::offset_of;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::Arc;
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
@@ -255,9 +257,23 @@ fn machine_code(ctx: &mut Context, isa: &dyn TargetIsa, id: FuncId) -> Result<Ma
 struct Background {
     jobs: Sender<Job>,
     done: Receiver<Done>,
+    /// Counts what the thread sent, and its end: the run loop, which looks
+    /// before every block, reads it rather than the channel.
+    sent: Arc<AtomicU64>,
+    /// `sent` when the channel was last read.
+    seen: u64,
     next_ticket: u64,
     /// Jobs sent whose result was not taken yet.
     in_flight: usize,
+}
+
+/// Counts the compile thread's end in `Background::sent`, however it ends.
+struct CountEnd(Arc<AtomicU64>);
+
+impl Drop for CountEnd {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
 }
 
 /// Most compiles queued for the compile thread at once. A Linux boot's
@@ -287,9 +303,12 @@ impl Background {
         let isa = make_isa(Tier::Optimized)?;
         let (jobs, job_rx) = std::sync::mpsc::channel::<Job>();
         let (done_tx, done) = std::sync::mpsc::channel();
+        let sent = Arc::new(AtomicU64::new(0));
+        let end = CountEnd(sent.clone());
         std::thread::Builder::new()
             .name("vemu-jit".into())
             .spawn(move || {
+                let end = end;
                 let mut ctx = Context::new();
                 // Ends when the `Jit` (its sender) is dropped.
                 for job in job_rx {
@@ -307,10 +326,11 @@ impl Background {
                     if done_tx.send(done).is_err() {
                         break;
                     }
+                    end.0.fetch_add(1, Ordering::Release);
                 }
             })
             .map_err(|e| JitError(format!("starting the compile thread: {e}")))?;
-        Ok(Background { jobs, done, next_ticket: 0, in_flight: 0 })
+        Ok(Background { jobs, done, sent, seen: 0, next_ticket: 0, in_flight: 0 })
     }
 }
 
@@ -510,23 +530,38 @@ impl Jit {
         busy: &mut std::time::Duration,
     ) -> Result<Vec<Finished>, JitError> {
         let Some(background) = self.background.as_mut() else { return Ok(Vec::new()) };
-        let first = match background.done.try_recv() {
-            Ok(first) => first,
-            Err(TryRecvError::Empty) => return Ok(Vec::new()),
-            Err(TryRecvError::Disconnected) => {
-                self.background = None;
-                return Err(JitError("the compile thread stopped".into()));
+        let sent = background.sent.load(Ordering::Acquire);
+        if sent == background.seen {
+            return Ok(Vec::new());
+        }
+        background.seen = sent;
+        let mut done = Vec::new();
+        let gone = loop {
+            match background.done.try_recv() {
+                Ok(d) => done.push(d),
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
             }
         };
+        if gone && done.is_empty() {
+            self.background = None;
+            return Err(JitError("the compile thread stopped".into()));
+        }
+        if gone {
+            // What it finished goes in first; the next look reports the end.
+            background.seen = sent.wrapping_sub(1);
+        }
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
         let started = std::time::Instant::now();
-        let out = self.install_finished(first, wants);
+        let out = self.install_finished(done, wants);
         *busy += started.elapsed();
         Ok(out)
     }
 
-    fn install_finished(&mut self, first: Done, wants: impl Fn(u64) -> bool) -> Vec<Finished> {
+    fn install_finished(&mut self, done: Vec<Done>, wants: impl Fn(u64) -> bool) -> Vec<Finished> {
         let Some(background) = self.background.as_mut() else { return Vec::new() };
-        let done: Vec<Done> = std::iter::once(first).chain(background.done.try_iter()).collect();
         background.in_flight -= done.len();
         let mut out = Vec::with_capacity(done.len());
         let mut defined = Vec::new();
@@ -696,4 +731,33 @@ fn build_trampoline(
     // SAFETY: `code` was just compiled with exactly the `Trampoline` signature
     // (two pointer-sized arguments, a 32-bit result, the host's C calling convention).
     Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(code) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The run loop learns of a compile thread that ended (here: its job
+    /// queue closed) through the same counter that announces finished work.
+    #[test]
+    fn a_compile_thread_that_ends_is_reported() {
+        let mut jit = Jit::new().expect("a JIT on this host");
+        let background = jit.background.insert(Background::start().expect("a compile thread"));
+        let (orphan, _) = std::sync::mpsc::channel();
+        drop(std::mem::replace(&mut background.jobs, orphan));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut busy = std::time::Duration::ZERO;
+        loop {
+            match jit.finished(|_| true, &mut busy) {
+                Err(e) => {
+                    assert!(e.0.contains("compile thread stopped"), "{}", e.0);
+                    break;
+                }
+                Ok(done) => assert!(done.is_empty(), "nothing was queued"),
+            }
+            assert!(std::time::Instant::now() < deadline, "the thread's end went unnoticed");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(jit.background.is_none(), "the next compile starts a thread afresh");
+    }
 }
