@@ -222,6 +222,9 @@ struct Emitter<'a, 'b> {
     /// (Only baseline translations have one.)
     hot: Option<HotCounter>,
     root: u32,
+    /// The `Cpu` pointer read from the pinned register in the current block
+    /// since its last call, for the block's other loads and stores of state.
+    cpu_here: Option<(IrBlock, Value)>,
 }
 
 /// What one translation covers.
@@ -302,6 +305,7 @@ pub(crate) fn emit_region(
         leave: None,
         hot: baseline,
         root: blocks[0].eip,
+        cpu_here: None,
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -358,7 +362,7 @@ impl<'b> Emitter<'_, 'b> {
                 self.store_state_eip(ins.ip32());
                 let p = self.insn_ptr();
                 let c = self.cpu();
-                self.b.ins().call(self.h_trace, &[c, p]);
+                self.call_helper(self.h_trace, &[c, p]);
             }
             self.leave = None;
             if self.instruction() {
@@ -406,8 +410,28 @@ impl<'b> Emitter<'_, 'b> {
 
     /// The `Cpu`, which generated code keeps in the pinned register (see
     /// `Jit::trampoline`): never spilled, kept across helper calls.
+    ///
+    /// One read serves a Cranelift block until its next call: the value then
+    /// lives no longer than the register does, and an exit's dozen stores
+    /// need one register move, not a dozen.
     fn cpu(&mut self) -> Value {
-        self.b.ins().get_pinned_reg(self.ptr)
+        let here = self.b.current_block();
+        match self.cpu_here {
+            Some((blk, v)) if Some(blk) == here => v,
+            _ => {
+                let v = self.b.ins().get_pinned_reg(self.ptr);
+                self.cpu_here = here.map(|blk| (blk, v));
+                v
+            }
+        }
+    }
+
+    /// Calls `f` with `args` (the `Cpu` first): the pinned register is read
+    /// afresh after it.
+    fn call_helper(&mut self, f: FuncRef, args: &[Value]) -> cranelift_codegen::ir::Inst {
+        let call = self.b.ins().call(f, args);
+        self.cpu_here = None;
+        call
     }
 
     /// Loads a `ty` at offset `off` in the `Cpu`.
@@ -831,7 +855,7 @@ impl<'b> Emitter<'_, 'b> {
         let seg = self.iconst(a.seg);
         let sz = self.iconst(size);
         let c = self.cpu();
-        let call = self.b.ins().call(helper, &[c, seg, a.offset, sz, last]);
+        let call = self.call_helper(helper, &[c, seg, a.offset, sz, last]);
         let r = self.b.inst_results(call)[0];
         let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, fault);
         let fail = self.b.create_block();
@@ -840,7 +864,10 @@ impl<'b> Emitter<'_, 'b> {
         self.enter(fail);
         self.b.set_cold_block(fail);
         self.ret(status::FAULT);
+        // Still the slow path: placed with the cold code, out of the hot
+        // path's way.
         self.enter(good);
+        self.b.set_cold_block(good);
         self.reload_after_call();
         r
     }
@@ -979,7 +1006,7 @@ impl<'b> Emitter<'_, 'b> {
         self.store_regs_and_flags();
         let c = self.iconst(cc as u32);
         let cpu = self.cpu();
-        let call = self.b.ins().call(self.h_cond, &[cpu, c]);
+        let call = self.call_helper(self.h_cond, &[cpu, c]);
         let r = self.b.inst_results(call)[0];
         self.reload_after_call();
         self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0)
@@ -1199,7 +1226,7 @@ impl<'b> Emitter<'_, 'b> {
         self.store_state_eip(self.ins.ip32());
         let p = self.insn_ptr();
         let c = self.cpu();
-        let call = self.b.ins().call(self.h_interp, &[c, p]);
+        let call = self.call_helper(self.h_interp, &[c, p]);
         let r = self.b.inst_results(call)[0];
         let fault = self.b.create_block();
         let other = self.b.create_block();
@@ -1941,7 +1968,7 @@ impl<'b> Emitter<'_, 'b> {
         let cpu = self.cpu();
         let which = self.iconst(which as u32);
         let width = self.iconst(size);
-        let call = self.b.ins().call(self.h_shift, &[cpu, which, width, a, count]);
+        let call = self.call_helper(self.h_shift, &[cpu, which, width, a, count]);
         let r = self.b.inst_results(call)[0];
         self.pending = None;
         self.known = None;
@@ -2098,7 +2125,7 @@ impl<'b> Emitter<'_, 'b> {
         self.store_state_eip(self.ins.ip32());
         let p = self.insn_ptr();
         let c = self.cpu();
-        let call = self.b.ins().call(self.h_interp, &[c, p]);
+        let call = self.call_helper(self.h_interp, &[c, p]);
         let r = self.b.inst_results(call)[0];
         let is_fault = self.b.ins().icmp_imm_s(IntCC::Equal, r, interp_status::FAULT as i64);
         let st = self.b.ins().uextend(types::I32, is_fault);
