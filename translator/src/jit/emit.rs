@@ -225,6 +225,9 @@ struct Emitter<'a, 'b> {
     /// The `Cpu` pointer read from the pinned register in the current block
     /// since its last call, for the block's other loads and stores of state.
     cpu_here: Option<(IrBlock, Value)>,
+    /// For an EFLAGS value `with_arith` made: the same without its six
+    /// arithmetic flags (see `def_flags`).
+    arith_free: HashMap<Value, Value>,
 }
 
 /// What one translation covers.
@@ -306,6 +309,7 @@ pub(crate) fn emit_region(
         hot: baseline,
         root: blocks[0].eip,
         cpu_here: None,
+        arith_free: HashMap::new(),
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -953,6 +957,14 @@ impl<'b> Emitter<'_, 'b> {
     /// `keeps_cf` (INC, DEC): CF stays as it was, so it goes into `bits`.
     fn def_flags(&mut self, opv: Value, res: Value, src1: Value, src2: Value, keeps_cf: bool) {
         let mut bits = self.pending.and_then(|p| p.bits);
+        if !keeps_cf {
+            // With an operation in the record, the arithmetic flags in `bits`
+            // are not read (`Flags::get`): those an earlier instruction wrote
+            // eagerly (a multiply, a shift) are dead from here on, and
+            // Cranelift drops their computation unless an exit in between
+            // stores them.
+            bits = bits.map(|b| self.arith_free.get(&b).copied().unwrap_or(b));
+        }
         let after_inc_dec = self.known.is_some_and(|k| matches!(k.op & !3, op::INC | op::DEC));
         if keeps_cf && !(after_inc_dec && bits.is_some()) {
             // (After INC or DEC, `bits` already holds the CF to keep.)
@@ -1684,7 +1696,9 @@ impl<'b> Emitter<'_, 'b> {
             None => self.ld(types::I32, FL_BITS),
         };
         let kept = self.b.ins().band_imm_s(old, !(fl::ARITH as i64));
-        self.b.ins().bor(kept, arith)
+        let bits = self.b.ins().bor(kept, arith);
+        self.arith_free.insert(bits, kept);
+        bits
     }
 
     /// `a` (of `size` bytes) sign-extended to 32 bits.
