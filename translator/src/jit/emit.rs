@@ -1592,7 +1592,9 @@ impl<'b> Emitter<'_, 'b> {
         let size = self.op_size(0);
         let m = mask(size) as i64;
         // Shifts by a count known at translation time (1 or an immediate)
-        // are inline; rotates and counts in CL go through a helper.
+        // are inline, and so are SHL, SHR and SAR of a register by CL, and
+        // ROL and ROR by a count known where the flags they keep are known
+        // too; the rest go through a helper.
         let count = match self.ins.op_count() {
             1 => Some(1),
             _ => match self.ins.op1_kind() {
@@ -1602,9 +1604,14 @@ impl<'b> Emitter<'_, 'b> {
         };
         let rotate =
             matches!(self.ins.mnemonic(), Mnemonic::Rol | Mnemonic::Ror | Mnemonic::Rcl | Mnemonic::Rcr);
+        let rol_ror = matches!(self.ins.mnemonic(), Mnemonic::Rol | Mnemonic::Ror);
         let count = match count {
             Some(c) if !rotate || c == 0 => c,
             None if !rotate && self.is_gpr(0) => return self.shift_by_cl(),
+            Some(c) if rol_ror => match self.szap_now() {
+                Some(kept) => return self.rotate(c, kept),
+                None => return self.shift_by_helper(count),
+            },
             _ => return self.shift_by_helper(count),
         };
         let (at, a) = self.dest(true);
@@ -1637,6 +1644,101 @@ impl<'b> Emitter<'_, 'b> {
         let zero = self.iconst(0);
         self.set_flags_lazy(kind, size, r, before, zero);
         true
+    }
+
+    /// ROL or ROR by a non-zero immediate `count` (masked to five bits), as
+    /// `Cpu::shift_step` does it: CF and OF from the result, SF, ZF, AF and
+    /// PF as they were (`kept`, from [`Emitter::szap_now`]). The flags are
+    /// computed eagerly, and dropped when the next operation replaces them
+    /// (`Emitter::def_flags`), as in hashes that rotate and then add or xor.
+    fn rotate(&mut self, count: u32, kept: Value) -> bool {
+        let size = self.op_size(0);
+        let bits = size * 8;
+        let m = mask(size) as i64;
+        let msb = (bits - 1) as i64;
+        let (at, a) = self.dest(true);
+        let n = count % bits;
+        let left = self.ins.mnemonic() == Mnemonic::Rol;
+        let r = match (n, size) {
+            (0, _) => a,
+            (_, 4) if left => self.b.ins().rotl_imm_s(a, n as i64),
+            (_, 4) => self.b.ins().rotr_imm_s(a, n as i64),
+            _ => {
+                let (up, down) = if left { (n, bits - n) } else { (bits - n, n) };
+                let hi = self.b.ins().ishl_imm_s(a, up as i64);
+                let lo = self.b.ins().ushr_imm_s(a, down as i64);
+                let r = self.b.ins().bor(hi, lo);
+                self.b.ins().band_imm_s(r, m)
+            }
+        };
+        self.write_dest(at, size, r);
+        let top = self.b.ins().ushr_imm_s(r, msb);
+        let (cf, other) = if left {
+            let cf = self.b.ins().band_imm_s(r, 1);
+            (cf, cf)
+        } else {
+            let next = self.b.ins().ushr_imm_s(r, msb - 1);
+            let next = self.b.ins().band_imm_s(next, 1);
+            (top, next)
+        };
+        let of = self.b.ins().bxor(top, other);
+        let of = self.b.ins().ishl_imm_s(of, 11);
+        let cf_of = self.b.ins().bor(cf, of);
+        let arith = self.b.ins().bor(kept, cf_of);
+        let bits_now = self.with_arith(arith);
+        let none = self.iconst(op::NONE);
+        let zero = self.iconst(0);
+        self.pending = Some(Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(bits_now) });
+        self.known = None;
+        true
+    }
+
+    /// SF, ZF, AF and PF as EFLAGS bits, when the flags are known here: set
+    /// by an operation earlier in this block, or written whole (`op::NONE`
+    /// pending). None when only the run time record has them.
+    fn szap_now(&mut self) -> Option<Value> {
+        const SZAP: i64 = (fl::SF | fl::ZF | fl::AF | fl::PF) as i64;
+        if let Some(k) = self.known {
+            let size = match k.op & 3 {
+                op::SIZE8 => 1,
+                op::SIZE16 => 2,
+                _ => 4,
+            };
+            let af = match k.op & !3 {
+                op::ADD | op::ADC | op::SUB | op::SBB => {
+                    let x = self.b.ins().bxor(k.src1, k.src2);
+                    let x = self.b.ins().bxor(x, k.res);
+                    self.b.ins().band_imm_s(x, fl::AF as i64)
+                }
+                op::LOGIC | op::SHL | op::SHR | op::SAR => self.iconst(0),
+                kind @ (op::INC | op::DEC) => {
+                    let nibble = self.b.ins().band_imm_s(k.res, 0xf);
+                    let at = if kind == op::INC { 0 } else { 0xf };
+                    let on = self.b.ins().icmp_imm_s(IntCC::Equal, nibble, at);
+                    let on = self.b.ins().uextend(types::I32, on);
+                    self.b.ins().ishl_imm_s(on, 4)
+                }
+                _ => return None,
+            };
+            let szp = self.szp(k.res, size);
+            return Some(self.b.ins().bor(szp, af));
+        }
+        let p = self.pending?;
+        let bits = p.bits?;
+        self.is_const(p.op, op::NONE).then(|| self.b.ins().band_imm_s(bits, SZAP))
+    }
+
+    /// Whether `v` is the constant `c` (an `iconst` of this translation).
+    fn is_const(&self, v: Value, c: u32) -> bool {
+        use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
+        let dfg = &self.b.func.dfg;
+        match dfg.value_def(v) {
+            ValueDef::Result(inst, 0) => matches!(
+                dfg.insts[inst],
+                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() as u32 == c
+            ),
+            _ => false,
+        }
     }
 
     /// SHL, SHR or SAR of a register by CL: the count is known only when
