@@ -1216,6 +1216,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Cbw | M::Cwde | M::Cwd | M::Cdq => self.convert(),
             M::Bswap => self.bswap(),
             M::Xadd => self.xadd(),
+            M::Cmpxchg => self.cmpxchg(),
             M::Cli => return self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
@@ -1985,6 +1986,37 @@ impl<'b> Emitter<'_, 'b> {
             self.write_dest(at, size, r);
         }
         self.set_flags_lazy(op::ADD, size, r, a, b);
+        true
+    }
+
+    /// CMPXCHG as the interpreter does it: the accumulator compared with the
+    /// destination (the flags of that CMP); if equal, the source goes to the
+    /// destination, else the destination's value to the accumulator, and a
+    /// memory destination is written back unchanged (a locked cycle always
+    /// writes), before the accumulator. A register destination that shares
+    /// EAX with the accumulator is left to the interpreter.
+    fn cmpxchg(&mut self) -> bool {
+        let size = self.op_size(0);
+        let acc_reg = match size {
+            1 => Register::AL,
+            2 => Register::AX,
+            _ => Register::EAX,
+        };
+        let shares_eax = self.is_gpr(0) && gpr_index(self.ins.op0_register()) == Some(0);
+        if !(self.is_gpr(0) || self.is_mem(0)) || shares_eax {
+            return false;
+        }
+        let (at, old) = self.dest(true);
+        let acc = self.get_reg(acc_reg);
+        let src = self.get_reg(self.ins.op1_register());
+        let equal = self.b.ins().icmp(IntCC::Equal, acc, old);
+        let new = self.b.ins().select(equal, src, old);
+        self.write_dest(at, size, new);
+        let acc_new = self.b.ins().select(equal, acc, old);
+        self.set_reg(acc_reg, acc_new);
+        let r = self.b.ins().isub(acc, old);
+        let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+        self.set_flags_lazy(op::SUB, size, r, acc, old);
         true
     }
 
