@@ -936,3 +936,47 @@ fn a_task_switch_loads_the_new_tasks_pdptes() {
         }
     }
 }
+
+#[test]
+fn bt_and_rotates_keep_the_other_flags_in_both_tiers() {
+    // A flag-setting instruction (the flags known in the block), then a
+    // BT-family instruction or a rotate, then pushf; pop dx; hlt. BX = 0x00f8,
+    // CX = 3. Only CF (and OF for rotates) may differ from the setter's.
+    let setters: [(&str, &[u8]); 6] = [
+        ("mov al,1; add al,0x7f", &[0xb0, 0x01, 0x04, 0x7f]),
+        ("xor ax,ax; sub ax,1", &[0x31, 0xc0, 0x2d, 0x01, 0x00]),
+        ("mov al,0x7f; inc al", &[0xb0, 0x7f, 0xfe, 0xc0]),
+        ("mov ax,0x8000; dec ax", &[0xb8, 0x00, 0x80, 0x48]),
+        ("mov al,0xc1; shl al,1", &[0xb0, 0xc1, 0xd0, 0xe0]),
+        ("mov ax,0x0f0f; and ax,0x00f0", &[0xb8, 0x0f, 0x0f, 0x25, 0xf0, 0x00]),
+    ];
+    let users: [(&str, &[u8], u32); 6] = [
+        ("bt bx,3", &[0x0f, 0xba, 0xe3, 0x03], fl::CF),
+        ("bts bx,2", &[0x0f, 0xba, 0xeb, 0x02], fl::CF),
+        ("btc bx,cx", &[0x0f, 0xbb, 0xcb], fl::CF),
+        ("btr bx,cx", &[0x0f, 0xb3, 0xcb], fl::CF),
+        ("rol bx,4", &[0xc1, 0xc3, 0x04], fl::CF | fl::OF),
+        ("ror bl,3", &[0xc0, 0xcb, 0x03], fl::CF | fl::OF),
+    ];
+    let tail = [0x9c, 0x5a, 0xf4]; // pushf; pop dx; hlt
+    let run = |engine: Engine, code: &[u8]| {
+        let mut code = code.to_vec();
+        code.extend(tail);
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        cpu.state.regs[reg::EBX] = 0x00f8;
+        cpu.state.regs[reg::ECX] = 3;
+        assert_eq!(cpu.run(100), Exit::Halted);
+        (cpu.state.regs[reg::EDX] & 0xffff, cpu.state.regs[reg::EBX] & 0xffff)
+    };
+    for (setter, set_code) in setters {
+        let (before, _) = run(Engine::Interp, set_code);
+        for (user, use_code, changes) in users {
+            let code = [set_code, use_code].concat();
+            let (interp, interp_bx) = run(Engine::Interp, &code);
+            assert_eq!(interp & fl::ARITH & !changes, before & fl::ARITH & !changes, "{setter}; {user}");
+            let (jit, jit_bx) = run(Engine::Jit, &code);
+            assert_eq!(jit, interp, "{setter}; {user}: flags {jit:#x} compiled, {interp:#x} interpreted");
+            assert_eq!(jit_bx, interp_bx, "{setter}; {user}: bx");
+        }
+    }
+}

@@ -1217,6 +1217,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Bswap => self.bswap(),
             M::Xadd => self.xadd(),
             M::Cmpxchg => self.cmpxchg(),
+            M::Bt | M::Bts | M::Btr | M::Btc => self.bit_test(),
             M::Cli => return self.cli(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
@@ -1609,7 +1610,7 @@ impl<'b> Emitter<'_, 'b> {
         let count = match count {
             Some(c) if !rotate || c == 0 => c,
             None if !rotate && self.is_gpr(0) => return self.shift_by_cl(),
-            Some(c) if rol_ror => match self.szap_now() {
+            Some(c) if rol_ror => match self.kept_flags(false) {
                 Some(kept) => return self.rotate(c, kept),
                 None => return self.shift_by_helper(count),
             },
@@ -1649,7 +1650,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// ROL or ROR by a non-zero immediate `count` (masked to five bits), as
     /// `Cpu::shift_step` does it: CF and OF from the result, SF, ZF, AF and
-    /// PF as they were (`kept`, from [`Emitter::szap_now`]). The flags are
+    /// PF as they were (`kept`, from [`Emitter::kept_flags`]). The flags are
     /// computed eagerly, and dropped when the next operation replaces them
     /// (`Emitter::def_flags`), as in hashes that rotate and then add or xor.
     fn rotate(&mut self, count: u32, kept: Value) -> bool {
@@ -1694,39 +1695,74 @@ impl<'b> Emitter<'_, 'b> {
         true
     }
 
-    /// SF, ZF, AF and PF as EFLAGS bits, when the flags are known here: set
-    /// by an operation earlier in this block, or written whole (`op::NONE`
-    /// pending). None when only the run time record has them.
-    fn szap_now(&mut self) -> Option<Value> {
-        const SZAP: i64 = (fl::SF | fl::ZF | fl::AF | fl::PF) as i64;
-        if let Some(k) = self.known {
-            let size = match k.op & 3 {
-                op::SIZE8 => 1,
-                op::SIZE16 => 2,
-                _ => 4,
-            };
-            let af = match k.op & !3 {
-                op::ADD | op::ADC | op::SUB | op::SBB => {
-                    let x = self.b.ins().bxor(k.src1, k.src2);
-                    let x = self.b.ins().bxor(x, k.res);
-                    self.b.ins().band_imm_s(x, fl::AF as i64)
-                }
-                op::LOGIC | op::SHL | op::SHR | op::SAR => self.iconst(0),
-                kind @ (op::INC | op::DEC) => {
-                    let nibble = self.b.ins().band_imm_s(k.res, 0xf);
-                    let at = if kind == op::INC { 0 } else { 0xf };
-                    let on = self.b.ins().icmp_imm_s(IntCC::Equal, nibble, at);
-                    let on = self.b.ins().uextend(types::I32, on);
-                    self.b.ins().ishl_imm_s(on, 4)
-                }
-                _ => return None,
-            };
-            let szp = self.szp(k.res, size);
-            return Some(self.b.ins().bor(szp, af));
+    /// SF, ZF, AF and PF (and OF if `with_of`) as EFLAGS bits, when the
+    /// flags are known here: set by an operation earlier in this block, or
+    /// written whole (`op::NONE` pending). None when only the run time record
+    /// has them. The same formulas as `Flags::arith`.
+    fn kept_flags(&mut self, with_of: bool) -> Option<Value> {
+        let szap = (fl::SF | fl::ZF | fl::AF | fl::PF) as i64;
+        let Some(k) = self.known else {
+            let p = self.pending?;
+            let bits = p.bits?;
+            let mask = if with_of { szap | fl::OF as i64 } else { szap };
+            return self.is_const(p.op, op::NONE).then(|| self.b.ins().band_imm_s(bits, mask));
+        };
+        let size = match k.op & 3 {
+            op::SIZE8 => 1,
+            op::SIZE16 => 2,
+            _ => 4,
+        };
+        let sign = Self::sign_of(k.op & 3);
+        let (a, b, r) = (k.src1, k.src2, k.res);
+        let kind = k.op & !3;
+        let af = match kind {
+            op::ADD | op::ADC | op::SUB | op::SBB => {
+                let x = self.b.ins().bxor(a, b);
+                let x = self.b.ins().bxor(x, r);
+                self.b.ins().band_imm_s(x, fl::AF as i64)
+            }
+            op::LOGIC | op::SHL | op::SHR | op::SAR => self.iconst(0),
+            op::INC | op::DEC => {
+                let nibble = self.b.ins().band_imm_s(r, 0xf);
+                let at = if kind == op::INC { 0 } else { 0xf };
+                let on = self.b.ins().icmp_imm_s(IntCC::Equal, nibble, at);
+                let on = self.b.ins().uextend(types::I32, on);
+                self.b.ins().ishl_imm_s(on, 4)
+            }
+            _ => return None,
+        };
+        let szp = self.szp(r, size);
+        let szap_v = self.b.ins().bor(szp, af);
+        if !with_of {
+            return Some(szap_v);
         }
-        let p = self.pending?;
-        let bits = p.bits?;
-        self.is_const(p.op, op::NONE).then(|| self.b.ins().band_imm_s(bits, SZAP))
+        // OF as a value whose `sign` bit is the flag.
+        let of_at_sign = match kind {
+            op::ADD | op::ADC => {
+                let x = self.b.ins().bxor(a, r);
+                let y = self.b.ins().bxor(b, r);
+                self.b.ins().band(x, y)
+            }
+            op::SUB | op::SBB => {
+                let x = self.b.ins().bxor(a, b);
+                let y = self.b.ins().bxor(a, r);
+                self.b.ins().band(x, y)
+            }
+            op::INC | op::DEC => {
+                let at = if kind == op::INC { sign } else { sign - 1 };
+                let on = self.b.ins().icmp_imm_s(IntCC::Equal, r, at);
+                let on = self.b.ins().uextend(types::I32, on);
+                self.b.ins().imul_imm_s(on, sign)
+            }
+            op::SHL => self.b.ins().bxor(r, a),
+            op::SHR => a,
+            _ => self.iconst(0),
+        };
+        let of = self.b.ins().band_imm_s(of_at_sign, sign);
+        let of = self.b.ins().icmp_imm_s(IntCC::NotEqual, of, 0);
+        let of = self.b.ins().uextend(types::I32, of);
+        let of = self.b.ins().ishl_imm_s(of, 11);
+        Some(self.b.ins().bor(szap_v, of))
     }
 
     /// Whether `v` is the constant `c` (an `iconst` of this translation).
@@ -2017,6 +2053,45 @@ impl<'b> Emitter<'_, 'b> {
         let r = self.b.ins().isub(acc, old);
         let r = self.b.ins().band_imm_s(r, mask(size) as i64);
         self.set_flags_lazy(op::SUB, size, r, acc, old);
+        true
+    }
+
+    /// BT, BTS, BTR and BTC of a register, or of memory by an immediate (by
+    /// a register, the bit offset moves the address: the interpreter's), as
+    /// `Cpu::bit_test` does them: CF the bit, the other flags kept, so only
+    /// where they are known here ([`Emitter::kept_flags`]).
+    fn bit_test(&mut self) -> bool {
+        if !(self.is_gpr(0) || self.is_mem(0) && self.ins.op1_kind() != OpKind::Register) {
+            return false;
+        }
+        let Some(kept) = self.kept_flags(true) else { return false };
+        let size = self.op_size(0);
+        let offset = self.read_src(1);
+        let bit = self.b.ins().band_imm_s(offset, (size * 8 - 1) as i64);
+        let mn = self.ins.mnemonic();
+        let (at, v) = self.dest(mn != Mnemonic::Bt);
+        let shifted = self.b.ins().ushr(v, bit);
+        let cf = self.b.ins().band_imm_s(shifted, 1);
+        if mn != Mnemonic::Bt {
+            let one = self.iconst(1);
+            let m = self.b.ins().ishl(one, bit);
+            let new = match mn {
+                Mnemonic::Bts => self.b.ins().bor(v, m),
+                Mnemonic::Btr => {
+                    let keep = self.b.ins().bnot(m);
+                    self.b.ins().band(v, keep)
+                }
+                _ => self.b.ins().bxor(v, m),
+            };
+            let new = self.b.ins().band_imm_s(new, mask(size) as i64);
+            self.write_dest(at, size, new);
+        }
+        let arith = self.b.ins().bor(kept, cf);
+        let bits_now = self.with_arith(arith);
+        let none = self.iconst(op::NONE);
+        let zero = self.iconst(0);
+        self.pending = Some(Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(bits_now) });
+        self.known = None;
         true
     }
 
