@@ -1687,12 +1687,18 @@ impl<'b> Emitter<'_, 'b> {
         let of = self.b.ins().ishl_imm_s(of, 11);
         let cf_of = self.b.ins().bor(cf, of);
         let arith = self.b.ins().bor(kept, cf_of);
-        let bits_now = self.with_arith(arith);
+        self.set_flags_eager(arith);
+        true
+    }
+
+    /// The six arithmetic flags become `arith`, written eagerly: the record
+    /// holds no operation, `bits` has them.
+    fn set_flags_eager(&mut self, arith: Value) {
+        let bits = self.with_arith(arith);
         let none = self.iconst(op::NONE);
         let zero = self.iconst(0);
-        self.pending = Some(Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(bits_now) });
+        self.pending = Some(Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(bits) });
         self.known = None;
-        true
     }
 
     /// SF, ZF, AF and PF (and OF if `with_of`) as EFLAGS bits, when the
@@ -2087,11 +2093,7 @@ impl<'b> Emitter<'_, 'b> {
             self.write_dest(at, size, new);
         }
         let arith = self.b.ins().bor(kept, cf);
-        let bits_now = self.with_arith(arith);
-        let none = self.iconst(op::NONE);
-        let zero = self.iconst(0);
-        self.pending = Some(Pending { op: none, res: zero, src1: zero, src2: zero, bits: Some(bits_now) });
-        self.known = None;
+        self.set_flags_eager(arith);
         true
     }
 
