@@ -166,6 +166,15 @@ impl Usage {
     }
 }
 
+/// AL, AX or EAX, by operand size in bytes.
+fn accumulator(size: u32) -> Register {
+    match size {
+        1 => Register::AL,
+        2 => Register::AX,
+        _ => Register::EAX,
+    }
+}
+
 /// Index (EAX=0 .. EDI=7) of the 32-bit register holding general register `r`.
 fn gpr_index(r: Register) -> Option<usize> {
     if !r.is_gpr() {
@@ -1342,7 +1351,7 @@ impl<'b> Emitter<'_, 'b> {
         let overflow = self.b.ins().icmp(IntCC::NotEqual, back, p);
         let r = self.ins.op0_register();
         self.set_reg(r, low);
-        self.mul_flags(low, size, overflow, a, b);
+        self.mul_flags(low, size, overflow);
         true
     }
 
@@ -1352,11 +1361,7 @@ impl<'b> Emitter<'_, 'b> {
         let size = self.op_size(0);
         let signed = self.ins.mnemonic() == Mnemonic::Imul;
         let src = self.read_src(0);
-        let acc = match size {
-            1 => self.get_reg(Register::AL),
-            2 => self.get_reg(Register::AX),
-            _ => self.get_reg(Register::EAX),
-        };
+        let acc = self.get_reg(accumulator(size));
         let wide = |e: &mut Self, v: Value| {
             if signed {
                 e.sign_extend64(v, size)
@@ -1393,23 +1398,19 @@ impl<'b> Emitter<'_, 'b> {
                 self.set_reg(Register::EDX, high);
             }
         }
-        self.mul_flags(low, size, overflow, acc, src);
+        self.mul_flags(low, size, overflow);
         true
     }
 
     /// The flags of a multiplication (`interp::muldiv::set_mul_flags`):
     /// CF and OF when the product `overflow`ed its low half, SF, ZF and PF
     /// from the low half, AF clear.
-    fn mul_flags(&mut self, low: Value, size: u32, overflow: Value, a: Value, b: Value) {
-        // The flags, eagerly: the lazy record says "none", `bits` holds them.
+    fn mul_flags(&mut self, low: Value, size: u32, overflow: Value) {
         let on = self.b.ins().uextend(types::I32, overflow);
         let of = self.b.ins().imul_imm_s(on, (fl::CF | fl::OF) as i64);
         let szp = self.szp(low, size);
         let arith = self.b.ins().bor(szp, of);
-        let bits = self.with_arith(arith);
-        let none = self.iconst(op::NONE);
-        self.pending = Some(Pending { op: none, res: low, src1: a, src2: b, bits: Some(bits) });
-        self.known = None;
+        self.set_flags_eager(arith);
     }
 
     fn movx(&mut self) -> bool {
@@ -2039,11 +2040,7 @@ impl<'b> Emitter<'_, 'b> {
     /// EAX with the accumulator is left to the interpreter.
     fn cmpxchg(&mut self) -> bool {
         let size = self.op_size(0);
-        let acc_reg = match size {
-            1 => Register::AL,
-            2 => Register::AX,
-            _ => Register::EAX,
-        };
+        let acc_reg = accumulator(size);
         let shares_eax = self.is_gpr(0) && gpr_index(self.ins.op0_register()) == Some(0);
         if !(self.is_gpr(0) || self.is_mem(0)) || shares_eax {
             return false;

@@ -308,6 +308,7 @@ impl Background {
         std::thread::Builder::new()
             .name("vemu-jit".into())
             .spawn(move || {
+                // The guard moves in whole, so that it counts however the thread ends.
                 let end = end;
                 let mut ctx = Context::new();
                 // Ends when the `Jit` (its sender) is dropped.
