@@ -983,8 +983,13 @@ impl<'b> Emitter<'_, 'b> {
                 Some(b) => b,
                 None => self.ld(types::I32, FL_BITS),
             };
+            let free = self.arith_free.get(&old).copied();
             let old = self.b.ins().band_imm_s(old, !(fl::CF as i64));
-            bits = Some(self.b.ins().bor(old, cf));
+            let new = self.b.ins().bor(old, cf);
+            if let Some(free) = free {
+                self.arith_free.insert(new, free);
+            }
+            bits = Some(new);
         }
         self.pending = Some(Pending { op: opv, res, src1, src2, bits });
     }
@@ -1841,10 +1846,21 @@ impl<'b> Emitter<'_, 'b> {
             Some(b) => b,
             None => self.ld(types::I32, FL_BITS),
         };
-        let kept = self.b.ins().band_imm_s(old, !(fl::ARITH as i64));
+        let kept = self.without_arith(old);
         let bits = self.b.ins().bor(kept, arith);
         self.arith_free.insert(bits, kept);
         bits
+    }
+
+    /// EFLAGS `bits` without the six arithmetic flags. For a value
+    /// `with_arith` made, the one it made it from: a run of multiplies or
+    /// shifts then leaves no chain through the dead flags of each (Cranelift
+    /// cannot see that `(x | arith) & !ARITH` does not depend on `arith`).
+    fn without_arith(&mut self, bits: Value) -> Value {
+        match self.arith_free.get(&bits) {
+            Some(&kept) => kept,
+            None => self.b.ins().band_imm_s(bits, !(fl::ARITH as i64)),
+        }
     }
 
     /// `a` (of `size` bytes) sign-extended to 32 bits.
