@@ -104,6 +104,12 @@ pub struct CachedBlock {
     extent: Cell<u32>,
     /// Times it has run (for the JIT threshold).
     runs: Cell<u32>,
+    /// How often translations of code at its address had been dropped for
+    /// writes to their code when it was decoded (`Cpu::invalidations`): read
+    /// once, not at every run (it was a hash lookup per interpreted block);
+    /// a write to its code drops the block, and the one decoded after it
+    /// reads the count afresh.
+    invalidated: u32,
     /// Lookups [`Cpu::recent`] answered with it: one in [`RECENT_PROMOTE`]
     /// marks it used in the block cache's LRU order.
     recent_hits: Cell<u32>,
@@ -132,10 +138,11 @@ impl CachedBlock {
         self.code.set(None);
     }
 
-    fn new(block: Block) -> CachedBlock {
+    fn new(block: Block, invalidated: u32) -> CachedBlock {
         let extent = block.last_offset();
         CachedBlock {
             block,
+            invalidated,
             region: RefCell::new(Vec::new()),
             extent: Cell::new(extent),
             runs: Cell::new(0),
@@ -641,8 +648,8 @@ impl Cpu {
             Engine::Auto => self.config.jit_threshold,
             _ => 0,
         };
-        match self.invalidations.get(&cached.block.phys) {
-            Some(&n) if n > 1 => base.max(16).saturating_mul(1 << (n - 1).min(20)),
+        match cached.invalidated {
+            n if n > 1 => base.max(16).saturating_mul(1 << (n - 1).min(20)),
             _ => base,
         }
     }
@@ -923,7 +930,8 @@ impl Cpu {
         for (addr, len) in block.byte_runs() {
             self.mem.mark_code(addr, len);
         }
-        let cached = Rc::new(CachedBlock::new(block));
+        let invalidated = self.invalidations.get(&block.phys).copied().unwrap_or(0);
+        let cached = Rc::new(CachedBlock::new(block, invalidated));
         if let Some(evicted) = self.cache.insert(key, &pages, cached.clone()) {
             self.forget_block(&evicted);
         }
