@@ -710,7 +710,6 @@ impl Cpu {
     /// Fills the environment compiled code reads.
     fn prepare_jit_env(&mut self, end: u64) {
         let budget = end.saturating_sub(self.icount).min(CHAIN_BUDGET);
-        let set = if self.state.cpl == 3 { 1 } else { 0 };
         let mut seg_base = [0; 6];
         let mut seg_read_limit = [-1; 6];
         let mut seg_write_limit = [-1; 6];
@@ -723,7 +722,6 @@ impl Cpu {
         self.jit_env = JitEnv {
             budget: budget as i64,
             icount_base: self.icount + budget,
-            tlb: self.mem.tlb.sets[set].entries.as_ptr(),
             jmp_cache: self.jmp_cache.as_ptr(),
             exit_slot: 0,
             seg_base,

@@ -980,3 +980,37 @@ fn bt_and_rotates_keep_the_other_flags_in_both_tiers() {
         }
     }
 }
+
+#[test]
+fn user_code_does_not_reach_a_supervisor_page_through_the_supervisors_tlb_entry_in_either_tier() {
+    // The kernel has just read the page at 0x60000 (supervisor only), so the
+    // supervisor TLB set maps it; CPL-3 code then reads it: a #PF, which with
+    // an empty IDT ends in a triple fault. Generated code probes the set of
+    // its own privilege level; the supervisor's entry must not serve it.
+    // mov eax, [0x60000]; l: jmp l
+    let code = [0xa1, 0x00, 0x00, 0x06, 0x00, 0xeb, 0xfe];
+    for engine in [Engine::Interp, Engine::Jit] {
+        let mut cpu = paged_cpu();
+        cpu.config.engine = engine;
+        cpu.mem.write_phys(PhysAddr(0x1000), &code);
+        cpu.mem.write_phys(PhysAddr(0x60000), &0x1234_5678u32.to_le_bytes());
+        let (dir, table) = (0x10000u32, 0x11000u32);
+        cpu.mem.write_phys(PhysAddr(dir), &(table | 7).to_le_bytes());
+        for page in 0..0x80u32 {
+            let user = if page == 0x60 { 0 } else { 4 };
+            cpu.mem.write_phys(PhysAddr(table + 4 * page), &(page << 12 | 3 | user).to_le_bytes());
+        }
+        cpu.mem.tlb.flush_all();
+        assert_eq!(cpu.read_lin(0x60000, 4, false), Ok(0x1234_5678), "{engine:?}: the kernel reads it");
+        for s in Seg::ALL {
+            let seg = &mut cpu.state.segs[s as usize];
+            seg.selector |= 3;
+            seg.attr |= 3 << attr::DPL_SHIFT;
+        }
+        cpu.state.cpl = 3;
+        cpu.state.eip = 0x1000;
+        cpu.state.idtr.limit = 0;
+        assert_eq!(cpu.run(10_000), Exit::TripleFault, "{engine:?}: the read faults");
+        assert_eq!(cpu.state.regs[reg::EAX], 0, "{engine:?}: nothing was read");
+    }
+}

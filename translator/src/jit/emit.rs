@@ -71,6 +71,15 @@ const _: () = assert!(TLB_ENTRY_SIZE.count_ones() == 1, "TLB entries are a power
 const TLB_READ_TAG: i32 = offset_of!(vemu_softmmu::TlbEntry, read_tag) as i32;
 const TLB_WRITE_TAG: i32 = offset_of!(vemu_softmmu::TlbEntry, write_tag) as i32;
 const TLB_ADDEND: i32 = offset_of!(vemu_softmmu::TlbEntry, addend) as i32;
+/// The supervisor TLB set's first entry, inside the `Cpu`; the user set
+/// follows it. A translation knows its privilege level (`Mode::user`), so
+/// its probes address their set at a constant offset from the `Cpu`
+/// pointer, without loading a pointer to it first.
+const TLB_SETS: i32 = (offset_of!(Cpu, mem)
+    + offset_of!(vemu_softmmu::Memory, tlb)
+    + offset_of!(vemu_softmmu::Tlb, sets)
+    + offset_of!(vemu_softmmu::TlbSet, entries)) as i32;
+const TLB_SET_SIZE: i32 = std::mem::size_of::<vemu_softmmu::TlbSet>() as i32;
 const JMP_ENTRY_SIZE: i64 = std::mem::size_of::<JmpEntry>() as i64;
 const _: () = assert!(JMP_ENTRY_SIZE.count_ones() == 1, "jump cache entries are a power of two in size");
 const JMP_KEY: i32 = offset_of!(JmpEntry, key) as i32;
@@ -781,16 +790,17 @@ impl<'b> Emitter<'_, 'b> {
         let off = self.b.ins().ushr_imm_s(lin, 12 - shift);
         let off = self.b.ins().band_imm_s(off, ((vemu_softmmu::TLB_ENTRIES - 1) << shift) as i64);
         let off = self.b.ins().uextend(self.ptr, off);
-        let tlb = self.ld(self.ptr, ENV + env_offset::TLB);
-        let entry = self.b.ins().iadd(tlb, off);
-        let tag =
-            self.b.ins().load(types::I32, mf(), entry, if write { TLB_WRITE_TAG } else { TLB_READ_TAG });
+        let set = TLB_SETS + i32::from(self.mode.user) * TLB_SET_SIZE;
+        let cpu = self.cpu();
+        let entry = self.b.ins().iadd(cpu, off);
+        let tag_at = set + if write { TLB_WRITE_TAG } else { TLB_READ_TAG };
+        let tag = self.b.ins().load(types::I32, mf(), entry, tag_at);
         let tlb_ok = self.b.ins().icmp(IntCC::Equal, tag, page);
         let ok = match seg_ok {
             Some(seg_ok) => self.b.ins().band(seg_ok, tlb_ok),
             None => tlb_ok,
         };
-        let addend = self.b.ins().load(self.ptr, mf(), entry, TLB_ADDEND);
+        let addend = self.b.ins().load(self.ptr, mf(), entry, set + TLB_ADDEND);
         let lin64 = self.b.ins().uextend(self.ptr, lin);
         let host = self.b.ins().iadd(addend, lin64);
         (ok, host)

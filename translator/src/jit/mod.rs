@@ -52,7 +52,6 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use vemu_block_cache::Links;
 use vemu_decoder::Block;
-use vemu_softmmu::TlbEntry;
 
 pub(crate) use emit::{Mode, EXITS};
 
@@ -81,8 +80,6 @@ pub struct JitEnv {
     /// The clock's value once the whole budget is spent: the clock reads
     /// `icount_base - budget` while generated code runs.
     pub icount_base: u64,
-    /// The TLB set for the current privilege level.
-    pub tlb: *const TlbEntry,
     /// The jump cache ([`JmpEntry`], [`JMP_CACHE_ENTRIES`] of them).
     pub jmp_cache: *const JmpEntry,
     /// Address of the link slot of the exit a block left through (0: none).
@@ -101,7 +98,6 @@ impl Default for JitEnv {
         JitEnv {
             budget: 0,
             icount_base: 0,
-            tlb: std::ptr::null(),
             jmp_cache: std::ptr::null(),
             exit_slot: 0,
             seg_base: [0; 6],
@@ -149,7 +145,6 @@ pub(crate) mod env_offset {
     use super::*;
     pub const BUDGET: i32 = offset_of!(JitEnv, budget) as i32;
     pub const ICOUNT_BASE: i32 = offset_of!(JitEnv, icount_base) as i32;
-    pub const TLB: i32 = offset_of!(JitEnv, tlb) as i32;
     pub const JMP_CACHE: i32 = offset_of!(JitEnv, jmp_cache) as i32;
     pub const EXIT_SLOT: i32 = offset_of!(JitEnv, exit_slot) as i32;
     pub const SEG_BASE: i32 = offset_of!(JitEnv, seg_base) as i32;
