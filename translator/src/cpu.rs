@@ -119,6 +119,9 @@ pub struct CachedBlock {
     jit_failed: Cell<bool>,
     /// The ticket of its translation while the compile thread has it.
     ticket: Cell<Option<u64>>,
+    /// Instructions it ran (interpreted) while the compile thread had it:
+    /// the thread compiles the hottest first.
+    heat: std::cell::OnceCell<std::sync::Arc<std::sync::atomic::AtomicU32>>,
     /// The link slots of its translation's exits.
     links: Rc<Links>,
 }
@@ -150,6 +153,7 @@ impl CachedBlock {
             code: Cell::new(None),
             jit_failed: Cell::new(false),
             ticket: Cell::new(None),
+            heat: std::cell::OnceCell::new(),
             links: Links::new(jit::EXITS),
         }
     }
@@ -505,7 +509,11 @@ impl Cpu {
         };
         cached.runs.set(runs);
         if cached.ticket.get().is_some() {
-            // The compile thread has it: interpreted until it is ready.
+            // The compile thread has it: interpreted until it is ready, and
+            // counted, so that the thread takes it sooner.
+            if let Some(heat) = cached.heat.get() {
+                heat.fetch_add(cached.block.insns.len() as u32, std::sync::atomic::Ordering::Relaxed);
+            }
             return None;
         }
         if let Some(code) = current {
@@ -569,7 +577,8 @@ impl Cpu {
         let jit = self.jit.as_mut()?;
         let started = std::time::Instant::now();
         if background {
-            let ticket = jit.start_compile(&blocks, mode, &cached.links);
+            let heat = cached.heat.get_or_init(Default::default).clone();
+            let ticket = jit.start_compile(&blocks, mode, &cached.links, heat);
             self.compile_time += started.elapsed();
             drop(region);
             match ticket {

@@ -38,9 +38,9 @@ pub(crate) mod region;
 
 use std::io::Write;
 use std::mem::offset_of;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
@@ -250,7 +250,7 @@ fn machine_code(ctx: &mut Context, isa: &dyn TargetIsa, id: FuncId) -> Result<Ma
 /// goes on in the interpreter meanwhile. On a Linux boot they are a third of
 /// the work a single thread would do.
 struct Background {
-    jobs: Sender<Job>,
+    jobs: JobQueue,
     done: Receiver<Done>,
     /// Counts what the thread sent, and its end: the run loop, which looks
     /// before every block, reads it rather than the channel.
@@ -281,6 +281,64 @@ struct Job {
     id: FuncId,
     eip: u32,
     func: cranelift_codegen::ir::Function,
+    /// Instructions interpreted in the block since it was queued (see
+    /// [`JobQueue`]).
+    heat: Arc<AtomicU32>,
+}
+
+/// The compiles waiting for the compile thread. The thread takes the
+/// hottest first: the job whose block the guest has run most (in
+/// instructions, interpreted) since it was queued, the oldest among equals.
+/// Bursts of new code queue dozens of jobs at once (a Linux boot queues
+/// half of its compiles behind ten or more others); in order of arrival, a
+/// loop that became hot behind them (udelay's, a hash's) went on in the
+/// interpreter until the code queued before it, mostly run and done with,
+/// was compiled.
+struct JobQueue(Arc<(Mutex<Jobs>, Condvar)>);
+
+#[derive(Default)]
+struct Jobs {
+    waiting: Vec<Job>,
+    /// The `Jit` is gone: the thread ends.
+    closed: bool,
+}
+
+impl JobQueue {
+    fn push(&self, job: Job) -> Result<(), JitError> {
+        let (jobs, ready) = &*self.0;
+        let mut jobs = jobs.lock().map_err(|_| JitError("the compile queue was poisoned".into()))?;
+        jobs.waiting.push(job);
+        ready.notify_one();
+        Ok(())
+    }
+
+    /// The next job for the thread to compile; None once closed.
+    fn take(queue: &(Mutex<Jobs>, Condvar)) -> Option<Job> {
+        let (jobs, ready) = queue;
+        let mut jobs = jobs.lock().ok()?;
+        loop {
+            if jobs.closed {
+                return None;
+            }
+            // (Ties go to the first: the oldest.)
+            let hottest =
+                (0..jobs.waiting.len()).rev().max_by_key(|&i| jobs.waiting[i].heat.load(Ordering::Relaxed));
+            if let Some(i) = hottest {
+                return Some(jobs.waiting.remove(i));
+            }
+            jobs = ready.wait(jobs).ok()?;
+        }
+    }
+}
+
+impl Drop for JobQueue {
+    fn drop(&mut self) {
+        let (jobs, ready) = &*self.0;
+        if let Ok(mut jobs) = jobs.lock() {
+            jobs.closed = true;
+        }
+        ready.notify_one();
+    }
 }
 
 /// A translation the compile thread finished, by ticket, as the module took it.
@@ -296,7 +354,8 @@ struct Done {
 impl Background {
     fn start() -> Result<Background, JitError> {
         let isa = make_isa(Tier::Optimized)?;
-        let (jobs, job_rx) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new((Mutex::new(Jobs::default()), Condvar::new()));
+        let jobs = JobQueue(queue.clone());
         let (done_tx, done) = std::sync::mpsc::channel();
         let sent = Arc::new(AtomicU64::new(0));
         let end = CountEnd(sent.clone());
@@ -306,8 +365,8 @@ impl Background {
                 // The guard moves in whole, so that it counts however the thread ends.
                 let end = end;
                 let mut ctx = Context::new();
-                // Ends when the `Jit` (its sender) is dropped.
-                for job in job_rx {
+                // Ends when the `Jit` (its queue) is dropped.
+                while let Some(job) = JobQueue::take(&queue) {
                     ctx.clear();
                     ctx.func = job.func;
                     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -482,6 +541,7 @@ impl Jit {
         blocks: &[&Block],
         mode: Mode,
         links: &Links,
+        heat: Arc<AtomicU32>,
     ) -> Result<u64, JitError> {
         let id = self.emit(blocks, mode, links, None)?;
         let func = std::mem::replace(&mut self.ctx.func, cranelift_codegen::ir::Function::new());
@@ -493,9 +553,10 @@ impl Jit {
         let ticket = background.next_ticket;
         background.next_ticket += 1;
         let eip = blocks[0].eip;
-        if background.jobs.send(Job { ticket, id, eip, func }).is_err() {
+        heat.store(0, Ordering::Relaxed);
+        if let Err(e) = background.jobs.push(Job { ticket, id, eip, func, heat }) {
             self.background = None;
-            return Err(JitError("the compile thread has stopped".into()));
+            return Err(e);
         }
         background.in_flight += 1;
         Ok(ticket)
@@ -733,14 +794,47 @@ fn build_trampoline(
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_compile_thread_takes_the_hottest_job_first_and_the_oldest_among_equals() {
+        let queue = JobQueue(Arc::new((Mutex::new(Jobs::default()), Condvar::new())));
+        let heats: Vec<Arc<AtomicU32>> = (0..4).map(|_| Arc::default()).collect();
+        for (ticket, heat) in heats.iter().enumerate() {
+            let func = cranelift_codegen::ir::Function::new();
+            let job =
+                Job { ticket: ticket as u64, id: FuncId::from_u32(0), eip: 0, func, heat: heat.clone() };
+            queue.push(job).unwrap();
+        }
+        // Jobs 1 and 3 run in the interpreter while they wait; 0 and 2 do not.
+        heats[1].fetch_add(5, Ordering::Relaxed);
+        heats[3].fetch_add(5, Ordering::Relaxed);
+        let first = JobQueue::take(&queue.0).unwrap().ticket;
+        heats[2].fetch_add(9, Ordering::Relaxed);
+        let rest: Vec<u64> = (0..3).map(|_| JobQueue::take(&queue.0).unwrap().ticket).collect();
+        assert_eq!((first, rest), (1, vec![2, 3, 0]));
+        // Once closed, the thread gets nothing more.
+        queue
+            .push(Job {
+                ticket: 4,
+                id: FuncId::from_u32(0),
+                eip: 0,
+                func: cranelift_codegen::ir::Function::new(),
+                heat: Arc::default(),
+            })
+            .unwrap();
+        let shared = queue.0.clone();
+        drop(queue);
+        assert!(JobQueue::take(&shared).is_none());
+    }
+
     /// The run loop learns of a compile thread that ended (here: its job
     /// queue closed) through the same counter that announces finished work.
     #[test]
     fn a_compile_thread_that_ends_is_reported() {
         let mut jit = Jit::new().expect("a JIT on this host");
         let background = jit.background.insert(Background::start().expect("a compile thread"));
-        let (orphan, _) = std::sync::mpsc::channel();
-        drop(std::mem::replace(&mut background.jobs, orphan));
+        let (jobs, _) = &*background.jobs.0;
+        jobs.lock().unwrap().closed = true;
+        background.jobs.0 .1.notify_one();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut busy = std::time::Duration::ZERO;
         loop {
