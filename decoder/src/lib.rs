@@ -104,8 +104,10 @@ impl Block {
 
 /// Whether `ins` must be the last instruction of a block: control transfers,
 /// instructions that change the CPU mode, a segment register (translations may
-/// assume the segments stay as they were when the block began), the memory map
-/// (port I/O can flip the A20 gate) or the interrupt flag, and privileged ones.
+/// assume the segments stay as they were when the block began) or the
+/// interrupt flag, string port I/O, and privileged ones. IN and OUT end their
+/// block when they run, unless the port is quiet (see the CPU's `Bus`): port
+/// I/O can raise an interrupt or flip the A20 gate.
 pub fn ends_block(ins: &Instruction) -> bool {
     if ins.flow_control() != FlowControl::Next {
         return true;
@@ -137,8 +139,6 @@ pub fn ends_block(ins: &Instruction) -> bool {
         | Mnemonic::Sti
         | Mnemonic::Popf
         | Mnemonic::Popfd
-        | Mnemonic::In
-        | Mnemonic::Out
         | Mnemonic::Insb
         | Mnemonic::Insw
         | Mnemonic::Insd

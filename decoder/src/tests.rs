@@ -44,14 +44,18 @@ fn ends_at_a_jump() {
 }
 
 #[test]
-fn ends_after_a_mode_change_and_at_port_io() {
+fn ends_after_a_mode_change_and_at_string_port_io() {
     // mov cr0, eax; nop
     let mut src = flat(0x1000, &[0x0f, 0x22, 0xc0, 0x90]);
     let b = decode_block(&mut src, &req(0x1000, 32)).unwrap();
     assert_eq!((b.insns.len(), b.end), (1, BlockEnd::Terminator));
-    // out dx, al; nop
-    let mut src = flat(0x1000, &[0xee, 0x90]);
+    // outsb; nop
+    let mut src = flat(0x1000, &[0x6e, 0x90]);
     assert_eq!(decode_block(&mut src, &req(0x1000, 32)).unwrap().insns.len(), 1);
+    // out dx, al; in al, 0x80; jmp $: IN and OUT end their block when they
+    // run (unless the port is quiet), not when they are decoded.
+    let mut src = flat(0x1000, &[0xee, 0xe4, 0x80, 0xeb, 0xfe]);
+    assert_eq!(decode_block(&mut src, &req(0x1000, 32)).unwrap().insns.len(), 3);
 }
 
 #[test]

@@ -667,6 +667,19 @@ impl Bus for PcBus {
         self.now = now;
         self.read(port, size, mem)
     }
+    fn port_is_quiet(&self, port: u16, size: u8, write: bool) -> bool {
+        (0..size as u16).all(|i| {
+            let p = port.wrapping_add(i);
+            match self.route(p) {
+                // Nothing answers, or POST codes.
+                None | Some(Dev::Post) => true,
+                // The ACPI PM timer counts the time: reading it changes
+                // nothing (its overflow interrupt is an event of its own).
+                Some(Dev::PmBlock(base)) => !write && (p - base) & !3 == pm::PM_TMR,
+                _ => false,
+            }
+        })
+    }
     fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32, mem: &mut Memory) {
         self.advance(now.saturating_sub(1));
         self.now = now;
@@ -837,6 +850,25 @@ mod tests {
         assert_eq!(bus.port_in(SECOND, 0x700, 1, &mut mem), 0x04);
         bus.reset(SECOND);
         assert_eq!(bus.port_in(SECOND, 0x608, 4, &mut mem), 0xffff_ffff, "a reset puts it away again");
+    }
+
+    #[test]
+    fn quiet_ports_are_post_codes_reads_of_the_pm_timer_and_ports_nothing_answers() {
+        let (mut bus, mut mem) = machine();
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
+        config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
+        for write in [false, true] {
+            assert!(bus.port_is_quiet(0x80, 1, write), "POST codes");
+            assert!(bus.port_is_quiet(0x2ff, 2, write), "nothing there");
+            assert!(!bus.port_is_quiet(0x20, 1, write), "the PIC");
+            assert!(!bus.port_is_quiet(0x92, 1, write), "port A (A20)");
+            assert!(!bus.port_is_quiet(0x604, 2, write), "PM1 control (sleep)");
+        }
+        assert!(bus.port_is_quiet(0x608, 4, false), "reading the PM timer");
+        assert!(bus.port_is_quiet(0x60a, 2, false));
+        assert!(!bus.port_is_quiet(0x608, 4, true), "a write there (ignored) is not vouched for");
+        assert!(!bus.port_is_quiet(0x606, 4, false), "a read that takes in PM1 control too");
+        assert!(!bus.port_is_quiet(0x80, 2, true), "a write that reaches a DMA page register too");
     }
 
     #[test]

@@ -35,6 +35,16 @@ pub trait Bus {
     fn port_in(&mut self, now: u64, port: u16, size: u8, mem: &mut Memory) -> u32;
     /// Writes `size` (1, 2 or 4) bytes to an I/O port.
     fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32, mem: &mut Memory);
+    /// Whether an access to the `size` ports from `port` (a write if
+    /// `write`) is one the machine does not react to: it raises or clears
+    /// no interrupt, moves no device's next event and changes no mapping (a
+    /// POST code, a read of a free-running timer, ports nothing answers).
+    /// After any other port access the CPU looks at interrupts before the
+    /// next instruction (compiled code leaves for the run loop); after
+    /// these it goes on, as the hardware would notice no difference.
+    fn port_is_quiet(&self, _port: u16, _size: u8, _write: bool) -> bool {
+        false
+    }
     /// Reads from an MMIO window registered with the memory map.
     fn mmio_read(&mut self, now: u64, id: MmioId, offset: u32, size: u8) -> u32;
     /// Writes to an MMIO window.

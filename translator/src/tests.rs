@@ -34,7 +34,15 @@ impl Bus for TimedIrq {
     fn port_in(&mut self, _now: u64, _port: u16, _size: u8, _mem: &mut Memory) -> u32 {
         0xff
     }
-    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32, _mem: &mut Memory) {}
+    /// Port 0x60 raises the line; port 0x80 is quiet.
+    fn port_out(&mut self, _now: u64, port: u16, _size: u8, _value: u32, _mem: &mut Memory) {
+        if port == 0x60 {
+            self.after = 0;
+        }
+    }
+    fn port_is_quiet(&self, port: u16, _size: u8, _write: bool) -> bool {
+        port == 0x80
+    }
     fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
         self.after = 0;
         0
@@ -142,6 +150,20 @@ fn an_mmio_access_is_followed_by_a_look_at_interrupts_in_both_tiers() {
             assert_eq!(cpu.run(100), Exit::Halted);
             assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}, {access:x?}");
         }
+    }
+}
+
+#[test]
+fn a_port_write_is_followed_by_a_look_at_interrupts_in_both_tiers_unless_the_port_is_quiet() {
+    // sti; out 0x80, al (quiet: the block goes on); out 0x60, al (the device
+    // raises its line); nop; nop; hlt. The interrupt is taken right after
+    // the second OUT, in both tiers, although neither OUT ends the block
+    // when it is decoded.
+    let code = [0xfb, 0xe6, 0x80, 0xe6, 0x60, 0x90, 0x90, 0xf4];
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        assert_eq!(cpu.run(100), Exit::Halted);
+        assert_eq!(interrupted_ip(&mut cpu), 0x1005, "{engine:?}");
     }
 }
 

@@ -41,19 +41,24 @@ impl Cpu {
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
         let now = self.now();
-        // A read may move a device's next event too (the UART's receiver).
-        self.events_stale = true;
-        self.irq_stale = true;
+        // A read may move a device's next event too (the UART's receiver):
+        // the block ends after it, unless the port is quiet.
+        if !self.bus.port_is_quiet(port, size as u8, false) {
+            self.device_touched();
+        }
         self.bus.port_in(now, port, size as u8, &mut self.mem) & mask(size)
     }
 
     /// Writes a port through the bus and acts on what the device asks for.
     pub(crate) fn port_out(&mut self, port: u16, size: u32, value: u32) {
         let now = self.now();
+        // The device may be set to interrupt at another time now, or the
+        // memory map change (A20): the block ends after it, unless the port
+        // is quiet.
+        if !self.bus.port_is_quiet(port, size as u8, true) {
+            self.device_touched();
+        }
         self.bus.port_out(now, port, size as u8, value & mask(size), &mut self.mem);
-        // The device may be set to interrupt at another time now.
-        self.events_stale = true;
-        self.irq_stale = true;
         self.take_bus_requests();
     }
 
