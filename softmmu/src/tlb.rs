@@ -105,7 +105,14 @@ pub struct Tlb {
     /// Flushes so far (of any kind): whoever caches what linear addresses map
     /// to can tell when to forget it.
     pub flushes: u64,
+    /// The linear ranges (start, length) INVLPG flushed since the last
+    /// [`Tlb::take_flushed`], or None once something wider was flushed or
+    /// more than [`FLUSH_LOG`] ranges were.
+    flushed: Option<Vec<(u32, u32)>>,
 }
+
+/// Most ranges [`Tlb::take_flushed`] reports one by one.
+pub const FLUSH_LOG: usize = 16;
 
 impl Default for Tlb {
     fn default() -> Self {
@@ -122,7 +129,17 @@ impl Tlb {
             ],
             large_entries: 0,
             flushes: 0,
+            flushed: Some(Vec::new()),
         }
+    }
+
+    /// What was flushed since the last call: the linear ranges (start,
+    /// length) single-page flushes covered, or None if something wider was
+    /// (everything, everything not global) or too many to list. A cache of
+    /// what linear addresses map to (the JIT's jump cache) forgets only
+    /// those ranges, as a TLB would.
+    pub fn take_flushed(&mut self) -> Option<Vec<(u32, u32)>> {
+        self.flushed.replace(Vec::new())
     }
 
     #[inline]
@@ -180,6 +197,7 @@ impl Tlb {
     /// Forgets everything (CR0.PG/WP, CR4.PSE/PGE, A20, memory map changes).
     pub fn flush_all(&mut self) {
         self.flushes += 1;
+        self.flushed = None;
         for set in &mut self.sets {
             set.entries.fill(TlbEntry::EMPTY);
         }
@@ -189,6 +207,7 @@ impl Tlb {
     /// Forgets all but global pages (a CR3 load with CR4.PGE set).
     pub fn flush_non_global(&mut self) {
         self.flushes += 1;
+        self.flushed = None;
         let mut large = 0;
         for set in &mut self.sets {
             for e in set.entries.iter_mut() {
@@ -213,6 +232,14 @@ impl Tlb {
         let page = linear & !0xfff;
         let large_region = linear & !0x3f_ffff;
         let scan_large = self.large_entries > 0;
+        let range = if scan_large { (large_region, 0x40_0000) } else { (page, 0x1000) };
+        if let Some(log) = self.flushed.as_mut() {
+            if log.len() < FLUSH_LOG {
+                log.push(range);
+            } else {
+                self.flushed = None;
+            }
+        }
         for set in &mut self.sets {
             let e = &mut set.entries[idx];
             if e.page() == Some(page) {
@@ -339,6 +366,30 @@ mod tests {
         assert!(t.read_host(TlbMode::Supervisor, 0x6000, 1).is_none());
         t.flush_page(0x5abc);
         assert!(t.read_host(TlbMode::Supervisor, 0x5000, 1).is_none());
+    }
+
+    #[test]
+    fn what_was_flushed_is_reported_page_by_page_until_something_wider_is() {
+        let mut t = Tlb::new();
+        assert_eq!(t.take_flushed(), Some(vec![]));
+        t.flush_page(0x5abc);
+        t.flush_page(0x8000_1fff);
+        assert_eq!(t.take_flushed(), Some(vec![(0x5000, 0x1000), (0x8000_1000, 0x1000)]));
+        assert_eq!(t.take_flushed(), Some(vec![]), "taken");
+        // With a large page in the TLB, INVLPG forgets its 4 MiB region.
+        fill(&mut t, TlbMode::Supervisor, 0x0040_1000, 0x1000, false, true);
+        t.flush_page(0x0065_4321);
+        assert_eq!(t.take_flushed(), Some(vec![(0x0040_0000, 0x40_0000)]));
+        t.flush_page(0x5000);
+        t.flush_non_global();
+        assert_eq!(t.take_flushed(), None, "everything not global");
+        t.flush_all();
+        assert_eq!(t.take_flushed(), None);
+        for page in 0..=FLUSH_LOG as u32 {
+            t.flush_page(page << 12);
+        }
+        assert_eq!(t.take_flushed(), None, "too many to list");
+        assert_eq!(t.take_flushed(), Some(vec![]));
     }
 
     #[test]

@@ -712,7 +712,20 @@ impl Cpu {
         let flushes = self.mem.tlb.flushes;
         if flushes != self.jmp_cache_tlb_flushes {
             self.jmp_cache_tlb_flushes = flushes;
-            self.clear_jmp_cache();
+            // After INVLPGs, only the entries in the pages flushed go (the
+            // kernel's text patching and fixmap changes flush a page at a
+            // time, thousands of times in a Linux boot).
+            match self.mem.tlb.take_flushed() {
+                Some(ranges) => {
+                    for e in self.jmp_cache.iter_mut() {
+                        let linear = e.key as u32;
+                        if ranges.iter().any(|&(start, len)| linear.wrapping_sub(start) < len) {
+                            *e = JmpEntry::default();
+                        }
+                    }
+                }
+                None => self.clear_jmp_cache(),
+            }
         }
     }
 
