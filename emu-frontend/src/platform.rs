@@ -673,6 +673,10 @@ impl Bus for PcBus {
             match self.route(p) {
                 // Nothing answers, or POST codes.
                 None | Some(Dev::Post) => true,
+                // Reads of the 8254's counters and of port B's timer 2
+                // output (polled in calibration loops): the counter read
+                // sequence moves on, the interrupts and events do not.
+                Some(Dev::Pit) => !write && p != 0x43,
                 // The ACPI PM timer counts the time: reading it changes
                 // nothing (its overflow interrupt is an event of its own).
                 Some(Dev::PmBlock(base)) => !write && (p - base) & !3 == pm::PM_TMR,
@@ -853,7 +857,7 @@ mod tests {
     }
 
     #[test]
-    fn quiet_ports_are_post_codes_reads_of_the_pm_timer_and_ports_nothing_answers() {
+    fn quiet_ports_are_post_codes_timer_reads_and_ports_nothing_answers() {
         let (mut bus, mut mem) = machine();
         config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
         config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
@@ -861,10 +865,13 @@ mod tests {
             assert!(bus.port_is_quiet(0x80, 1, write), "POST codes");
             assert!(bus.port_is_quiet(0x2ff, 2, write), "nothing there");
             assert!(!bus.port_is_quiet(0x20, 1, write), "the PIC");
+            assert!(!bus.port_is_quiet(0x43, 1, write), "the 8254's control word");
             assert!(!bus.port_is_quiet(0x92, 1, write), "port A (A20)");
             assert!(!bus.port_is_quiet(0x604, 2, write), "PM1 control (sleep)");
         }
         assert!(bus.port_is_quiet(0x608, 4, false), "reading the PM timer");
+        assert!(bus.port_is_quiet(0x42, 1, false) && bus.port_is_quiet(0x61, 1, false), "reading the 8254");
+        assert!(!bus.port_is_quiet(0x42, 1, true) && !bus.port_is_quiet(0x61, 1, true), "programming it");
         assert!(bus.port_is_quiet(0x60a, 2, false));
         assert!(!bus.port_is_quiet(0x608, 4, true), "a write there (ignored) is not vouched for");
         assert!(!bus.port_is_quiet(0x606, 4, false), "a read that takes in PM1 control too");
