@@ -265,6 +265,31 @@ fn runs_compiled(cpu: &mut Cpu) -> bool {
 }
 
 #[test]
+fn calls_and_returns_across_pages_stay_in_compiled_code_through_the_jump_cache() {
+    // l: call 0x2100 (inc ax; ret); inc cx; jmp l, with the CALL at 0x10fd.
+    // The call leaves the page, so it is not linked: it and the RET find
+    // their targets in the jump cache, whose slot generated code must compute
+    // as the run loop does. The RET's target, 0x1100, has the same offset in
+    // its page as the routine: a cache indexed by the offset alone would
+    // keep evicting one for the other.
+    let mut code = vec![0xe9, 0xfa, 0x00]; // 0x1000: jmp 0x10fd
+    code.resize(0xfd, 0x90);
+    code.extend_from_slice(&[0xe8, 0x00, 0x10]); // 0x10fd: call 0x2100
+    code.extend_from_slice(&[0x41, 0xe9, 0xf9, 0xff]); // 0x1100: inc cx; jmp 0x10fd
+    let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() });
+    cpu.mem.write_phys(PhysAddr(0x2100), &[0x40, 0xc3]);
+    // Every block has been entered from the run loop once by then, which
+    // remembers it in the jump cache.
+    cpu.run(1000);
+    cpu.config.stop_after_compiled = true;
+    let before = cpu.icount;
+    assert_eq!(cpu.run(1_000_000), Exit::Budget);
+    let ran = cpu.icount - before;
+    assert!(ran > 100, "one entry into compiled code ran {ran} instructions");
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, cpu.state.regs[reg::ECX] & 0xffff);
+}
+
+#[test]
 fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile() {
     // l: inc ax; jmp l -- AX counts the iterations.
     let code = [0x40, 0xeb, 0xfd];

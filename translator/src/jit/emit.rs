@@ -618,7 +618,10 @@ impl<'b> Emitter<'_, 'b> {
     fn through_jump_cache(&mut self, eip: Value, slot: Value) {
         let cs_base = self.ld(types::I32, ENV + env_offset::SEG_BASE + 4 * Seg::CS as i32);
         let lin = self.b.ins().iadd(cs_base, eip);
-        let idx = self.b.ins().band_imm_s(lin, (JMP_CACHE_ENTRIES - 1) as i64);
+        // (JmpEntry::index)
+        let page = self.b.ins().ushr_imm_s(lin, 12);
+        let mixed = self.b.ins().bxor(lin, page);
+        let idx = self.b.ins().band_imm_s(mixed, (JMP_CACHE_ENTRIES - 1) as i64);
         let idx = self.b.ins().uextend(self.ptr, idx);
         let off = self.b.ins().ishl_imm_s(idx, JMP_ENTRY_SIZE.trailing_zeros() as i64);
         let table = self.ld(self.ptr, ENV + env_offset::JMP_CACHE);

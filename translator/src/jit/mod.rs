@@ -134,9 +134,11 @@ impl JmpEntry {
         linear as u64 | (mode as u64) << 32
     }
 
-    /// The entry `linear` is cached in.
+    /// The entry `linear` is cached in: its offset in the page mixed with
+    /// the page number (generated code computes the same), so that routines
+    /// at the same offset in different pages do not evict each other.
     pub fn index(linear: u32) -> usize {
-        linear as usize & (JMP_CACHE_ENTRIES - 1)
+        (linear ^ linear >> 12) as usize & (JMP_CACHE_ENTRIES - 1)
     }
 }
 
