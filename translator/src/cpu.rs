@@ -696,6 +696,17 @@ impl Cpu {
         self.jmp_cache_extent = self.jmp_cache_extent.max(cached.extent.get());
     }
 
+    /// Drops the jump-cache entries for code at linear addresses in
+    /// `ranges` (start, length).
+    fn forget_jumps_into(&mut self, ranges: &[(u32, u32)]) {
+        for e in self.jmp_cache.iter_mut() {
+            let linear = e.key as u32;
+            if ranges.iter().any(|&(start, len)| linear.wrapping_sub(start) < len) {
+                *e = JmpEntry::default();
+            }
+        }
+    }
+
     fn clear_jmp_cache(&mut self) {
         self.jmp_cache.fill(JmpEntry::default());
         self.jmp_cache_extent = 0;
@@ -718,14 +729,7 @@ impl Cpu {
             // kernel's text patching and fixmap changes flush a page at a
             // time, thousands of times in a Linux boot).
             match self.mem.tlb.take_flushed() {
-                Some(ranges) => {
-                    for e in self.jmp_cache.iter_mut() {
-                        let linear = e.key as u32;
-                        if ranges.iter().any(|&(start, len)| linear.wrapping_sub(start) < len) {
-                            *e = JmpEntry::default();
-                        }
-                    }
-                }
+                Some(ranges) => self.forget_jumps_into(&ranges),
                 None => self.clear_jmp_cache(),
             }
         }

@@ -333,13 +333,20 @@ impl JobQueue {
     }
 }
 
-impl Drop for JobQueue {
-    fn drop(&mut self) {
+impl JobQueue {
+    /// Tells the thread to end: it takes nothing more.
+    fn close(&self) {
         let (jobs, ready) = &*self.0;
         if let Ok(mut jobs) = jobs.lock() {
             jobs.closed = true;
         }
         ready.notify_one();
+    }
+}
+
+impl Drop for JobQueue {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -799,12 +806,16 @@ mod tests {
     #[test]
     fn the_compile_thread_takes_the_hottest_job_first_and_the_oldest_among_equals() {
         let queue = JobQueue(Arc::new((Mutex::new(Jobs::default()), Condvar::new())));
+        let job = |ticket: u64, heat: &Arc<AtomicU32>| Job {
+            ticket,
+            id: FuncId::from_u32(0),
+            eip: 0,
+            func: cranelift_codegen::ir::Function::new(),
+            heat: heat.clone(),
+        };
         let heats: Vec<Arc<AtomicU32>> = (0..4).map(|_| Arc::default()).collect();
         for (ticket, heat) in heats.iter().enumerate() {
-            let func = cranelift_codegen::ir::Function::new();
-            let job =
-                Job { ticket: ticket as u64, id: FuncId::from_u32(0), eip: 0, func, heat: heat.clone() };
-            queue.push(job).unwrap();
+            queue.push(job(ticket as u64, heat)).unwrap();
         }
         // Jobs 1 and 3 run in the interpreter while they wait; 0 and 2 do not.
         heats[1].fetch_add(5, Ordering::Relaxed);
@@ -814,15 +825,7 @@ mod tests {
         let rest: Vec<u64> = (0..3).map(|_| JobQueue::take(&queue.0).unwrap().ticket).collect();
         assert_eq!((first, rest), (1, vec![2, 3, 0]));
         // Once closed, the thread gets nothing more.
-        queue
-            .push(Job {
-                ticket: 4,
-                id: FuncId::from_u32(0),
-                eip: 0,
-                func: cranelift_codegen::ir::Function::new(),
-                heat: Arc::default(),
-            })
-            .unwrap();
+        queue.push(job(4, &Arc::default())).unwrap();
         let shared = queue.0.clone();
         drop(queue);
         assert!(JobQueue::take(&shared).is_none());
@@ -834,9 +837,7 @@ mod tests {
     fn a_compile_thread_that_ends_is_reported() {
         let mut jit = Jit::new().expect("a JIT on this host");
         let background = jit.background.insert(Background::start().expect("a compile thread"));
-        let (jobs, _) = &*background.jobs.0;
-        jobs.lock().unwrap().closed = true;
-        background.jobs.0 .1.notify_one();
+        background.jobs.close();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut busy = std::time::Duration::ZERO;
         loop {
