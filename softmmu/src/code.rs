@@ -110,14 +110,21 @@ impl CodeMap {
     /// for the translator.
     #[inline]
     pub fn note_write(&mut self, addr: PhysAddr, len: u32) {
-        if !self.is_code_page(addr) {
-            return;
-        }
-        let Some(map) = self.bytes.get(&addr.frame()) else { return };
-        let start = addr.0 & (PAGE - 1);
-        if word_masks(start, (start + len).min(PAGE)).any(|(w, mask)| map[w] & mask != 0) {
+        if self.touches_code(addr, len) {
             self.writes.push(CodeWrite { addr, len });
         }
+    }
+
+    /// Whether `len` bytes at `addr` (within one page) hold a byte of code
+    /// (a write there would be queued by [`CodeMap::note_write`]).
+    #[inline]
+    pub fn touches_code(&self, addr: PhysAddr, len: u32) -> bool {
+        if !self.is_code_page(addr) {
+            return false;
+        }
+        let Some(map) = self.bytes.get(&addr.frame()) else { return false };
+        let start = addr.0 & (PAGE - 1);
+        word_masks(start, (start + len).min(PAGE)).any(|(w, mask)| map[w] & mask != 0)
     }
 
     /// Whether code was written since the last [`CodeMap::take_writes`].

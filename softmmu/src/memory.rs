@@ -186,6 +186,17 @@ impl Memory {
         }
     }
 
+    /// Whether an access of `len` bytes at `phys` (within one page) has no
+    /// effect beyond the bytes it moves: it reaches RAM, ROM, nothing, or a
+    /// quiet device window, and, written, no byte of code.
+    pub fn is_plain(&self, phys: PhysAddr, len: u32, write: bool) -> bool {
+        match self.phys.backing_for(phys, write) {
+            Backing::Mmio { id, .. } => self.phys.is_quiet(id),
+            Backing::Ram => !write || !self.code.touches_code(phys, len),
+            Backing::Rom { .. } | Backing::Unassigned => true,
+        }
+    }
+
     /// Writes `size` bytes at `phys` (within one page) where writes of it go:
     /// RAM (code tracking sees it), or a device window the caller dispatches
     /// to, or nowhere.

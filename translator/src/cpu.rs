@@ -856,13 +856,16 @@ impl Cpu {
             }
             Ok(()) => {
                 self.state.eip = self.next_eip;
-                let leave = self.next_eip != sequential
+                // (Taken whatever else ends the block: the helpers of
+                // compiled code expect it clear.)
+                let touched = std::mem::take(&mut self.device_access);
+                let leave = touched
+                    || self.next_eip != sequential
                     || self.request.is_some()
                     || self.triple_fault
                     || self.state.halted
                     || self.pending_debug_trap
                     || self.mem.has_dirty_code()
-                    || std::mem::take(&mut self.device_access)
                     || vemu_decoder::ends_block(ins);
                 if leave {
                     interp_status::EXIT
@@ -1022,10 +1025,12 @@ impl Cpu {
             if (tf || data_hits != 0) && !self.delivered && !self.ss_loaded {
                 self.debug_trap(tf, data_hits);
             }
+            // (Taken whatever ends the block, so that no later access sees it.)
+            let touched = std::mem::take(&mut self.device_access);
             if self.mem.has_dirty_code() && self.invalidate_dirty_code(Some(cached)) {
                 return;
             }
-            if self.request.is_some() || self.triple_fault || std::mem::take(&mut self.device_access) {
+            if self.request.is_some() || self.triple_fault || touched {
                 return;
             }
             // A REP instruction that yields to the run loop restarts itself (and

@@ -242,6 +242,28 @@ impl Cpu {
         self.read_lin_slow(linear, size, user, Access::Write)
     }
 
+    /// Whether compiled code may make an access of `size` bytes at
+    /// `seg:offset` (checked as a write for `write`) itself and go on: it
+    /// reaches no device that is not quiet and, written, no byte of code
+    /// (`Memory::is_plain`). Else the interpreter runs the instruction (see
+    /// `jit::helpers::read`). An access that faults counts as plain: making
+    /// it raises the fault. Translating fills the TLB as the access would.
+    pub(crate) fn plain_for_jit(&mut self, seg: Seg, offset: u32, size: u32, write: bool) -> bool {
+        let Ok(linear) = self.check_seg(seg, offset, size, write) else { return true };
+        let access = if write { Access::Write } else { Access::Read };
+        let user = self.user();
+        let in_first = size.min(0x1000 - (linear & 0xfff));
+        let parts = [(linear, in_first), (linear.wrapping_add(in_first), size - in_first)];
+        for (at, len) in parts.into_iter().filter(|&(_, len)| len > 0) {
+            match self.translate(at, access, user) {
+                Ok(Some(phys)) if !self.mem.is_plain(phys, len, write) => return false,
+                Ok(_) => {}
+                Err(_) => return true,
+            }
+        }
+        true
+    }
+
     /// Reads an operand of any length (an x87 or SSE value, an FPU
     /// environment, an FXSAVE image) at `seg:offset`. The segment check covers
     /// all of it, and every page it touches is translated before anything is

@@ -21,12 +21,23 @@ struct TimedIrq {
     acknowledged: bool,
     nmi_on_write: bool,
     nmi: bool,
+    /// The device's reads, and its writes (offset, value), in order.
+    reads: Vec<u32>,
+    writes: Vec<(u32, u32)>,
 }
 
 impl TimedIrq {
     /// Its line rising at `after`, on vector 0x20; no NMIs.
     fn new(after: u64) -> TimedIrq {
-        TimedIrq { after, vector: 0x20, acknowledged: false, nmi_on_write: false, nmi: false }
+        TimedIrq {
+            after,
+            vector: 0x20,
+            acknowledged: false,
+            nmi_on_write: false,
+            nmi: false,
+            reads: Vec::new(),
+            writes: Vec::new(),
+        }
     }
 }
 
@@ -43,12 +54,14 @@ impl Bus for TimedIrq {
     fn port_is_quiet(&self, port: u16, _size: u8, _write: bool) -> bool {
         port == 0x80
     }
-    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
+    fn mmio_read(&mut self, _now: u64, _id: MmioId, offset: u32, _size: u8) -> u32 {
         self.after = 0;
+        self.reads.push(offset);
         0
     }
-    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, offset: u32, _size: u8, value: u32) {
         self.after = 0;
+        self.writes.push((offset, value));
         self.nmi |= self.nmi_on_write;
     }
     fn take_nmi(&mut self) -> bool {
@@ -149,6 +162,44 @@ fn an_mmio_access_is_followed_by_a_look_at_interrupts_in_both_tiers() {
             let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
             assert_eq!(cpu.run(100), Exit::Halted);
             assert_eq!(interrupted_ip(&mut cpu), 0x1009, "{engine:?}, {access:x?}");
+        }
+    }
+}
+
+#[test]
+fn an_instruction_whose_access_reaches_a_device_does_everything_once_in_both_tiers() {
+    // Compiled code leaves an instruction whose access would reach a device
+    // to the interpreter, which runs all of it again: what the instruction
+    // did before that access (a read of RAM) must not happen twice over,
+    // nor its stack pointer move twice. mov ax, SEG; mov ss, ax; mov sp,
+    // 0x100; push word [0x30]; nop; hlt, with the word 0x1234 at 0x30:
+    // the stack in the device window (SEG 0xd000) or in RAM (SEG 0, with DS
+    // then pointing at the window: the push reads the device).
+    for (ss, ds) in [(0xd000u16, 0u16), (0, 0xd000)] {
+        for engine in ENGINES {
+            let [s0, s1] = ss.to_le_bytes();
+            let [d0, d1] = ds.to_le_bytes();
+            let code = [
+                0xb8, s0, s1, 0x8e, 0xd0, // mov ax, ss; mov ss, ax
+                0xb8, d0, d1, 0x8e, 0xd8, // mov ax, ds; mov ds, ax
+                0xbc, 0x00, 0x01, // mov sp, 0x100
+                0xff, 0x36, 0x30, 0x00, // push word [0x30]
+                0x90, 0xf4, // nop; hlt
+            ];
+            let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+            cpu.mem.write_phys(PhysAddr(0x30), &[0x34, 0x12]);
+            assert_eq!(cpu.run(100), Exit::Halted, "{engine:?}");
+            assert_eq!(cpu.state.eip, 0x1013, "{engine:?}");
+            assert_eq!(cpu.state.regs[reg::ESP] & 0xffff, 0xfe, "{engine:?}: SP moved once");
+            let dev = cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap();
+            if ss == 0xd000 {
+                assert_eq!(dev.writes, vec![(0xfe, 0x1234)], "{engine:?}: one push, onto the device");
+                assert!(dev.reads.is_empty(), "{engine:?}");
+            } else {
+                assert_eq!(dev.reads, vec![0x30], "{engine:?}: one read of the device");
+                assert!(dev.writes.is_empty(), "{engine:?}");
+                assert_eq!(cpu.read_lin(0xfe, 2, false).unwrap(), 0, "{engine:?}: what it read, pushed");
+            }
         }
     }
 }

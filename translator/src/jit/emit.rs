@@ -6,7 +6,10 @@
 //! the ones the region may change go back at every exit, before every helper
 //! call and on every fault path. An instruction only changes variables after all
 //! of its memory accesses succeeded, so a fault path stores exactly the state
-//! after the previous instruction. A branch to a block of the region is a jump
+//! after the previous instruction. The same rule lets a slow path whose access
+//! would reach a device or translated code hand the whole instruction to the
+//! interpreter and leave (`helpers::read`): no access returns to generated code
+//! with anything left to check. A branch to a block of the region is a jump
 //! inside the function, so loops keep the guest registers in host registers.
 //! The baseline tier keeps the general registers in the state instead (each
 //! use loads, each definition stores: by the rule above, the state is the
@@ -231,10 +234,6 @@ struct Emitter<'a, 'b> {
     ins: &'b Instruction,
     /// Instructions of the current block after the one being emitted.
     left_in_block: usize,
-    /// Non-zero when one of the current instruction's memory accesses wrote
-    /// code or reached a device (MMIO): control goes back to the run loop
-    /// after it, as after a port access (None: no slow path that could).
-    leave: Option<Value>,
     /// A baseline translation's run counter, counted at the head of its
     /// first block, `root`.
     /// (Only baseline translations have one.)
@@ -323,7 +322,6 @@ pub(crate) fn emit_region(
         invalid: None,
         ins: &blocks[0].insns[0],
         left_in_block: 0,
-        leave: None,
         hot: baseline,
         root: blocks[0].eip,
         cpu_here: None,
@@ -386,13 +384,9 @@ impl<'b> Emitter<'_, 'b> {
                 let c = self.cpu();
                 self.call_helper(self.h_trace, &[c, p]);
             }
-            self.leave = None;
             if self.instruction() {
                 return;
             }
-            let next = self.next_eip();
-            let next = self.iconst(next);
-            self.leave_if_asked(next);
             if i == last {
                 // The block stops before its next instruction (page, cap, fetch):
                 // go on there.
@@ -606,7 +600,6 @@ impl<'b> Emitter<'_, 'b> {
 
     /// Leaves for a computed EIP (returns, indirect jumps).
     fn exit_indirect(&mut self, eip: Value) {
-        self.leave_if_asked(eip);
         self.store_state(eip);
         let none = self.b.ins().iconst(self.ptr, 0);
         self.through_jump_cache(eip, none);
@@ -819,7 +812,6 @@ impl<'b> Emitter<'_, 'b> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let v = self.b.append_block_param(done, types::I32);
-        let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.enter(fast);
         let x = match size {
@@ -827,23 +819,24 @@ impl<'b> Emitter<'_, 'b> {
             2 => self.b.ins().uload16(types::I32, mf(), host, 0),
             _ => self.b.ins().load(types::I32, mf(), host, 0),
         };
-        let zero = self.iconst(0);
-        self.b.ins().jump(done, &[x.into(), zero.into()]);
+        self.b.ins().jump(done, &[x.into()]);
         self.enter(slow);
         self.b.set_cold_block(slow);
         let rmw_v = self.iconst(rmw as u32);
-        let r = self.memory_helper(self.h_read, a, size, rmw_v, read_status::FAULT as i64);
+        let r = self.memory_helper(
+            self.h_read,
+            a,
+            size,
+            rmw_v,
+            [read_status::FAULT as i64, read_status::INTERPRETED as i64],
+        );
         let r32 = self.b.ins().ireduce(types::I32, r);
-        let flag = self.b.ins().ushr_imm_s(r, 32);
-        let flag = self.b.ins().ireduce(types::I32, flag);
-        self.b.ins().jump(done, &[r32.into(), flag.into()]);
+        self.b.ins().jump(done, &[r32.into()]);
         self.enter(done);
-        self.ask_to_leave(leave);
         v
     }
 
-    /// Stores `size` bytes (and asks to leave after the instruction when the
-    /// store wrote code or reached a device).
+    /// Stores `size` bytes.
     fn store(&mut self, a: &Addr, size: u32, v: Value) {
         let (ok, host) = match a.probed {
             Some(p) => p,
@@ -852,7 +845,6 @@ impl<'b> Emitter<'_, 'b> {
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let leave = self.b.append_block_param(done, types::I32);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.enter(fast);
         match size {
@@ -860,61 +852,57 @@ impl<'b> Emitter<'_, 'b> {
             2 => self.b.ins().istore16(mf(), v, host, 0),
             _ => self.b.ins().store(mf(), v, host, 0),
         };
-        let zero = self.iconst(0);
-        self.b.ins().jump(done, &[zero.into()]);
+        self.b.ins().jump(done, &[]);
         self.enter(slow);
         self.b.set_cold_block(slow);
-        let r = self.memory_helper(self.h_write, a, size, v, write_status::FAULT as i64);
-        let flag = self.b.ins().icmp_imm_s(IntCC::Equal, r, write_status::LEAVE as i64);
-        let flag = self.b.ins().uextend(types::I32, flag);
-        self.b.ins().jump(done, &[flag.into()]);
+        self.memory_helper(
+            self.h_write,
+            a,
+            size,
+            v,
+            [write_status::FAULT as i64, write_status::INTERPRETED as i64],
+        );
+        self.b.ins().jump(done, &[]);
         self.enter(done);
-        self.ask_to_leave(leave);
     }
 
     /// The slow path of a load or store: with the state stored, calls `helper`
-    /// (the read or write helper: Cpu, segment, offset, size, `last`) and leaves
-    /// the region if it returned `fault` (an exception was delivered); else
-    /// takes the registers from the state again and returns its result.
-    fn memory_helper(&mut self, helper: FuncRef, a: &Addr, size: u32, last: Value, fault: i64) -> Value {
+    /// (the read or write helper: Cpu, segment, offset, size, `last`, the
+    /// instruction) and leaves the region if it returned `fault` (an
+    /// exception was delivered) or `interpreted` (the access would have
+    /// reached a device or code, and the interpreter ran the instruction
+    /// instead: no interrupt or stale code can be chained past); else takes
+    /// the registers from the state again and returns its result.
+    fn memory_helper(
+        &mut self,
+        helper: FuncRef,
+        a: &Addr,
+        size: u32,
+        last: Value,
+        [fault, interpreted]: [i64; 2],
+    ) -> Value {
         self.store_state_eip(self.ins.ip32());
         let seg = self.iconst(a.seg);
         let sz = self.iconst(size);
         let c = self.cpu();
-        let call = self.call_helper(helper, &[c, seg, a.offset, sz, last]);
+        let ins = self.insn_ptr();
+        let call = self.call_helper(helper, &[c, seg, a.offset, sz, last, ins]);
         let r = self.b.inst_results(call)[0];
-        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, fault);
-        let fail = self.b.create_block();
-        let good = self.b.create_block();
-        self.b.ins().brif(failed, fail, &[], good, &[]);
-        self.enter(fail);
-        self.b.set_cold_block(fail);
-        self.ret(status::FAULT);
         // Still the slow path: placed with the cold code, out of the hot
         // path's way.
-        self.enter(good);
-        self.b.set_cold_block(good);
+        for (status, code) in [(status::FAULT, fault), (status::OK, interpreted)] {
+            let out = self.b.ins().icmp_imm_s(IntCC::Equal, r, code);
+            let leave = self.b.create_block();
+            let go_on = self.b.create_block();
+            self.b.ins().brif(out, leave, &[], go_on, &[]);
+            self.enter(leave);
+            self.b.set_cold_block(leave);
+            self.ret(status);
+            self.enter(go_on);
+            self.b.set_cold_block(go_on);
+        }
         self.reload_after_call();
         r
-    }
-
-    /// Records that the current instruction must leave after it if `flag`
-    /// is non-zero.
-    fn ask_to_leave(&mut self, flag: Value) {
-        let flag = match self.leave {
-            Some(prev) => self.b.ins().bor(prev, flag),
-            None => flag,
-        };
-        self.leave = Some(flag);
-    }
-
-    /// Once the instruction's effects are in the variables: back to the run
-    /// loop, at `eip`, if one of its accesses asked for it (code written, a
-    /// device reached), before anything could chain on into stale code or
-    /// past an interrupt the device raised.
-    fn leave_if_asked(&mut self, eip: Value) {
-        let Some(flag) = self.leave.take() else { return };
-        self.leave_if(flag, eip);
     }
 
     // ---- operands ----------------------------------------------------------------------------
@@ -2416,10 +2404,6 @@ impl<'b> Emitter<'_, 'b> {
                 let rv = self.iconst(ret);
                 let esp = self.push_value(rv, size);
                 self.def_reg(reg::ESP, esp);
-                // A return address pushed onto code (or a device): back to
-                // the run loop, at the target, instead of chaining on.
-                let target = self.iconst(t);
-                self.leave_if_asked(target);
                 self.exit_direct(t);
             }
             _ => {

@@ -26,22 +26,20 @@ pub(crate) mod interp_status {
     pub const EXIT: u32 = 2;
 }
 
-/// What a read's slow path tells the generated code: the value in the low 32
-/// bits, and bit 32 set when the read reached a device (leave after this
-/// instruction, as after a port access); or `FAULT`.
+/// What a read's slow path tells the generated code: the value (below
+/// 2^32), or `FAULT`, or `INTERPRETED`.
 pub(crate) mod read_status {
     pub const FAULT: u64 = u64::MAX;
-    pub const LEAVE: u64 = 1 << 32;
+    /// The interpreter ran the instruction: leave (the state is stored).
+    pub const INTERPRETED: u64 = u64::MAX - 1;
 }
 
 /// What a write's slow path tells the generated code.
 pub(crate) mod write_status {
     pub const OK: u32 = 0;
     pub const FAULT: u32 = 1;
-    /// Done, but translated code was written or a device reached: leave after
-    /// this instruction, so that stale translations are dropped and the run
-    /// loop looks at interrupts again.
-    pub const LEAVE: u32 = 2;
+    /// The interpreter ran the instruction: leave (the state is stored).
+    pub const INTERPRETED: u32 = 2;
 }
 
 /// The segment register numbered `n` (ES CS SS DS FS GS).
@@ -49,17 +47,39 @@ fn seg(n: u32) -> Seg {
     Seg::ALL[(n as usize).min(5)]
 }
 
-/// Reads `size` bytes at `seg:offset` (checked as a write when `rmw` is set).
-/// Returns a [`read_status`]: the value, maybe with `LEAVE`, or `FAULT` after
-/// storing the fault in `Cpu::jit_fault`.
-extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32) -> u64 {
+/// Reads `size` bytes at `seg:offset` (checked as a write when `rmw` is set)
+/// for the instruction `ins`. Returns a [`read_status`]: the value, or
+/// `FAULT` after storing the fault in `Cpu::jit_fault`.
+///
+/// A read that would reach a device (which may raise an interrupt the run
+/// loop must see right after the instruction) is not made here: the
+/// interpreter runs the whole instruction instead, and the generated code
+/// leaves (`INTERPRETED`). What the instruction did before this access,
+/// plain reads and writes of RAM, it does again alike; its registers are
+/// written only after its accesses. Compiled code thus goes on after every
+/// access it makes, and its fast path checks for nothing after it.
+extern "C" fn read(
+    cpu: *mut Cpu,
+    segment: u32,
+    offset: u32,
+    size: u32,
+    rmw: u32,
+    ins: *const Instruction,
+) -> u64 {
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
     let s = seg(segment);
+    if !cpu.plain_for_jit(s, offset, size, rmw != 0) {
+        // SAFETY: as for `interp`.
+        return match interpret(cpu, unsafe { &*ins }) {
+            interp_status::FAULT => read_status::FAULT,
+            _ => read_status::INTERPRETED,
+        };
+    }
     let r = if rmw != 0 { cpu.read_rmw(s, offset, size) } else { cpu.read(s, offset, size) };
+    debug_assert!(!cpu.device_access, "a plain read reached a device");
     match r {
-        Ok(v) if std::mem::take(&mut cpu.device_access) => v as u64 | read_status::LEAVE,
         Ok(v) => v as u64,
         Err(e) => {
             cpu.device_access = false;
@@ -69,13 +89,31 @@ extern "C" fn read(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, rmw: u32
     }
 }
 
-/// Writes `size` bytes at `seg:offset`; returns a [`write_status`].
-extern "C" fn write(cpu: *mut Cpu, segment: u32, offset: u32, size: u32, value: u32) -> u32 {
+/// Writes `size` bytes at `seg:offset` for the instruction `ins`; returns a
+/// [`write_status`]. As for [`read`], a write that would reach a device or
+/// translated code is left to the interpreter, with the whole instruction.
+extern "C" fn write(
+    cpu: *mut Cpu,
+    segment: u32,
+    offset: u32,
+    size: u32,
+    value: u32,
+    ins: *const Instruction,
+) -> u32 {
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
-    match cpu.write(seg(segment), offset, size, value) {
-        Ok(()) if std::mem::take(&mut cpu.device_access) || cpu.mem.has_dirty_code() => write_status::LEAVE,
+    let s = seg(segment);
+    if !cpu.plain_for_jit(s, offset, size, true) {
+        // SAFETY: as for `interp`.
+        return match interpret(cpu, unsafe { &*ins }) {
+            interp_status::FAULT => write_status::FAULT,
+            _ => write_status::INTERPRETED,
+        };
+    }
+    let r = cpu.write(s, offset, size, value);
+    debug_assert!(!cpu.device_access && !cpu.mem.has_dirty_code(), "a plain write reached a device or code");
+    match r {
         Ok(()) => write_status::OK,
         Err(e) => {
             cpu.device_access = false;
@@ -93,6 +131,12 @@ extern "C" fn interp(cpu: *mut Cpu, ins: *const Instruction) -> u32 {
     // executed, which the run loop keeps alive.
     let (cpu, ins) = unsafe { (&mut *cpu, &*ins) };
     cpu.sync_clock_from_jit();
+    interpret(cpu, ins)
+}
+
+/// Runs `ins` in the interpreter (the state stored, the budget counting it)
+/// and gives the budget left back to the generated code.
+fn interpret(cpu: &mut Cpu, ins: &Instruction) -> u32 {
     let status = cpu.interpret_for_jit(ins);
     cpu.jit_env.budget = cpu.jit_env.icount_base.wrapping_sub(cpu.icount) as i64;
     status
@@ -174,8 +218,8 @@ pub(crate) fn declare(module: &mut JITModule) -> Result<HelperIds, JitError> {
     };
     let i32t = types::I32;
     Ok(HelperIds {
-        read: decl(READ, &[i32t, i32t, i32t, i32t], Some(types::I64))?,
-        write: decl(WRITE, &[i32t, i32t, i32t, i32t], Some(i32t))?,
+        read: decl(READ, &[i32t, i32t, i32t, i32t, ptr], Some(types::I64))?,
+        write: decl(WRITE, &[i32t, i32t, i32t, i32t, ptr], Some(i32t))?,
         interp: decl(INTERP, &[ptr], Some(i32t))?,
         condition: decl(CONDITION, &[i32t], Some(i32t))?,
         shift: decl(SHIFT, &[i32t, i32t, i32t, i32t], Some(i32t))?,
