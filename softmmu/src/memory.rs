@@ -188,13 +188,20 @@ impl Memory {
 
     /// Whether an access of `len` bytes at `phys` (within one page) has no
     /// effect beyond the bytes it moves: it reaches RAM, ROM, nothing, or a
-    /// quiet device window, and, written, no byte of code.
+    /// quiet device window, and, written, no byte of code. A write is checked
+    /// as a read too (the read of a read-modify-write goes where reads go,
+    /// which below 1 MiB may be elsewhere).
     pub fn is_plain(&self, phys: PhysAddr, len: u32, write: bool) -> bool {
-        match self.phys.backing_for(phys, write) {
+        let quiet = |b: Backing| match b {
             Backing::Mmio { id, .. } => self.phys.is_quiet(id),
-            Backing::Ram => !write || !self.code.touches_code(phys, len),
-            Backing::Rom { .. } | Backing::Unassigned => true,
+            _ => true,
+        };
+        let read_ok = quiet(self.phys.backing_for(phys, false));
+        if !write {
+            return read_ok;
         }
+        let written = self.phys.backing_for(phys, true);
+        read_ok && quiet(written) && !(written == Backing::Ram && self.code.touches_code(phys, len))
     }
 
     /// Writes `size` bytes at `phys` (within one page) where writes of it go:
@@ -524,6 +531,23 @@ mod tests {
         assert_eq!(pages, vec![0x5000, 0x5000]);
         assert_eq!(m.phys.read_u32(PhysAddr(0x5120)), 0, "the DMA-style write landed");
         assert!(!m.has_dirty_code());
+    }
+
+    #[test]
+    fn plain_accesses_reach_no_loud_device_and_write_no_code() {
+        let mut phys = PhysMemory::new(2 << 20).unwrap();
+        phys.add_mmio(0x300000, 0x1000, crate::MmioId(1)).unwrap();
+        phys.add_mmio(0x301000, 0x1000, crate::MmioId(2)).unwrap();
+        phys.set_quiet(crate::MmioId(2));
+        let mut m = Memory::new(phys);
+        m.mark_code(PhysAddr(0x5010), 4);
+        for write in [false, true] {
+            assert!(m.is_plain(PhysAddr(0x5000), 4, write), "RAM beside code");
+            assert!(!m.is_plain(PhysAddr(0x300000), 4, write), "a device");
+            assert!(m.is_plain(PhysAddr(0x301000), 4, write), "a quiet device");
+        }
+        assert!(m.is_plain(PhysAddr(0x500e), 4, false), "code is read");
+        assert!(!m.is_plain(PhysAddr(0x500e), 4, true), "code is written");
     }
 
     #[test]
