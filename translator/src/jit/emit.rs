@@ -412,13 +412,21 @@ impl<'b> Emitter<'_, 'b> {
     /// If `cond`: back to the run loop (a cold path) with the state stored
     /// for `eip`; else on in a fresh block.
     fn leave_if(&mut self, cond: Value, eip: Value) {
+        self.out_if(cond, |e| {
+            e.store_state(eip);
+            e.ret(status::OK);
+        });
+    }
+
+    /// If `cond`: `out`, in a cold block that must end the path; else on in
+    /// a fresh block.
+    fn out_if(&mut self, cond: Value, out: impl FnOnce(&mut Self)) {
         let leave = self.b.create_block();
         let go_on = self.b.create_block();
         self.b.ins().brif(cond, leave, &[], go_on, &[]);
         self.enter(leave);
         self.b.set_cold_block(leave);
-        self.store_state(eip);
-        self.ret(status::OK);
+        out(self);
         self.enter(go_on);
     }
 
@@ -892,13 +900,8 @@ impl<'b> Emitter<'_, 'b> {
         // path's way.
         for (status, code) in [(status::FAULT, fault), (status::OK, interpreted)] {
             let out = self.b.ins().icmp_imm_s(IntCC::Equal, r, code);
-            let leave = self.b.create_block();
-            let go_on = self.b.create_block();
-            self.b.ins().brif(out, leave, &[], go_on, &[]);
-            self.enter(leave);
-            self.b.set_cold_block(leave);
-            self.ret(status);
-            self.enter(go_on);
+            self.out_if(out, |e| e.ret(status));
+            let go_on = self.b.current_block().expect("out_if entered a block");
             self.b.set_cold_block(go_on);
         }
         self.reload_after_call();
