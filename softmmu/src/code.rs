@@ -12,8 +12,6 @@
 //! This module only records; the translator decides what a written byte
 //! means for its blocks and then tells it which bytes still hold code.
 
-use std::collections::HashMap;
-
 use crate::PhysAddr;
 
 /// Bytes per page, and 64-bit words of one page's byte bitmap.
@@ -46,8 +44,9 @@ impl CodeWrite {
 pub struct CodeMap {
     /// One bit per RAM page: some byte of it holds code.
     pages: Vec<u64>,
-    /// One bit per byte, for each page with code.
-    bytes: HashMap<u32, Box<[u64; WORDS]>>,
+    /// One bit per byte, for each page with code, by frame number: looked
+    /// up at every write to a code page, so indexed rather than hashed.
+    bytes: Vec<Option<Box<[u64; WORDS]>>>,
     /// Writes that touched code since the last [`CodeMap::take_writes`].
     writes: Vec<CodeWrite>,
 }
@@ -68,7 +67,7 @@ fn word_masks(start: u32, end: u32) -> impl Iterator<Item = (usize, u64)> {
 impl CodeMap {
     /// A map of `frames` RAM pages, without code.
     pub fn new(frames: usize) -> CodeMap {
-        CodeMap { pages: vec![0; frames.div_ceil(64)], bytes: HashMap::new(), writes: Vec::new() }
+        CodeMap { pages: vec![0; frames.div_ceil(64)], bytes: vec![None; frames], writes: Vec::new() }
     }
 
     /// Whether the page of `addr` holds code.
@@ -84,10 +83,12 @@ impl CodeMap {
     /// are not tracked.
     pub fn mark(&mut self, addr: PhysAddr, len: u32) -> bool {
         let frame = addr.frame() as usize;
-        let Some(word) = self.pages.get_mut(frame / 64) else { return false };
+        let (Some(word), Some(map)) = (self.pages.get_mut(frame / 64), self.bytes.get_mut(frame)) else {
+            return false;
+        };
         let new_page = *word & (1 << (frame % 64)) == 0;
         *word |= 1 << (frame % 64);
-        let map = self.bytes.entry(addr.frame()).or_insert_with(|| Box::new([0; WORDS]));
+        let map = map.get_or_insert_with(|| Box::new([0; WORDS]));
         let start = addr.0 & (PAGE - 1);
         for (w, mask) in word_masks(start, (start + len).min(PAGE)) {
             map[w] |= mask;
@@ -102,7 +103,9 @@ impl CodeMap {
         if let Some(word) = self.pages.get_mut(frame / 64) {
             *word &= !(1 << (frame % 64));
         }
-        self.bytes.remove(&addr.frame());
+        if let Some(map) = self.bytes.get_mut(frame) {
+            *map = None;
+        }
     }
 
     /// Called for every write to RAM that may hit a code page: `len` bytes
@@ -122,9 +125,16 @@ impl CodeMap {
         if !self.is_code_page(addr) {
             return false;
         }
-        let Some(map) = self.bytes.get(&addr.frame()) else { return false };
+        let Some(Some(map)) = self.bytes.get(addr.frame() as usize) else { return false };
         let start = addr.0 & (PAGE - 1);
-        word_masks(start, (start + len).min(PAGE)).any(|(w, mask)| map[w] & mask != 0)
+        let end = (start + len).min(PAGE);
+        if start < end && start / 64 == (end - 1) / 64 && end - start < 64 {
+            // Within one word (any access of up to 4 bytes that does not
+            // straddle one): one mask.
+            let mask = ((1u64 << (end - start)) - 1) << (start % 64);
+            return map[(start / 64) as usize] & mask != 0;
+        }
+        word_masks(start, end).any(|(w, mask)| map[w] & mask != 0)
     }
 
     /// Whether code was written since the last [`CodeMap::take_writes`].

@@ -242,26 +242,91 @@ impl Cpu {
         self.read_lin_slow(linear, size, user, Access::Write)
     }
 
-    /// Whether compiled code may make an access of `size` bytes at
-    /// `seg:offset` (checked as a write for `write`) itself and go on: it
-    /// reaches no device that is not quiet and, written, no byte of code
-    /// (`Memory::is_plain`). Else the interpreter runs the instruction (see
-    /// `jit::helpers::read`). An access that faults counts as plain: making
-    /// it raises the fault. Translating fills the TLB as the access would.
-    pub(crate) fn plain_for_jit(&mut self, seg: Seg, offset: u32, size: u32, write: bool) -> bool {
-        let Ok(linear) = self.check_seg(seg, offset, size, write) else { return true };
+    /// The slow path of compiled code's reads (`jit::helpers::read`): reads
+    /// `size` bytes at `seg:offset` (checked as a write for `rmw`) if the
+    /// read is plain, else does nothing and gives None. A plain read reaches
+    /// no device that is not quiet (`Memory::is_plain`; for `rmw`, as a
+    /// write: no byte of code either). Faults come as `read` and `read_rmw`
+    /// raise them, in the same order, before anything is decided.
+    pub(crate) fn read_for_jit(&mut self, seg: Seg, offset: u32, size: u32, rmw: bool) -> Fault<Option<u32>> {
+        let linear = self.check_seg(seg, offset, size, rmw)?;
+        if (linear & 0xfff) + size <= 0x1000 {
+            let access = if rmw { Access::Write } else { Access::Read };
+            return Ok(match self.translate(linear, access, self.user())? {
+                Some(phys) if !self.mem.is_plain(phys, size, rmw) => None,
+                Some(phys) => Some(self.read_phys(phys, size)),
+                None => Some(crate::interp::mask(size)),
+            });
+        }
+        let Some(parts) = self.plain_parts(linear, size, rmw)? else { return Ok(None) };
+        let mut value = 0;
+        let mut shift = 0;
+        for (phys, len) in parts.into_iter().flatten() {
+            let v = match phys {
+                Some(p) if len == size => self.read_phys(p, size),
+                Some(p) => (0..len).fold(0, |v, i| v | self.read_phys(PhysAddr(p.0 + i), 1) << (8 * i)),
+                None => crate::interp::mask(len),
+            };
+            value |= v << shift;
+            shift += 8 * len;
+        }
+        Ok(Some(value))
+    }
+
+    /// The slow path of compiled code's writes: writes `size` bytes at
+    /// `seg:offset` if the write is plain (no device that is not quiet, no
+    /// byte of code) and gives true, else does nothing and gives false.
+    pub(crate) fn write_for_jit(&mut self, seg: Seg, offset: u32, size: u32, value: u32) -> Fault<bool> {
+        let linear = self.check_seg(seg, offset, size, true)?;
+        if (linear & 0xfff) + size <= 0x1000 {
+            return Ok(match self.translate(linear, Access::Write, self.user())? {
+                Some(phys) if !self.mem.is_plain(phys, size, true) => false,
+                Some(phys) => {
+                    self.write_phys(phys, size, value);
+                    true
+                }
+                None => true,
+            });
+        }
+        let Some(parts) = self.plain_parts(linear, size, true)? else { return Ok(false) };
+        let mut rest = value;
+        for (phys, len) in parts.into_iter().flatten() {
+            match phys {
+                Some(p) if len == size => self.write_phys(p, size, rest),
+                Some(p) => (0..len).for_each(|i| self.write_phys(PhysAddr(p.0 + i), 1, rest >> (8 * i))),
+                None => {}
+            }
+            rest = rest.checked_shr(8 * len).unwrap_or(0);
+        }
+        Ok(true)
+    }
+
+    /// Translates an access at `linear` that crosses into a second page, for
+    /// `read_for_jit` and `write_for_jit`: one part per page (physical
+    /// address, None where there is no memory, and length); None if it is
+    /// not plain.
+    #[allow(clippy::type_complexity)]
+    fn plain_parts(
+        &mut self,
+        linear: u32,
+        size: u32,
+        write: bool,
+    ) -> Fault<Option<[Option<(Option<PhysAddr>, u32)>; 2]>> {
         let access = if write { Access::Write } else { Access::Read };
         let user = self.user();
         let in_first = size.min(0x1000 - (linear & 0xfff));
-        let parts = [(linear, in_first), (linear.wrapping_add(in_first), size - in_first)];
-        for (at, len) in parts.into_iter().filter(|&(_, len)| len > 0) {
-            match self.translate(at, access, user) {
-                Ok(Some(phys)) if !self.mem.is_plain(phys, len, write) => return false,
-                Ok(_) => {}
-                Err(_) => return true,
-            }
+        let mut parts = [Some((linear, in_first)), None];
+        if in_first < size {
+            parts[1] = Some((linear.wrapping_add(in_first), size - in_first));
         }
-        true
+        // Every page translates before anything is decided or done.
+        let mut out = [None, None];
+        for (slot, (at, len)) in out.iter_mut().zip(parts.into_iter().flatten()) {
+            *slot = Some((self.translate(at, access, user)?, len));
+        }
+        let plain =
+            out.iter().flatten().all(|&(phys, len)| phys.is_none_or(|p| self.mem.is_plain(p, len, write)));
+        Ok(plain.then_some(out))
     }
 
     /// Reads an operand of any length (an x87 or SSE value, an FPU

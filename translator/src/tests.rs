@@ -205,6 +205,34 @@ fn an_instruction_whose_access_reaches_a_device_does_everything_once_in_both_tie
 }
 
 #[test]
+fn compiled_codes_slow_path_makes_plain_accesses_whole_and_others_not_at_all() {
+    // Real mode, DS base 0, ES base 0xcf000. Across a page boundary: RAM to
+    // RAM is read and written whole; into the device window (0xd0000) or onto a code byte
+    // nothing is read or written, and the answer says so.
+    let mut cpu = cpu_on(&[0xf4], u64::MAX, CpuConfig::default());
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x3ffe, 4, 0x1122_3344), Ok(true));
+    assert_eq!(cpu.read_lin(0x3ffe, 4, false).unwrap(), 0x1122_3344);
+    assert_eq!(cpu.read_for_jit(Seg::DS, 0x3ffe, 4, false), Ok(Some(0x1122_3344)));
+    assert_eq!(cpu.read_for_jit(Seg::DS, 0x3fff, 2, true), Ok(Some(0x2233)));
+
+    cpu.state.segs[Seg::ES as usize] = Segment::real(0xcf00, false, 0);
+    assert_eq!(cpu.read_for_jit(Seg::ES, 0xffe, 4, false), Ok(None));
+    assert_eq!(cpu.write_for_jit(Seg::ES, 0xffe, 4, 0x5566_7788), Ok(false));
+    let dev = cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap();
+    assert!(dev.reads.is_empty() && dev.writes.is_empty(), "the device saw nothing");
+    assert_eq!(cpu.read_lin(0xcfffe, 2, false).unwrap(), 0, "nor did the RAM half");
+    assert_eq!(cpu.read_for_jit(Seg::ES, 0xffc, 4, false), Ok(Some(0)), "RAM up to the window");
+
+    cpu.mem.mark_code(PhysAddr(0x5000), 1);
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffe, 4, 0x99aa_bbcc), Ok(false));
+    assert_eq!(cpu.read_for_jit(Seg::DS, 0x4ffe, 4, true), Ok(None), "a read-modify-write of code");
+    assert_eq!(cpu.read_for_jit(Seg::DS, 0x4ffe, 4, false), Ok(Some(0)), "code is read");
+    assert!(!cpu.mem.has_dirty_code());
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffa, 4, 0x99aa_bbcc), Ok(true), "beside the code");
+    assert!(!cpu.mem.has_dirty_code());
+}
+
+#[test]
 fn a_port_write_is_followed_by_a_look_at_interrupts_in_both_tiers_unless_the_port_is_quiet() {
     // sti; out 0x80, al (quiet: the block goes on); out 0x60, al (the device
     // raises its line); nop; nop; hlt. The interrupt is taken right after

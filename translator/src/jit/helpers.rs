@@ -69,20 +69,17 @@ extern "C" fn read(
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
-    let s = seg(segment);
-    if !cpu.plain_for_jit(s, offset, size, rmw != 0) {
+    match cpu.read_for_jit(seg(segment), offset, size, rmw != 0) {
+        Ok(Some(v)) => {
+            debug_assert!(!cpu.device_access, "a plain read reached a device");
+            v as u64
+        }
         // SAFETY: as for `interp`.
-        return match interpret(cpu, unsafe { &*ins }) {
+        Ok(None) => match interpret(cpu, unsafe { &*ins }) {
             interp_status::FAULT => read_status::FAULT,
             _ => read_status::INTERPRETED,
-        };
-    }
-    let r = if rmw != 0 { cpu.read_rmw(s, offset, size) } else { cpu.read(s, offset, size) };
-    debug_assert!(!cpu.device_access, "a plain read reached a device");
-    match r {
-        Ok(v) => v as u64,
+        },
         Err(e) => {
-            cpu.device_access = false;
             cpu.jit_fault = Some(e);
             read_status::FAULT
         }
@@ -103,20 +100,20 @@ extern "C" fn write(
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
-    let s = seg(segment);
-    if !cpu.plain_for_jit(s, offset, size, true) {
+    match cpu.write_for_jit(seg(segment), offset, size, value) {
+        Ok(true) => {
+            debug_assert!(
+                !cpu.device_access && !cpu.mem.has_dirty_code(),
+                "a plain write reached a device or code"
+            );
+            write_status::OK
+        }
         // SAFETY: as for `interp`.
-        return match interpret(cpu, unsafe { &*ins }) {
+        Ok(false) => match interpret(cpu, unsafe { &*ins }) {
             interp_status::FAULT => write_status::FAULT,
             _ => write_status::INTERPRETED,
-        };
-    }
-    let r = cpu.write(s, offset, size, value);
-    debug_assert!(!cpu.device_access && !cpu.mem.has_dirty_code(), "a plain write reached a device or code");
-    match r {
-        Ok(()) => write_status::OK,
+        },
         Err(e) => {
-            cpu.device_access = false;
             cpu.jit_fault = Some(e);
             write_status::FAULT
         }
