@@ -253,8 +253,12 @@ impl Cpu {
         if (linear & 0xfff) + size <= 0x1000 {
             let access = if rmw { Access::Write } else { Access::Read };
             return Ok(match self.translate(linear, access, self.user())? {
-                Some(phys) if !self.mem.is_plain(phys, size, rmw) => None,
-                Some(phys) => Some(self.read_phys(phys, size)),
+                // RAM, ROM or nothing, read in one look at the page's backing.
+                Some(phys) if !rmw => match self.mem.read_ram(phys, size) {
+                    Some(v) => Some(v),
+                    None => self.mem.is_plain(phys, size, false).then(|| self.read_phys(phys, size)),
+                },
+                Some(phys) => self.mem.is_plain(phys, size, true).then(|| self.read_phys(phys, size)),
                 None => Some(crate::interp::mask(size)),
             });
         }
