@@ -250,8 +250,8 @@ impl Cpu {
     /// raise them, in the same order, before anything is decided.
     pub(crate) fn read_for_jit(&mut self, seg: Seg, offset: u32, size: u32, rmw: bool) -> Fault<Option<u32>> {
         let linear = self.check_seg(seg, offset, size, rmw)?;
+        let access = if rmw { Access::Write } else { Access::Read };
         if (linear & 0xfff) + size <= 0x1000 {
-            let access = if rmw { Access::Write } else { Access::Read };
             return Ok(match self.translate(linear, access, self.user())? {
                 // RAM, ROM or nothing, read in one look at the page's backing.
                 Some(phys) if !rmw => match self.mem.read_ram(phys, size) {
@@ -262,19 +262,10 @@ impl Cpu {
                 None => Some(crate::interp::mask(size)),
             });
         }
-        let Some(parts) = self.plain_parts(linear, size, rmw)? else { return Ok(None) };
-        let mut value = 0;
-        let mut shift = 0;
-        for (phys, len) in parts.into_iter().flatten() {
-            let v = match phys {
-                Some(p) if len == size => self.read_phys(p, size),
-                Some(p) => (0..len).fold(0, |v, i| v | self.read_phys(PhysAddr(p.0 + i), 1) << (8 * i)),
-                None => crate::interp::mask(len),
-            };
-            value |= v << shift;
-            shift += 8 * len;
+        if !self.crossing_is_plain(linear, size, access)? {
+            return Ok(None);
         }
-        Ok(Some(value))
+        self.read_lin_slow(linear, size, self.user(), access).map(Some)
     }
 
     /// The slow path of compiled code's writes: writes `size` bytes at
@@ -292,45 +283,27 @@ impl Cpu {
                 None => true,
             });
         }
-        let Some(parts) = self.plain_parts(linear, size, true)? else { return Ok(false) };
-        let mut rest = value;
-        for (phys, len) in parts.into_iter().flatten() {
-            match phys {
-                Some(p) if len == size => self.write_phys(p, size, rest),
-                Some(p) => (0..len).for_each(|i| self.write_phys(PhysAddr(p.0 + i), 1, rest >> (8 * i))),
-                None => {}
-            }
-            rest = rest.checked_shr(8 * len).unwrap_or(0);
+        if !self.crossing_is_plain(linear, size, Access::Write)? {
+            return Ok(false);
         }
+        self.write_lin_slow(linear, size, value, self.user())?;
         Ok(true)
     }
 
-    /// Translates an access at `linear` that crosses into a second page, for
-    /// `read_for_jit` and `write_for_jit`: one part per page (physical
-    /// address, None where there is no memory, and length); None if it is
-    /// not plain.
-    #[allow(clippy::type_complexity)]
-    fn plain_parts(
-        &mut self,
-        linear: u32,
-        size: u32,
-        write: bool,
-    ) -> Fault<Option<[Option<(Option<PhysAddr>, u32)>; 2]>> {
-        let access = if write { Access::Write } else { Access::Read };
+    /// For an access at `linear` that crosses into a second page: translates
+    /// both pages, in the order a fault would be raised, and tells whether
+    /// both parts are plain (`Memory::is_plain`). The access itself then
+    /// goes the interpreter's way (`read_lin_slow`, `write_lin_slow`).
+    fn crossing_is_plain(&mut self, linear: u32, size: u32, access: Access) -> Fault<bool> {
         let user = self.user();
-        let in_first = size.min(0x1000 - (linear & 0xfff));
-        let mut parts = [Some((linear, in_first)), None];
-        if in_first < size {
-            parts[1] = Some((linear.wrapping_add(in_first), size - in_first));
+        let in_first = 0x1000 - (linear & 0xfff);
+        let halves = [(linear, in_first), (linear.wrapping_add(in_first), size - in_first)];
+        let mut phys = [None; 2];
+        for (p, (at, _)) in phys.iter_mut().zip(halves) {
+            *p = self.translate(at, access, user)?;
         }
-        // Every page translates before anything is decided or done.
-        let mut out = [None, None];
-        for (slot, (at, len)) in out.iter_mut().zip(parts.into_iter().flatten()) {
-            *slot = Some((self.translate(at, access, user)?, len));
-        }
-        let plain =
-            out.iter().flatten().all(|&(phys, len)| phys.is_none_or(|p| self.mem.is_plain(p, len, write)));
-        Ok(plain.then_some(out))
+        let write = access == Access::Write;
+        Ok(phys.iter().zip(halves).all(|(p, (_, len))| p.is_none_or(|p| self.mem.is_plain(p, len, write))))
     }
 
     /// Reads an operand of any length (an x87 or SSE value, an FPU
