@@ -132,6 +132,23 @@ fn mov_ss_holds_interrupts_off_for_one_instruction() {
 }
 
 #[test]
+fn a_block_names_the_block_that_ran_after_it_for_the_run_loop_to_prefetch() {
+    // 1000: mov ax, 1; jmp 1010. 1010: inc ax; jmp 1020. 1020: hlt.
+    let mut code = vec![0x90; 0x21];
+    code[..5].copy_from_slice(&[0xb8, 0x01, 0x00, 0xeb, 0x0b]);
+    code[0x10..0x13].copy_from_slice(&[0x40, 0xeb, 0x0d]);
+    code[0x20] = 0xf4;
+    for engine in ENGINES {
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+        assert_eq!(cpu.run(100), Exit::Halted);
+        assert_eq!(cpu.state.regs[reg::EAX], 2);
+        assert_eq!(cpu.hinted_successor(0x1000), Some(0x1010), "{engine:?}");
+        assert_eq!(cpu.hinted_successor(0x1010), Some(0x1020), "{engine:?}");
+        assert_eq!(cpu.hinted_successor(0x1020), None, "{engine:?}: nothing ran after the HLT");
+    }
+}
+
+#[test]
 fn a_block_that_rewrites_its_own_next_instruction() {
     // mov byte [0x1006], 0x42 ; mov al, 0x00 ; hlt   (the store patches the imm8)
     let code = [0xc6, 0x06, 0x06, 0x10, 0x42, 0xb0, 0x00, 0xf4];
