@@ -97,6 +97,9 @@ pub enum Exit {
 /// A block as the cache holds it.
 pub struct CachedBlock {
     pub block: Block,
+    /// What executes each of its instructions in the interpreter
+    /// ([`crate::interp::handler`]), chosen once, when it was decoded.
+    handlers: Box<[crate::interp::Handler]>,
     /// The other blocks its translation covers (`jit::region`); generated code
     /// points into them.
     region: RefCell<Vec<Block>>,
@@ -141,6 +144,7 @@ struct NextHint {
     slot: usize,
     block: usize,
     insns: usize,
+    handlers: usize,
 }
 
 impl NextHint {
@@ -151,7 +155,15 @@ impl NextHint {
         if self.block == 0 {
             return;
         }
-        for addr in [self.slot, self.block, self.block + 64, self.block + 128, self.insns, self.insns + 64] {
+        for addr in [
+            self.slot,
+            self.block,
+            self.block + 64,
+            self.block + 128,
+            self.insns,
+            self.insns + 64,
+            self.handlers,
+        ] {
             prefetch(addr);
         }
     }
@@ -188,6 +200,7 @@ impl CachedBlock {
     fn new(block: Block, invalidated: u32) -> CachedBlock {
         let extent = block.last_offset();
         CachedBlock {
+            handlers: block.insns.iter().map(crate::interp::handler).collect(),
             block,
             invalidated,
             region: RefCell::new(Vec::new()),
@@ -485,6 +498,7 @@ impl Cpu {
                     slot: &self.recent[recent_slot(block.block.phys)] as *const _ as usize,
                     block: Rc::as_ptr(&block) as usize,
                     insns: block.block.insns.as_ptr() as usize,
+                    handlers: block.handlers.as_ptr() as usize,
                 });
             }
             block.next.get().prefetch();
@@ -1042,7 +1056,7 @@ impl Cpu {
         let tf = self.state.flags.bits & fl::TF != 0;
         let shadow = self.state.inhibit_interrupts;
         let count = if tf || shadow || self.breakpoints_armed { 1 } else { block.insns.len() };
-        for ins in &block.insns[..count] {
+        for (ins, handler) in block.insns[..count].iter().zip(&cached.handlers[..count]) {
             if self.icount >= end {
                 return;
             }
@@ -1071,7 +1085,7 @@ impl Cpu {
                     return;
                 }
             }
-            match self.execute(ins) {
+            match handler(self, ins) {
                 Ok(()) => {
                     self.state.eip = self.next_eip;
                     // RF lasts for one instruction (SDM Vol. 3A 17.3.1.1).

@@ -18,6 +18,7 @@ mod bcd;
 mod bit;
 mod control;
 pub(crate) mod data;
+mod fast;
 mod logic;
 pub(crate) mod misc;
 mod mmx;
@@ -264,110 +265,126 @@ impl Cpu {
 
     /// Executes one instruction (the interpreter).
     pub(crate) fn execute(&mut self, ins: &Instruction) -> Fault {
-        use Mnemonic as M;
-        match ins.mnemonic() {
-            M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp => self.arith(ins),
-            M::Inc | M::Dec => self.inc_dec(ins),
-            M::Neg => self.neg(ins),
-            M::And | M::Or | M::Xor | M::Test => self.logic(ins),
-            M::Not => self.not(ins),
-            M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shl | M::Sal | M::Shr | M::Sar => self.shift(ins),
-            M::Shld | M::Shrd => self.shift_double(ins),
-            M::Mul | M::Imul => self.mul(ins),
-            M::Div | M::Idiv => self.div(ins),
-            M::Daa | M::Das => self.daa_das(ins),
-            M::Aaa | M::Aas => self.aaa_aas(ins),
-            M::Aam => self.aam(ins),
-            M::Aad => self.aad(ins),
-            M::Bt | M::Bts | M::Btr | M::Btc => self.bit_test(ins),
-            M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt => self.bit_scan(ins),
-            M::Movsd | M::Cmpsd if sse::is_sse(ins) => self.sse(ins),
-            M::Clflush => self.clflush(ins),
-            M::Movsb | M::Movsw | M::Movsd => self.string(ins),
-            M::Cmpsb | M::Cmpsw | M::Cmpsd => self.string(ins),
-            M::Scasb | M::Scasw | M::Scasd => self.string(ins),
-            M::Lodsb | M::Lodsw | M::Lodsd => self.string(ins),
-            M::Stosb | M::Stosw | M::Stosd => self.string(ins),
-            M::Insb | M::Insw | M::Insd => self.string(ins),
-            M::Outsb | M::Outsw | M::Outsd => self.string(ins),
-            M::Mov => self.mov(ins),
-            M::Movzx | M::Movsx => self.movzx_movsx(ins),
-            M::Xchg => self.xchg(ins),
-            M::Lea => self.lea(ins),
-            M::Xlatb => self.xlat(ins),
-            M::Lahf => self.lahf(),
-            M::Sahf => self.sahf(),
-            M::Cbw | M::Cwde | M::Cwd | M::Cdq => self.convert(ins),
-            M::Bswap => self.bswap(ins),
-            M::Salc => self.salc(),
-            M::Clc | M::Stc | M::Cmc | M::Cld | M::Std => self.flag_op(ins),
-            M::Nop | M::Pause => Ok(()),
-            M::Prefetchnta | M::Prefetcht0 | M::Prefetcht1 | M::Prefetcht2 | M::Prefetchw => Ok(()),
-            M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss => self.load_far_pointer(ins),
-            M::Push => self.push_insn(ins),
-            M::Pop => self.pop_insn(ins),
-            M::Pusha | M::Pushad => self.pusha(ins),
-            M::Popa | M::Popad => self.popa(ins),
-            M::Pushf | M::Pushfd => self.pushf(ins),
-            M::Popf | M::Popfd => self.popf(ins),
-            M::Enter => self.enter(ins),
-            M::Leave => self.leave(ins),
-            M::Jmp => self.jmp(ins),
-            M::Call => self.call(ins),
-            M::Ret => self.ret_near(ins),
-            M::Retf => self.ret_far_insn(ins),
-            M::Loop | M::Loope | M::Loopne => self.loop_insn(ins),
-            M::Jcxz | M::Jecxz => self.jcxz(ins),
-            M::Int | M::Int3 | M::Into | M::Int1 => self.int_insn(ins),
-            M::Iret | M::Iretd => self.iret_insn(ins),
-            M::Bound => self.bound(ins),
-            M::Xadd => self.xadd(ins),
-            M::Cmpxchg => self.cmpxchg(ins),
-            M::Cmpxchg8b => self.cmpxchg8b(ins),
-            M::Cpuid => self.cpuid(),
-            M::Rdtsc => self.rdtsc(),
-            M::Rdmsr => self.rdmsr(),
-            M::Wrmsr => self.wrmsr(),
-            M::Ud0 | M::Ud1 | M::Ud2 => Err(Exception::ud()),
-            M::Wait => self.wait(),
-            M::In | M::Out => self.in_out(ins),
-            M::Hlt => self.hlt(),
-            M::Cli | M::Sti => self.cli_sti(ins),
-            M::Lgdt | M::Lidt => self.lgdt_lidt(ins),
-            M::Sgdt | M::Sidt => self.sgdt_sidt(ins),
-            M::Lldt | M::Ltr => self.lldt_ltr(ins),
-            M::Sldt | M::Str => self.sldt_str(ins),
-            M::Lmsw => self.lmsw(ins),
-            M::Smsw => self.smsw(ins),
-            M::Clts => self.clts(),
-            M::Invlpg => self.invlpg(ins),
-            M::Invd | M::Wbinvd => self.invd(),
-            M::Lar | M::Lsl => self.lar_lsl(ins),
-            M::Verr | M::Verw => self.verr_verw(ins),
-            M::Arpl => self.arpl(ins),
-            M::Sysenter => self.sysenter(),
-            M::Sysexit => self.sysexit(),
-            M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova => {
-                self.cmov(ins)
-            }
-            M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg => {
-                self.cmov(ins)
-            }
-            M::Seto | M::Setno | M::Setb | M::Setae | M::Sete | M::Setne | M::Setbe | M::Seta => {
-                self.setcc(ins)
-            }
-            M::Sets | M::Setns | M::Setp | M::Setnp | M::Setl | M::Setge | M::Setle | M::Setg => {
-                self.setcc(ins)
-            }
-            M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja => self.jcc(ins),
-            M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => self.jcc(ins),
-            _ if ins.code() == Code::INVALID => Err(Exception::ud()),
-            M::Fxsave | M::Fxrstor => self.fxsave_fxrstor(ins),
-            _ if is_x87(ins) => self.x87(ins),
-            _ if sse::is_sse(ins) => self.sse(ins),
-            _ if mmx::is_mmx(ins) => self.mmx(ins),
-            _ => Err(self.unimplemented(ins)),
+        handler(ins)(self, ins)
+    }
+}
+
+/// What executes an instruction: [`handler`] picks it once, when a block is
+/// decoded, and the interpreter calls it at every run.
+pub(crate) type Handler = fn(&mut Cpu, &Instruction) -> Fault;
+
+/// The handler of `ins`: one of its own for the forms cold code runs most
+/// (`fast`), else the generic one. Only the instruction decides it.
+pub(crate) fn handler(ins: &Instruction) -> Handler {
+    fast::handler(ins).unwrap_or_else(|| generic_handler(ins))
+}
+
+/// The generic handler of `ins`, chosen by its mnemonic (and, for the
+/// mnemonics several families share, its form).
+fn generic_handler(ins: &Instruction) -> Handler {
+    use Mnemonic as M;
+    match ins.mnemonic() {
+        M::Add | M::Adc | M::Sub | M::Sbb | M::Cmp => |c, i| c.arith(i),
+        M::Inc | M::Dec => |c, i| c.inc_dec(i),
+        M::Neg => |c, i| c.neg(i),
+        M::And | M::Or | M::Xor | M::Test => |c, i| c.logic(i),
+        M::Not => |c, i| c.not(i),
+        M::Rol | M::Ror | M::Rcl | M::Rcr | M::Shl | M::Sal | M::Shr | M::Sar => |c, i| c.shift(i),
+        M::Shld | M::Shrd => |c, i| c.shift_double(i),
+        M::Mul | M::Imul => |c, i| c.mul(i),
+        M::Div | M::Idiv => |c, i| c.div(i),
+        M::Daa | M::Das => |c, i| c.daa_das(i),
+        M::Aaa | M::Aas => |c, i| c.aaa_aas(i),
+        M::Aam => |c, i| c.aam(i),
+        M::Aad => |c, i| c.aad(i),
+        M::Bt | M::Bts | M::Btr | M::Btc => |c, i| c.bit_test(i),
+        M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt => |c, i| c.bit_scan(i),
+        M::Movsd | M::Cmpsd if sse::is_sse(ins) => |c, i| c.sse(i),
+        M::Clflush => |c, i| c.clflush(i),
+        M::Movsb | M::Movsw | M::Movsd => |c, i| c.string(i),
+        M::Cmpsb | M::Cmpsw | M::Cmpsd => |c, i| c.string(i),
+        M::Scasb | M::Scasw | M::Scasd => |c, i| c.string(i),
+        M::Lodsb | M::Lodsw | M::Lodsd => |c, i| c.string(i),
+        M::Stosb | M::Stosw | M::Stosd => |c, i| c.string(i),
+        M::Insb | M::Insw | M::Insd => |c, i| c.string(i),
+        M::Outsb | M::Outsw | M::Outsd => |c, i| c.string(i),
+        M::Mov => |c, i| c.mov(i),
+        M::Movzx | M::Movsx => |c, i| c.movzx_movsx(i),
+        M::Xchg => |c, i| c.xchg(i),
+        M::Lea => |c, i| c.lea(i),
+        M::Xlatb => |c, i| c.xlat(i),
+        M::Lahf => |c, _| c.lahf(),
+        M::Sahf => |c, _| c.sahf(),
+        M::Cbw | M::Cwde | M::Cwd | M::Cdq => |c, i| c.convert(i),
+        M::Bswap => |c, i| c.bswap(i),
+        M::Salc => |c, _| c.salc(),
+        M::Clc | M::Stc | M::Cmc | M::Cld | M::Std => |c, i| c.flag_op(i),
+        M::Nop | M::Pause => |_, _| Ok(()),
+        M::Prefetchnta | M::Prefetcht0 | M::Prefetcht1 | M::Prefetcht2 | M::Prefetchw => |_, _| Ok(()),
+        M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss => |c, i| c.load_far_pointer(i),
+        M::Push => |c, i| c.push_insn(i),
+        M::Pop => |c, i| c.pop_insn(i),
+        M::Pusha | M::Pushad => |c, i| c.pusha(i),
+        M::Popa | M::Popad => |c, i| c.popa(i),
+        M::Pushf | M::Pushfd => |c, i| c.pushf(i),
+        M::Popf | M::Popfd => |c, i| c.popf(i),
+        M::Enter => |c, i| c.enter(i),
+        M::Leave => |c, i| c.leave(i),
+        M::Jmp => |c, i| c.jmp(i),
+        M::Call => |c, i| c.call(i),
+        M::Ret => |c, i| c.ret_near(i),
+        M::Retf => |c, i| c.ret_far_insn(i),
+        M::Loop | M::Loope | M::Loopne => |c, i| c.loop_insn(i),
+        M::Jcxz | M::Jecxz => |c, i| c.jcxz(i),
+        M::Int | M::Int3 | M::Into | M::Int1 => |c, i| c.int_insn(i),
+        M::Iret | M::Iretd => |c, i| c.iret_insn(i),
+        M::Bound => |c, i| c.bound(i),
+        M::Xadd => |c, i| c.xadd(i),
+        M::Cmpxchg => |c, i| c.cmpxchg(i),
+        M::Cmpxchg8b => |c, i| c.cmpxchg8b(i),
+        M::Cpuid => |c, _| c.cpuid(),
+        M::Rdtsc => |c, _| c.rdtsc(),
+        M::Rdmsr => |c, _| c.rdmsr(),
+        M::Wrmsr => |c, _| c.wrmsr(),
+        M::Ud0 | M::Ud1 | M::Ud2 => |_, _| Err(Exception::ud()),
+        M::Wait => |c, _| c.wait(),
+        M::In | M::Out => |c, i| c.in_out(i),
+        M::Hlt => |c, _| c.hlt(),
+        M::Cli | M::Sti => |c, i| c.cli_sti(i),
+        M::Lgdt | M::Lidt => |c, i| c.lgdt_lidt(i),
+        M::Sgdt | M::Sidt => |c, i| c.sgdt_sidt(i),
+        M::Lldt | M::Ltr => |c, i| c.lldt_ltr(i),
+        M::Sldt | M::Str => |c, i| c.sldt_str(i),
+        M::Lmsw => |c, i| c.lmsw(i),
+        M::Smsw => |c, i| c.smsw(i),
+        M::Clts => |c, _| c.clts(),
+        M::Invlpg => |c, i| c.invlpg(i),
+        M::Invd | M::Wbinvd => |c, _| c.invd(),
+        M::Lar | M::Lsl => |c, i| c.lar_lsl(i),
+        M::Verr | M::Verw => |c, i| c.verr_verw(i),
+        M::Arpl => |c, i| c.arpl(i),
+        M::Sysenter => |c, _| c.sysenter(),
+        M::Sysexit => |c, _| c.sysexit(),
+        M::Cmovo | M::Cmovno | M::Cmovb | M::Cmovae | M::Cmove | M::Cmovne | M::Cmovbe | M::Cmova => {
+            |c, i| c.cmov(i)
         }
+        M::Cmovs | M::Cmovns | M::Cmovp | M::Cmovnp | M::Cmovl | M::Cmovge | M::Cmovle | M::Cmovg => {
+            |c, i| c.cmov(i)
+        }
+        M::Seto | M::Setno | M::Setb | M::Setae | M::Sete | M::Setne | M::Setbe | M::Seta => {
+            |c, i| c.setcc(i)
+        }
+        M::Sets | M::Setns | M::Setp | M::Setnp | M::Setl | M::Setge | M::Setle | M::Setg => {
+            |c, i| c.setcc(i)
+        }
+        M::Jo | M::Jno | M::Jb | M::Jae | M::Je | M::Jne | M::Jbe | M::Ja => |c, i| c.jcc(i),
+        M::Js | M::Jns | M::Jp | M::Jnp | M::Jl | M::Jge | M::Jle | M::Jg => |c, i| c.jcc(i),
+        _ if ins.code() == Code::INVALID => |_, _| Err(Exception::ud()),
+        M::Fxsave | M::Fxrstor => |c, i| c.fxsave_fxrstor(i),
+        _ if is_x87(ins) => |c, i| c.x87(i),
+        _ if sse::is_sse(ins) => |c, i| c.sse(i),
+        _ if mmx::is_mmx(ins) => |c, i| c.mmx(i),
+        _ => |c, i| Err(c.unimplemented(i)),
     }
 }
 
