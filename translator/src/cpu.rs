@@ -245,6 +245,10 @@ pub struct Cpu {
     /// Virtual time of the next device event (u64::MAX: none), and whether a
     /// port write may have changed it.
     event_at: u64,
+    /// The first instruction at or after `event_at`, as counted when it was
+    /// last asked for (a division when the clock follows the host's, once
+    /// per event rather than once per block).
+    event_due: u64,
     pub(crate) events_stale: bool,
     /// The devices were reached (a port, a device's MMIO window, an MSR
     /// they own, an interrupt acknowledged) or the machine ran between
@@ -344,6 +348,7 @@ impl Cpu {
             rate: NS_PER_INSN,
             rate_base: 0,
             event_at: u64::MAX,
+            event_due: u64::MAX,
             events_stale: true,
             irq_stale: true,
             cache: BlockCache::new(config.block_cache_size),
@@ -533,15 +538,19 @@ impl Cpu {
         if self.events_stale || now >= self.event_at {
             self.event_at = self.bus.next_event(now).unwrap_or(u64::MAX);
             self.events_stale = false;
+            // The first instruction at or after the event (rounding up). At
+            // one nanosecond an instruction this does not depend on when it
+            // is asked; at another rate (following the host's clock), what
+            // rounding makes of the blocks until the event is immaterial.
+            let ahead = self.event_at.saturating_sub(now);
+            let insns = if self.rate == NS_PER_INSN {
+                ahead
+            } else {
+                ahead.saturating_mul(NS_PER_INSN).div_ceil(self.rate)
+            };
+            self.event_due = self.icount.saturating_add(insns);
         }
-        // The first instruction at or after the event (rounding up).
-        let ahead = self.event_at.saturating_sub(now);
-        let insns = if self.rate == NS_PER_INSN {
-            ahead
-        } else {
-            ahead.saturating_mul(NS_PER_INSN).div_ceil(self.rate)
-        };
-        let due = self.icount.saturating_add(insns).max(self.icount + 1);
+        let due = self.event_due.max(self.icount + 1);
         end.min(due)
     }
 
@@ -830,6 +839,7 @@ impl Cpu {
 
     /// Whether reads and writes through `seg` need only the plain limit check
     /// (usable, expand-up, and in protected mode readable resp. writable data).
+    #[inline]
     fn plain_access(&self, seg: &crate::state::Segment) -> (bool, bool) {
         use crate::state::attr;
         let s = &self.state;
@@ -961,6 +971,7 @@ impl Cpu {
 
     /// Whether ES, SS and DS all have base 0 and a 4 GiB limit, and can be read
     /// and written (compiled code then skips their segment arithmetic).
+    #[inline]
     fn flat_data(&self) -> bool {
         let s = &self.state;
         [Seg::ES, Seg::SS, Seg::DS].iter().all(|&r| {
@@ -1051,30 +1062,50 @@ impl Cpu {
     /// Executes instructions of `cached` from its start until it ends, faults, is
     /// invalidated, or the budget ends.
     fn exec_block(&mut self, cached: &Rc<CachedBlock>, end: u64) {
+        let s = &self.state;
+        if s.flags.bits & fl::TF != 0
+            || s.inhibit_interrupts
+            || self.breakpoints_armed
+            || self.tracer.is_some()
+        {
+            self.exec_instructions::<true>(cached, end)
+        } else {
+            self.exec_instructions::<false>(cached, end)
+        }
+    }
+
+    /// [`Cpu::exec_block`]'s loop. `WATCHED`: under single-step (TF), an
+    /// interrupt shadow, breakpoints or a tracer, whose checks the loop makes
+    /// only then.
+    #[inline(always)]
+    fn exec_instructions<const WATCHED: bool>(&mut self, cached: &Rc<CachedBlock>, end: u64) {
         let block = &cached.block;
         // Under single-step (TF) or an interrupt shadow, one instruction at a time.
-        let tf = self.state.flags.bits & fl::TF != 0;
-        let shadow = self.state.inhibit_interrupts;
+        let tf = WATCHED && self.state.flags.bits & fl::TF != 0;
+        let shadow = WATCHED && self.state.inhibit_interrupts;
         let count = if tf || shadow || self.breakpoints_armed { 1 } else { block.insns.len() };
+        let mask = if block.bitness == 16 { 0xffff } else { u32::MAX };
         for (ins, handler) in block.insns[..count].iter().zip(&cached.handlers[..count]) {
             if self.icount >= end {
                 return;
             }
-            if let Some(t) = self.tracer.as_mut() {
+            if let Some(t) = self.tracer.as_mut().filter(|_| WATCHED) {
                 t.before_instruction(&self.state, ins);
             }
             self.icount += 1;
-            self.delivered = false;
-            self.ss_loaded = false;
+            if WATCHED {
+                // (What the single-step trap below asks about.)
+                self.delivered = false;
+                self.ss_loaded = false;
+            }
             if shadow {
                 // This instruction is the one shadowed; it may set a new shadow.
                 self.state.inhibit_interrupts = false;
             }
-            let mask = if block.bitness == 16 { 0xffff } else { u32::MAX };
             let sequential = (ins.next_ip() as u32) & mask;
             self.next_eip = sequential;
             let rf = self.state.flags.bits & fl::RF != 0;
-            if self.breakpoints_armed {
+            if WATCHED && self.breakpoints_armed {
                 self.data_breakpoint_hits = 0;
                 let linear = self.state.seg(Seg::CS).base.wrapping_add(self.state.eip);
                 let hits = self.instruction_breakpoints(linear);
@@ -1102,9 +1133,12 @@ impl Cpu {
             // The single-step trap after an instruction that began with TF=1,
             // unless it delivered an interrupt itself (INT n clears TF first) or
             // loaded SS (which holds debug traps off for one more instruction).
-            let data_hits = std::mem::take(&mut self.data_breakpoint_hits);
-            if (tf || data_hits != 0) && !self.delivered && !self.ss_loaded {
-                self.debug_trap(tf, data_hits);
+            // Data breakpoints hit only while armed, which ends the block.
+            if WATCHED {
+                let data_hits = std::mem::take(&mut self.data_breakpoint_hits);
+                if (tf || data_hits != 0) && !self.delivered && !self.ss_loaded {
+                    self.debug_trap(tf, data_hits);
+                }
             }
             // (Taken whatever ends the block, so that no later access sees it.)
             let touched = std::mem::take(&mut self.device_access);
