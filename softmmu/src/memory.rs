@@ -87,6 +87,21 @@ impl Memory {
         Memory { phys, tlb: Tlb::new(), code: CodeMap::new(frames), dirty_log: None }
     }
 
+    /// The translation the TLB holds for an access, if it holds one; no walk
+    /// (so no paging mode to know). A page the TLB maps but sends down the
+    /// slow path (code, MMIO, ROM) counts: the entry was made with this
+    /// privilege's rights. Fetches also need its execute permission; without
+    /// it the walk raises the fault.
+    #[inline]
+    pub fn translate_cached(&self, linear: u32, access: Access, user: bool) -> Option<PhysAddr> {
+        let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
+        let e = self.tlb.entry(tlb_mode, linear)?;
+        let tag = if access == Access::Write { e.write_tag } else { e.read_tag };
+        let fetch_ok = access != Access::Fetch || e.executable();
+        (tag & !0xfff == linear & !0xfff && tag != crate::TLB_INVALID && fetch_ok)
+            .then_some(PhysAddr(e.phys_page | (linear & 0xfff)))
+    }
+
     /// Translates `linear` for an access at user (CPL 3) or supervisor level and
     /// caches the result in the TLB. `Ok(None)`: the page is at or above
     /// 4 GiB (PAE), where there is no memory: reads give all ones, writes go
@@ -99,19 +114,11 @@ impl Memory {
         access: Access,
         user: bool,
     ) -> Result<Option<PhysAddr>, PageFault> {
+        if let Some(phys) = self.translate_cached(linear, access, user) {
+            return Ok(Some(phys));
+        }
         let page = linear & !0xfff;
         let tlb_mode = if user { TlbMode::User } else { TlbMode::Supervisor };
-        // A page the TLB maps but sends down the slow path (code, MMIO, ROM)
-        // needs no walk: the entry was made with this privilege's rights.
-        // Fetches also need its execute permission; without it the walk
-        // raises the fault.
-        if let Some(e) = self.tlb.entry(tlb_mode, linear) {
-            let tag = if access == Access::Write { e.write_tag } else { e.read_tag };
-            let fetch_ok = access != Access::Fetch || e.executable();
-            if tag & !0xfff == page && tag != crate::TLB_INVALID && fetch_ok {
-                return Ok(Some(PhysAddr(e.phys_page | (linear & 0xfff))));
-            }
-        }
         let (phys_page, writable, executable, global, large) = if mode.enabled {
             let w = paging::walk(self, mode, linear, access, user)?;
             let Some(phys_page) = w.phys_page else { return Ok(None) };

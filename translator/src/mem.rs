@@ -39,6 +39,9 @@ impl Cpu {
     /// Linear to physical for one access; fills the TLB; #PF on failure.
     /// `None`: a PAE page at or above 4 GiB, where there is no memory.
     pub(crate) fn translate(&mut self, linear: u32, access: Access, user: bool) -> Fault<Option<PhysAddr>> {
+        if let Some(phys) = self.mem.translate_cached(linear, access, user) {
+            return Ok(Some(phys));
+        }
         let mode = self.paging_mode();
         self.mem.translate(&mode, linear, access, user).map_err(|pf| Exception::pf(pf.address, pf.error_code))
     }
