@@ -82,7 +82,7 @@ impl Cpu {
         }
     }
 
-    fn near_call(&mut self, target: u32, size: u32) -> Fault {
+    pub(super) fn near_call(&mut self, target: u32, size: u32) -> Fault {
         if target > self.state.seg(Seg::CS).limit {
             return Err(Exception::gp(0));
         }
@@ -93,12 +93,16 @@ impl Cpu {
     }
 
     pub(super) fn ret_near(&mut self, ins: &Instruction) -> Fault {
-        let size = Self::code_osize(ins);
+        let imm = if ins.op_count() > 0 { ins.immediate16() as u32 } else { 0 };
+        self.ret_near_by(Self::code_osize(ins), imm)
+    }
+
+    /// A near return of a `size`-byte address that releases `imm` more bytes.
+    pub(super) fn ret_near_by(&mut self, size: u32, imm: u32) -> Fault {
         let target = self.peek(0, size)?;
         if target > self.state.seg(Seg::CS).limit {
             return Err(Exception::gp(0));
         }
-        let imm = if ins.op_count() > 0 { ins.immediate16() as u32 } else { 0 };
         self.drop_stack(size + imm);
         self.next_eip = target;
         Ok(())

@@ -44,6 +44,30 @@ pub(super) fn handler(ins: &Instruction) -> Option<Handler> {
         C::Push_r32 => push_r32,
         C::Pop_r32 => pop_r32,
         C::Lea_r32_m => lea_r32,
+        C::Jmp_rel8_32 | C::Jmp_rel32_32 => jmp_rel32,
+        C::Call_rel32_32 => call_rel32,
+        C::Retnd => ret32::<false>,
+        C::Retnd_imm16 => ret32::<true>,
+        _ if ins.is_jcc_short_or_near() && ins.op0_kind() == OpKind::NearBranch32 => {
+            match super::data::cc_nibble(ins.condition_code()) {
+                0x0 => jcc32::<0x0>,
+                0x1 => jcc32::<0x1>,
+                0x2 => jcc32::<0x2>,
+                0x3 => jcc32::<0x3>,
+                0x4 => jcc32::<0x4>,
+                0x5 => jcc32::<0x5>,
+                0x6 => jcc32::<0x6>,
+                0x7 => jcc32::<0x7>,
+                0x8 => jcc32::<0x8>,
+                0x9 => jcc32::<0x9>,
+                0xa => jcc32::<0xa>,
+                0xb => jcc32::<0xb>,
+                0xc => jcc32::<0xc>,
+                0xd => jcc32::<0xd>,
+                0xe => jcc32::<0xe>,
+                _ => jcc32::<0xf>,
+            }
+        }
         C::Mov_r32_imm32 => mov_r32_imm32,
         C::Mov_rm32_imm32 => store_imm32,
         C::Movzx_r32_rm8 => movzx_r32::<1>,
@@ -160,6 +184,30 @@ fn movzx_r32<const SIZE: u32>(cpu: &mut Cpu, ins: &Instruction) -> Fault {
     Ok(())
 }
 
+/// Jcc rel8 and rel32 with a 32-bit operand size (`CC`: the condition's
+/// number in the opcode).
+fn jcc32<const CC: u8>(cpu: &mut Cpu, ins: &Instruction) -> Fault {
+    if cpu.state.flags.condition(CC) {
+        cpu.near_jump(ins.near_branch32())?;
+    }
+    Ok(())
+}
+
+/// JMP rel8 and rel32 with a 32-bit operand size.
+fn jmp_rel32(cpu: &mut Cpu, ins: &Instruction) -> Fault {
+    cpu.near_jump(ins.near_branch32())
+}
+
+/// CALL rel32 with a 32-bit operand size.
+fn call_rel32(cpu: &mut Cpu, ins: &Instruction) -> Fault {
+    cpu.near_call(ins.near_branch32(), 4)
+}
+
+/// RET and RET imm16 with a 32-bit operand size.
+fn ret32<const IMM: bool>(cpu: &mut Cpu, ins: &Instruction) -> Fault {
+    cpu.ret_near_by(4, if IMM { ins.immediate16() as u32 } else { 0 })
+}
+
 /// LEA r32, m.
 fn lea_r32(cpu: &mut Cpu, ins: &Instruction) -> Fault {
     cpu.state.regs[gpr32(ins.op0_register())] = cpu.ea_offset(ins);
@@ -254,6 +302,21 @@ mod tests {
         &[0x83],
         &[0xf7],
         &[0xff],
+        &[0x70],
+        &[0x72],
+        &[0x74],
+        &[0x76],
+        &[0x78],
+        &[0x7a],
+        &[0x7c],
+        &[0x7f],
+        &[0x0f, 0x85],
+        &[0x0f, 0x8e],
+        &[0xeb],
+        &[0xe9],
+        &[0xe8],
+        &[0xc3],
+        &[0xc2],
     ];
 
     const RAM: u32 = 1 << 20;
@@ -266,7 +329,8 @@ mod tests {
         Cpu::new(mem, Box::new(NullBus::default()), CpuConfig::default())
     }
 
-    /// The same random state in both: registers that keep most addresses
+    /// The same random state in both: where the next instruction is, a
+    /// code segment of 64 KiB or 4 GiB, registers that keep most addresses
     /// within the RAM (some anywhere, ESP sometimes where a 16-bit stack
     /// wraps), random flags, real or protected mode, and data segments of
     /// 64 KiB or 1 MiB, 16- or 32-bit, writable or read-only; sometimes with
@@ -291,12 +355,16 @@ mod tests {
                 s.attr |= attr::DB;
             }
         }
+        let code_limit = if rng.below(2) == 0 { 0xffff } else { u32::MAX };
+        let next_eip = rng.next() as u32;
         let near_limit = rng.below(4) == 0;
         let slack = rng.below(4) as u32;
         for cpu in cpus {
             cpu.state.regs.copy_from_slice(&regs);
             cpu.state.flags.set(flags);
             cpu.state.cr0 = if protected { cr0::PE } else { 0 };
+            cpu.state.segs[Seg::CS as usize].limit = code_limit;
+            cpu.next_eip = next_eip;
             for (seg, s) in [Seg::DS, Seg::ES, Seg::SS].into_iter().zip(segs) {
                 cpu.state.segs[seg as usize] = s;
             }
@@ -359,6 +427,7 @@ mod tests {
                 "{ins}"
             );
             assert_eq!(fast.state.regs, generic.state.regs, "{ins}");
+            assert_eq!(fast.next_eip, generic.next_eip, "{ins}");
             assert_eq!(fast.state.flags.get(), generic.state.flags.get(), "{ins}");
             assert_eq!(touched(&mut fast, &ins), touched(&mut generic, &ins), "{ins}");
         }
