@@ -245,9 +245,8 @@ pub struct Cpu {
     /// Virtual time of the next device event (u64::MAX: none), and whether a
     /// port write may have changed it.
     event_at: u64,
-    /// The first instruction at or after `event_at`, as counted when it was
-    /// last asked for (a division when the clock follows the host's, once
-    /// per event rather than once per block).
+    /// The first instruction at or after `event_at` (a division when the
+    /// clock follows the host's: once per event rather than once per block).
     event_due: u64,
     pub(crate) events_stale: bool,
     /// The devices were reached (a port, a device's MMIO window, an MSR
@@ -538,17 +537,18 @@ impl Cpu {
         if self.events_stale || now >= self.event_at {
             self.event_at = self.bus.next_event(now).unwrap_or(u64::MAX);
             self.events_stale = false;
-            // The first instruction at or after the event (rounding up). At
-            // one nanosecond an instruction this does not depend on when it
-            // is asked; at another rate (following the host's clock), what
-            // rounding makes of the blocks until the event is immaterial.
-            let ahead = self.event_at.saturating_sub(now);
+            // The first instruction at whose start the time is at or after
+            // the event: `now()` rounds down, so it is the first count
+            // since `rate_base` whose time, unrounded, reaches the event.
+            // (Counted from `rate_base` and `warp`, not from now, it does not
+            // depend on when it is asked.)
+            let ahead = self.event_at.saturating_sub(self.warp);
             let insns = if self.rate == NS_PER_INSN {
                 ahead
             } else {
                 ahead.saturating_mul(NS_PER_INSN).div_ceil(self.rate)
             };
-            self.event_due = self.icount.saturating_add(insns);
+            self.event_due = self.rate_base.saturating_add(insns);
         }
         let due = self.event_due.max(self.icount + 1);
         end.min(due)

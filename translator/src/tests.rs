@@ -458,18 +458,26 @@ fn rdtsc_reads_the_clock_alike_in_every_tier_at_any_rate() {
 
 #[test]
 fn at_any_rate_an_interrupt_is_taken_at_the_first_instruction_at_or_after_its_time() {
-    // 100 x inc ax; hlt. The line rises at 100 ns; an instruction takes 37/16
-    // ns, so the 44th is the first to end at or after it (43 end at 99.4 ns).
+    // 100 x inc ax; hlt. An instruction takes 37/16 ns. The line rises at
+    // 100 ns: the 44th instruction is the first to end at or after it (43
+    // end at 99.4 ns). At 50 ns it is the 22nd (21 end at 48.6 ns), also when
+    // the run loop first looks at the event after 3 instructions, at 6.9 ns
+    // (counted from there, 44 ns away, the rounding would give the 23rd).
     let mut code = vec![0x40; 100];
     code.push(0xf4);
-    for (engine, threshold) in [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Auto, 2000)] {
-        let mut cpu =
-            cpu_on(&code, 100, CpuConfig { engine, jit_threshold: threshold, ..CpuConfig::default() });
-        cpu.state.flags.bits |= fl::IF;
-        cpu.set_rate(37);
-        assert_eq!(cpu.run(1000), Exit::Halted);
-        assert_eq!(interrupted_ip(&mut cpu), 0x1000 + 44, "{engine:?}");
-        assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, 44, "{engine:?}");
+    for (at, first_looked, taken) in [(100, 0, 44), (50, 3, 22)] {
+        for (engine, threshold) in [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Auto, 2000)] {
+            let config = CpuConfig { engine, jit_threshold: threshold, ..CpuConfig::default() };
+            let mut cpu = cpu_on(&code, at, config);
+            cpu.state.flags.bits |= fl::IF;
+            cpu.set_rate(37);
+            if first_looked > 0 {
+                assert_eq!(cpu.run(first_looked), Exit::Budget);
+            }
+            assert_eq!(cpu.run(1000), Exit::Halted);
+            assert_eq!(interrupted_ip(&mut cpu), 0x1000 + taken, "{engine:?}, at {at} ns");
+            assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, taken, "{engine:?}, at {at} ns");
+        }
     }
 }
 
