@@ -198,6 +198,9 @@ impl CachedBlock {
 
     /// Compiling its translation failed: it stays with the interpreter.
     fn compile_failed(&self, e: jit::JitError) {
+        // Debug builds verify Cranelift's IR: malformed IR is the emitter's
+        // bug, which the tests must not pass over.
+        debug_assert!(!e.0.contains("Verifier"), "the emitter made malformed IR: {}", e.0);
         eprintln!("vemu: cannot compile the block at {:#x}: {}; interpreting it", self.block.eip, e.0);
         self.jit_failed.set(true);
         self.code.set(None);

@@ -149,6 +149,36 @@ fn a_block_names_the_block_that_ran_after_it_for_the_run_loop_to_prefetch() {
 }
 
 #[test]
+fn a_load_after_a_store_or_load_of_its_operand_sees_memory_in_both_tiers() {
+    // Run five times (compiled after the first with the JIT), each time:
+    //   mov bx, 0x3000; mov si, 0x3000; mov ax, 0x1111; mov dx, 0x2222
+    //   mov [bx], ax; mov [si], dx; mov cx, [bx]        (another operand, same address)
+    //   mov word [bx+2], 0xabcd; mov al, [bx+2]; mov di, [bx+2]   (a narrower load)
+    //   mov bp, [bx+4]; inc bx; mov dx, [bx+4]          (its register changed)
+    //   mov byte [si+9], 0x77; mov [si+8], ah; mov sp, [si+8]     (a wider load)
+    //   mov sp, 0x8000; dec word [0x4000]; jnz start; hlt
+    let code = [
+        0xbb, 0x00, 0x30, 0xbe, 0x00, 0x30, 0xb8, 0x11, 0x11, 0xba, 0x22, 0x22, 0x89, 0x07, 0x89, 0x14, 0x8b,
+        0x0f, 0xc7, 0x47, 0x02, 0xcd, 0xab, 0x8a, 0x47, 0x02, 0x8b, 0x7f, 0x02, 0x8b, 0x6f, 0x04, 0x43, 0x8b,
+        0x57, 0x04, 0xc6, 0x44, 0x09, 0x77, 0x88, 0x64, 0x08, 0x8b, 0x64, 0x08, 0x89, 0x26, 0x10, 0x40, 0xbc,
+        0x00, 0x80, 0xff, 0x0e, 0x00, 0x40, 0x75, 0xc5, 0xf4,
+    ];
+    for (engine, threshold) in [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Jit, 2000)] {
+        let mut cpu =
+            cpu_on(&code, u64::MAX, CpuConfig { engine, jit_threshold: threshold, ..CpuConfig::default() });
+        cpu.mem.write_phys(PhysAddr(0x3000), &(0..16).collect::<Vec<u8>>());
+        cpu.mem.write_phys(PhysAddr(0x4000), &[5, 0]);
+        assert_eq!(cpu.run(1000), Exit::Halted, "{engine:?}");
+        let r = |i: usize| cpu.state.regs[i] & 0xffff;
+        let got = [r(reg::ECX), r(reg::EAX), r(reg::EDI), r(reg::EBP), r(reg::EDX), r(reg::EBX)];
+        assert_eq!(got, [0x2222, 0x11cd, 0xabcd, 0x0504, 0x0605, 0x3001], "{engine:?} at {threshold}");
+        let mut top = [0; 2];
+        cpu.mem.read_phys(PhysAddr(0x4010), &mut top);
+        assert_eq!(u16::from_le_bytes(top), 0x7711, "{engine:?} at {threshold}: mov [0x4010], sp");
+    }
+}
+
+#[test]
 fn a_block_that_rewrites_its_own_next_instruction() {
     // mov byte [0x1006], 0x42 ; mov al, 0x00 ; hlt   (the store patches the imm8)
     let code = [0xc6, 0x06, 0x06, 0x10, 0x42, 0xb0, 0x00, 0xf4];

@@ -134,7 +134,35 @@ struct Addr {
     /// write tag) hit, and the host address; the write half uses them
     /// instead of probing again (nothing in between touches the TLB).
     probed: Option<(Value, Value)>,
+    /// The operand as written (for the accesses the emitter remembers).
+    key: Option<MemKey>,
 }
+
+/// A memory operand as the instruction names it: segment, base and index
+/// registers (each with the count of its definitions so far, so that a
+/// register changed in between makes another operand), scale, displacement
+/// and address size. Two accesses with the same key in one guest block, with
+/// no register of it redefined in between, reach the same linear address.
+#[derive(Copy, Clone, PartialEq, Eq)]
+struct MemKey {
+    seg: u32,
+    base: Option<(usize, u32)>,
+    index: Option<(usize, u32, u32)>,
+    disp: u32,
+    addr16: bool,
+}
+
+/// A value the emitter knows memory holds: the last `size` bytes loaded
+/// from, or stored to, the operand `key` (zero-extended).
+#[derive(Copy, Clone)]
+struct Remembered {
+    key: MemKey,
+    size: u32,
+    value: Value,
+}
+
+/// Most accesses remembered at once (the oldest is forgotten first).
+const REMEMBERED: usize = 8;
 
 /// The general registers a region touches. Only these live in variables:
 /// `used` ones are loaded at entry and after every helper that may change the
@@ -245,6 +273,11 @@ struct Emitter<'a, 'b> {
     /// For an EFLAGS value `with_arith` made: the same without its six
     /// arithmetic flags (see `def_flags`).
     arith_free: HashMap<Value, Value>,
+    /// Definitions of each general register so far (see [`MemKey`]).
+    reg_defs: [u32; 8],
+    /// What memory holds at operands loaded or stored earlier in the current
+    /// guest block (see [`Emitter::load`]).
+    remembered: Vec<Remembered>,
 }
 
 /// What one translation covers.
@@ -326,6 +359,8 @@ pub(crate) fn emit_region(
         root: blocks[0].eip,
         cpu_here: None,
         arith_free: HashMap::new(),
+        reg_defs: [0; 8],
+        remembered: Vec::new(),
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
     e.b.def_var(budget, bud);
@@ -361,6 +396,8 @@ impl<'b> Emitter<'_, 'b> {
         let head = self.heads[&blk.eip];
         self.b.switch_to_block(head); // sealed at the end: loops jump back to it
         (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
+        // (Values of another block do not reach this one.)
+        self.remembered.clear();
         self.emitted.insert(blk.eip);
         if let Some(hot) = self.hot.filter(|_| blk.eip == self.root) {
             self.count_run(hot, blk.eip);
@@ -453,6 +490,11 @@ impl<'b> Emitter<'_, 'b> {
     /// Calls `f` with `args` (the `Cpu` first): the pinned register is read
     /// afresh after it.
     fn call_helper(&mut self, f: FuncRef, args: &[Value]) -> cranelift_codegen::ir::Inst {
+        if f != self.h_read {
+            // It may write memory (the read helper only reads plain memory,
+            // or interprets the instruction and the code leaves).
+            self.remembered.clear();
+        }
         let call = self.b.ins().call(f, args);
         self.cpu_here = None;
         call
@@ -684,6 +726,7 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     fn def_reg(&mut self, i: usize, v: Value) {
+        self.reg_defs[i] = self.reg_defs[i].wrapping_add(1);
         if self.usage.regs_written & (1 << i) == 0 {
             self.invalid
                 .get_or_insert_with(|| format!("register {i} missing from the writes of {:?}", self.ins));
@@ -752,6 +795,24 @@ impl<'b> Emitter<'_, 'b> {
     /// The memory operand's segment and offset (wrapped to the address size).
     fn addr(&mut self) -> Addr {
         let ins = self.ins;
+        let reg = |r: Register| gpr_index(r);
+        let key = (|| {
+            let base = match ins.memory_base() {
+                Register::None => None,
+                r => Some(reg(r)?),
+            };
+            let index = match ins.memory_index() {
+                Register::None => None,
+                r => Some(reg(r)?),
+            };
+            Some(MemKey {
+                seg: seg_of(ins.memory_segment()) as u32,
+                base: base.map(|i| (i, self.reg_defs[i])),
+                index: index.map(|i| (i, self.reg_defs[i], ins.memory_index_scale())),
+                disp: ins.memory_displacement32(),
+                addr16: addr16(ins),
+            })
+        })();
         let mut a = self.iconst(ins.memory_displacement32());
         if ins.memory_base() != Register::None {
             let base = self.get_reg(ins.memory_base());
@@ -765,7 +826,7 @@ impl<'b> Emitter<'_, 'b> {
         if addr16(ins) {
             a = self.b.ins().band_imm_s(a, 0xffff);
         }
-        Addr { seg: seg_of(ins.memory_segment()) as u32, offset: a, probed: None }
+        Addr { seg: seg_of(ins.memory_segment()) as u32, offset: a, probed: None, key }
     }
 
     /// The fast-path test of an access: in the segment's plain limit and a TLB
@@ -811,7 +872,34 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     /// Loads `size` bytes (zero-extended); `rmw` checks the access as a write.
+    ///
+    /// A load of an operand loaded or stored earlier in the guest block, with
+    /// no other store, helper call or definition of its registers in between,
+    /// takes the value it had then: the same linear address, the same size,
+    /// and an access that succeeded there (a store's checks include a
+    /// read's), so it can neither fault nor read anything else.
     fn load(&mut self, a: &mut Addr, size: u32, rmw: bool) -> Value {
+        if let (Some(key), false) = (a.key, rmw) {
+            if let Some(r) = self.remembered.iter().find(|r| r.key == key && r.size == size) {
+                return r.value;
+            }
+        }
+        let v = self.load_from_memory(a, size, rmw);
+        if let Some(key) = a.key {
+            self.remember(key, size, v);
+        }
+        v
+    }
+
+    /// Notes that memory holds `value` at operand `key` (`size` bytes).
+    fn remember(&mut self, key: MemKey, size: u32, value: Value) {
+        if self.remembered.len() == REMEMBERED {
+            self.remembered.remove(0);
+        }
+        self.remembered.push(Remembered { key, size, value });
+    }
+
+    fn load_from_memory(&mut self, a: &mut Addr, size: u32, rmw: bool) -> Value {
         let (ok, host) = self.probe(a, size, rmw);
         if rmw {
             a.probed = Some((ok, host));
@@ -845,7 +933,19 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     /// Stores `size` bytes.
+    ///
+    /// Memory remembered elsewhere may be what it writes: all is forgotten
+    /// but the value it stores.
     fn store(&mut self, a: &Addr, size: u32, v: Value) {
+        self.store_to_memory(a, size, v);
+        self.remembered.clear();
+        if let Some(key) = a.key {
+            let stored = if size < 4 { self.b.ins().band_imm_s(v, mask(size) as i64) } else { v };
+            self.remember(key, size, stored);
+        }
+    }
+
+    fn store_to_memory(&mut self, a: &Addr, size: u32, v: Value) {
         let (ok, host) = match a.probed {
             Some(p) => p,
             None => self.probe(a, size, true),
@@ -2233,7 +2333,7 @@ impl<'b> Emitter<'_, 'b> {
         let new = self.b.ins().iadd_imm_s(esp, -(size as i64));
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(new, sm);
-        let a = Addr { seg: Seg::SS as u32, offset: off, probed: None };
+        let a = Addr { seg: Seg::SS as u32, offset: off, probed: None, key: None };
         self.store(&a, size, v);
         let keep = self.b.ins().band_imm_s(esp, !sm);
         self.b.ins().bor(keep, off)
@@ -2261,7 +2361,7 @@ impl<'b> Emitter<'_, 'b> {
     fn pop_from(&mut self, esp: Value, size: u32) -> (Value, Value) {
         let sm = self.sp_mask();
         let off = self.b.ins().band_imm_s(esp, sm);
-        let mut a = Addr { seg: Seg::SS as u32, offset: off, probed: None };
+        let mut a = Addr { seg: Seg::SS as u32, offset: off, probed: None, key: None };
         let v = self.load(&mut a, size, false);
         let up = self.b.ins().iadd_imm_s(esp, size as i64);
         let up = self.b.ins().band_imm_s(up, sm);
