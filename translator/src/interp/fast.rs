@@ -13,7 +13,6 @@ use super::Handler;
 use crate::cpu::Cpu;
 use crate::exception::Fault;
 use crate::flags::op;
-use crate::state::{reg, Seg};
 
 /// The operations [`alu`] does, as its const parameter.
 mod alu_op {
@@ -242,10 +241,8 @@ fn push_r32(cpu: &mut Cpu, ins: &Instruction) -> Fault {
 
 /// POP r32 (POP ESP leaves the popped value in ESP).
 fn pop_r32(cpu: &mut Cpu, ins: &Instruction) -> Fault {
-    let m = cpu.sp_mask();
-    let esp = cpu.state.regs[reg::ESP];
-    let value = cpu.read(Seg::SS, esp & m, 4)?;
-    cpu.state.regs[reg::ESP] = (esp & !m) | (esp.wrapping_add(4) & m);
+    let value = cpu.peek(0, 4)?;
+    cpu.drop_stack(4);
     cpu.state.regs[gpr32(ins.op0_register())] = value;
     Ok(())
 }

@@ -795,24 +795,19 @@ impl<'b> Emitter<'_, 'b> {
     /// The memory operand's segment and offset (wrapped to the address size).
     fn addr(&mut self) -> Addr {
         let ins = self.ins;
-        let reg = |r: Register| gpr_index(r);
-        let key = (|| {
-            let base = match ins.memory_base() {
-                Register::None => None,
-                r => Some(reg(r)?),
-            };
-            let index = match ins.memory_index() {
-                Register::None => None,
-                r => Some(reg(r)?),
-            };
-            Some(MemKey {
+        // A base or index that is not a general register (none in 16- and
+        // 32-bit code) leaves the operand unremembered.
+        let reg = |r: Register| if r == Register::None { Some(None) } else { gpr_index(r).map(Some) };
+        let key = match (reg(ins.memory_base()), reg(ins.memory_index())) {
+            (Some(base), Some(index)) => Some(MemKey {
                 seg: seg_of(ins.memory_segment()) as u32,
                 base: base.map(|i| (i, self.reg_defs[i])),
                 index: index.map(|i| (i, self.reg_defs[i], ins.memory_index_scale())),
                 disp: ins.memory_displacement32(),
                 addr16: addr16(ins),
-            })
-        })();
+            }),
+            _ => None,
+        };
         let mut a = self.iconst(ins.memory_displacement32());
         if ins.memory_base() != Register::None {
             let base = self.get_reg(ins.memory_base());
