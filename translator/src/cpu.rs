@@ -106,9 +106,13 @@ pub struct CachedBlock {
     /// What executes each of its instructions in the interpreter
     /// ([`crate::interp::handler`]), chosen once, when it was decoded.
     handlers: Box<[crate::interp::Handler]>,
-    /// The other blocks its translation covers (`jit::region`); generated code
-    /// points into them.
-    region: RefCell<Vec<Block>>,
+    /// The other blocks its translation covers (`jit::region`); a translation
+    /// compiled on this thread points into them (and into `block`).
+    pub(crate) region: RefCell<Vec<Block>>,
+    /// The copies of `block` and `region` a translation compiled on the
+    /// compile thread was built from and points into (the interpreter's
+    /// helper gets the instruction it runs): kept while it can run.
+    pub(crate) compiled_from: RefCell<Vec<Block>>,
     /// The highest CS offset of any byte of the block or its region.
     extent: Cell<u32>,
     /// Times it has run (for the JIT threshold).
@@ -201,6 +205,7 @@ impl CachedBlock {
         // Debug builds verify Cranelift's IR: malformed IR is the emitter's
         // bug, which the tests must not pass over.
         debug_assert!(!e.0.contains("Verifier"), "the emitter made malformed IR: {}", e.0);
+        debug_assert!(!e.0.contains("panicked"), "{}", e.0);
         eprintln!("vemu: cannot compile the block at {:#x}: {}; interpreting it", self.block.eip, e.0);
         self.jit_failed.set(true);
         self.code.set(None);
@@ -213,6 +218,7 @@ impl CachedBlock {
             block,
             invalidated,
             region: RefCell::new(Vec::new()),
+            compiled_from: RefCell::new(Vec::new()),
             extent: Cell::new(extent),
             runs: Cell::new(0),
             recent_hits: Cell::new(0),
@@ -668,7 +674,8 @@ impl Cpu {
         let started = std::time::Instant::now();
         if background {
             let heat = cached.heat.get_or_init(Default::default).clone();
-            let ticket = jit.start_compile(&blocks, mode, &cached.links, heat);
+            let copies = blocks.iter().map(|b| (*b).clone()).collect();
+            let ticket = jit.start_compile(copies, mode, &cached.links, heat);
             self.compile_time += started.elapsed();
             drop(region);
             match ticket {
@@ -727,11 +734,14 @@ impl Cpu {
                 return;
             }
         };
-        for (ticket, result) in finished {
+        for jit::Finished { ticket, code, blocks } in finished {
             let Some(cached) = self.compiling.remove(&ticket) else { continue };
             cached.ticket.set(None);
-            match result {
-                Ok(code) => self.install(&cached, code),
+            match code {
+                Ok(code) => {
+                    *cached.compiled_from.borrow_mut() = blocks;
+                    self.install(&cached, code)
+                }
                 Err(e) => cached.compile_failed(e),
             }
         }

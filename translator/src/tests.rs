@@ -466,6 +466,40 @@ fn a_background_compile_takes_over_once_ready_unless_its_code_changed_meanwhile(
 }
 
 #[test]
+fn a_translation_built_on_the_compile_thread_keeps_the_blocks_it_points_into() {
+    // l: inc ax; cmc; jmp l -- CMC goes to the interpreter's helper, which
+    // gets the address of the instruction in the blocks the compile thread
+    // built the translation from: those copies must stay with the block.
+    let code = [0x40, 0xf5, 0xeb, 0xfc];
+    let config = CpuConfig {
+        engine: Engine::Auto,
+        jit_threshold: 50,
+        background_compile: true,
+        ..CpuConfig::default()
+    };
+    let mut cpu = cpu_on(&code, u64::MAX, config);
+    cpu.run(200);
+    wait_for_background_compiles(&mut cpu);
+    assert_eq!(cpu.jit.as_ref().unwrap().compiled, 1);
+    let blocks = cpu.cache.on_page(PhysAddr(0x1000));
+    let root = blocks.iter().find(|b| b.block.eip == 0x1000).expect("the loop's block");
+    let kept = root.compiled_from.borrow();
+    let expected: Vec<_> = std::iter::once(&root.block).chain(root.region.borrow().iter()).cloned().collect();
+    assert_eq!(kept.len(), expected.len());
+    for (k, e) in kept.iter().zip(&expected) {
+        assert_eq!((k.eip, &k.insns), (e.eip, &e.insns));
+    }
+    drop(kept);
+    // And it runs: AX counts the iterations, CF toggles with each.
+    let (ax, cf, at) = (cpu.state.regs[reg::EAX] & 0xffff, cpu.state.flags.bits & fl::CF, cpu.icount);
+    assert!(runs_compiled(&mut cpu), "the translation runs");
+    cpu.run(3 * 1000 - (cpu.icount - at) % 3);
+    let turns = (cpu.icount - at) / 3;
+    assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, (ax + turns as u32) & 0xffff);
+    assert_eq!(cpu.state.flags.bits & fl::CF, cf ^ (turns as u32 & 1));
+}
+
+#[test]
 fn rdtsc_reads_the_clock_alike_in_every_tier_at_any_rate() {
     // nop; nop; nop; rdtsc; hlt
     let code = [0x90, 0x90, 0x90, 0x0f, 0x31, 0xf4];

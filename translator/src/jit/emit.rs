@@ -23,25 +23,23 @@ use std::mem::offset_of;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, Block as IrBlock, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Type, Value,
+    types, Block as IrBlock, FuncRef, Function, InstBuilder, JumpTableData, MemFlagsData, SigRef, Type, Value,
 };
-use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use cranelift_jit::JITModule;
-use cranelift_module::Module;
 use iced_x86::{Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, Register};
-use vemu_block_cache::Links;
 use vemu_decoder::{ends_block, Block};
 
-use super::helpers::{self, interp_status, read_status, write_status, HelperIds};
-use super::{block_signature, env_offset, status, HotCounter, JitError, JmpEntry, JMP_CACHE_ENTRIES};
+use super::helpers::{self, interp_status, read_status, write_status};
+use super::{
+    block_signature, env_offset, status, HotCounter, Imports, JitError, JmpEntry, JMP_CACHE_ENTRIES,
+};
 use crate::cpu::Cpu;
 use crate::flags::{op, Flags};
 use crate::interp::{addr16, data::cc_nibble, mask, reg_size, seg_of};
 use crate::state::{fl, reg, CpuState, Seg, Segment};
 
 /// What a translation depends on besides the code bytes (all part of the block key).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Mode {
     /// 16 or 32: EIP wraps at 64 KiB in 16-bit code.
     pub bitness: u32,
@@ -242,7 +240,8 @@ struct Emitter<'a, 'b> {
     h_trace: FuncRef,
     block_sig: SigRef,
     mode: Mode,
-    links: &'b Links,
+    /// Host addresses of the exits' link slots, taken in order.
+    slots: &'b [usize],
     next_slot: usize,
     /// The first Cranelift block of each guest block of the region, by EIP.
     heads: HashMap<u32, IrBlock>,
@@ -286,30 +285,28 @@ pub(crate) struct Source<'s, 'b> {
     /// the entry's page.
     pub blocks: &'s [&'b Block],
     pub mode: Mode,
-    /// Its exits' link slots.
-    pub links: &'b Links,
+    /// The host addresses of its exits' link slots (see
+    /// [`vemu_block_cache::Links`]), which
+    /// the code reads its targets from.
+    pub slots: &'b [usize],
     /// In the baseline tier: the counter its runs go to (else optimised).
     pub baseline: Option<HotCounter>,
 }
 
-/// Emits the translation of `src` into `ctx.func`, whose signature and name
-/// the caller set.
+/// Emits the translation of `src` into `func`, whose signature and name the
+/// caller set. It needs nothing of the module but `imports`, so that it can
+/// run on the compile thread.
 pub(crate) fn emit_region(
-    module: &mut JITModule,
-    ctx: &mut Context,
+    imports: &Imports,
+    func: &mut Function,
     fctx: &mut FunctionBuilderContext,
-    helpers: &HelperIds,
     src: Source,
 ) -> Result<(), JitError> {
-    let Source { blocks, mode, links, baseline } = src;
-    let ptr = module.target_config().pointer_type();
-    let h_read = module.declare_func_in_func(helpers.read, &mut ctx.func);
-    let h_write = module.declare_func_in_func(helpers.write, &mut ctx.func);
-    let h_interp = module.declare_func_in_func(helpers.interp, &mut ctx.func);
-    let h_cond = module.declare_func_in_func(helpers.condition, &mut ctx.func);
-    let h_shift = module.declare_func_in_func(helpers.shift, &mut ctx.func);
-    let h_trace = module.declare_func_in_func(helpers.trace, &mut ctx.func);
-    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let Source { blocks, mode, slots, baseline } = src;
+    let ptr = imports.frontend.pointer_type();
+    let [h_read, h_write, h_interp, h_cond, h_shift, h_trace] =
+        imports.helpers.each_ref().map(|h| h.declare_in(func));
+    let mut b = FunctionBuilder::new(func, fctx);
     let block_sig = b.import_signature(block_signature());
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -345,7 +342,7 @@ pub(crate) fn emit_region(
         h_trace,
         block_sig,
         mode,
-        links,
+        slots,
         next_slot: 0,
         heads,
         preds,
@@ -376,7 +373,7 @@ pub(crate) fn emit_region(
         e.invalid.get_or_insert_with(|| "jumps between blocks the region did not count".to_string());
     }
     e.b.seal_all_blocks();
-    e.b.finalize(module.target_config());
+    e.b.finalize(imports.frontend);
     // A translation that broke the emitter's own bookkeeping would be wrong
     // code: the block stays with the interpreter instead (and debug builds,
     // the tests, stop right here).
@@ -628,14 +625,14 @@ impl<'b> Emitter<'_, 'b> {
         }
         self.store_state_eip(eip);
         let slot = self.next_slot;
-        if slot >= self.links.exits() {
+        if slot >= self.slots.len() {
             let ev = self.iconst(eip);
             let none = self.b.ins().iconst(self.ptr, 0);
             self.through_jump_cache(ev, none);
             return;
         }
         self.next_slot += 1;
-        let addr = self.links.slot_address(slot);
+        let addr = self.slots[slot];
         let slot_ptr = self.b.ins().iconst(self.ptr, addr as i64);
         let target = self.b.ins().load(self.ptr, mf(), slot_ptr, 0);
         let linked = self.b.create_block();

@@ -7,7 +7,8 @@
 //! duration, so each helper may turn it into a unique reference. No helper
 //! changes the block cache (see `super::run` for why that matters).
 
-use cranelift_codegen::ir::{types, AbiParam};
+use cranelift_codegen::ir::{self, types, AbiParam, FuncRef, Function, Signature};
+use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
 use iced_x86::{Instruction, Mnemonic};
@@ -170,14 +171,37 @@ extern "C" fn trace(cpu: *mut Cpu, ins: *const Instruction) {
     }
 }
 
-/// The helpers' ids in a module.
-pub(crate) struct HelperIds {
-    pub read: FuncId,
-    pub write: FuncId,
-    pub interp: FuncId,
-    pub condition: FuncId,
-    pub shift: FuncId,
-    pub trace: FuncId,
+/// A helper declared in a module, as a function that calls it imports it:
+/// what `Module::declare_func_in_func` reads from the module, kept apart
+/// from it so that IR can be built on the compile thread.
+#[derive(Clone, Debug)]
+pub(crate) struct Import {
+    id: FuncId,
+    signature: Signature,
+    colocated: bool,
+}
+
+impl Import {
+    /// Imports the helper into `func` (as `Module::declare_func_in_func` does).
+    pub(crate) fn declare_in(&self, func: &mut Function) -> FuncRef {
+        let signature = func.import_signature(self.signature.clone());
+        let name = func
+            .declare_imported_user_function(ir::UserExternalName { namespace: 0, index: self.id.as_u32() });
+        func.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: self.colocated,
+            patchable: false,
+        })
+    }
+}
+
+/// What the emitter needs of the module: the target's pointer type and
+/// the helpers (read, write, interp, condition, shift, trace).
+#[derive(Clone)]
+pub(crate) struct Imports {
+    pub frontend: TargetFrontendConfig,
+    pub helpers: [Import; 6],
 }
 
 const READ: &str = "vemu_jit_read";
@@ -198,7 +222,7 @@ pub(crate) fn register(builder: &mut JITBuilder) {
 }
 
 /// Declares the helpers in `module`.
-pub(crate) fn declare(module: &mut JITModule) -> Result<HelperIds, JitError> {
+pub(crate) fn declare(module: &mut JITModule) -> Result<Imports, JitError> {
     let ptr = module.target_config().pointer_type();
     let mut decl = |name: &str, params: &[types::Type], ret: Option<types::Type>| {
         let mut sig = module.make_signature();
@@ -209,17 +233,20 @@ pub(crate) fn declare(module: &mut JITModule) -> Result<HelperIds, JitError> {
         if let Some(r) = ret {
             sig.returns.push(AbiParam::new(r));
         }
-        module
+        let id = module
             .declare_function(name, Linkage::Import, &sig)
-            .map_err(|e| JitError(format!("declaring {name}: {e}")))
+            .map_err(|e| JitError(format!("declaring {name}: {e}")))?;
+        let colocated = module.declarations().get_function_decl(id).linkage.is_final();
+        Ok(Import { id, signature: sig, colocated })
     };
     let i32t = types::I32;
-    Ok(HelperIds {
-        read: decl(READ, &[i32t, i32t, i32t, i32t, ptr], Some(types::I64))?,
-        write: decl(WRITE, &[i32t, i32t, i32t, i32t, ptr], Some(i32t))?,
-        interp: decl(INTERP, &[ptr], Some(i32t))?,
-        condition: decl(CONDITION, &[i32t], Some(i32t))?,
-        shift: decl(SHIFT, &[i32t, i32t, i32t, i32t], Some(i32t))?,
-        trace: decl(TRACE, &[ptr], None)?,
-    })
+    let helpers = [
+        decl(READ, &[i32t, i32t, i32t, i32t, ptr], Some(types::I64))?,
+        decl(WRITE, &[i32t, i32t, i32t, i32t, ptr], Some(i32t))?,
+        decl(INTERP, &[ptr], Some(i32t))?,
+        decl(CONDITION, &[i32t], Some(i32t))?,
+        decl(SHIFT, &[i32t, i32t, i32t, i32t], Some(i32t))?,
+        decl(TRACE, &[ptr], None)?,
+    ];
+    Ok(Imports { frontend: module.target_config(), helpers })
 }

@@ -54,6 +54,7 @@ use vemu_block_cache::Links;
 use vemu_decoder::Block;
 
 pub(crate) use emit::{Mode, EXITS};
+use helpers::Imports;
 
 /// How blocks are executed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -215,7 +216,8 @@ pub struct Jit {
     baseline_isa: OwnedTargetIsa,
     ctx: Context,
     fctx: FunctionBuilderContext,
-    helpers: helpers::HelperIds,
+    /// What the emitter needs of the module (shared with the compile thread).
+    imports: Arc<Imports>,
     trampoline: Trampoline,
     generation: u64,
     pub(crate) compiled: usize,
@@ -238,6 +240,21 @@ struct MachineCode {
     relocs: Vec<ModuleReloc>,
 }
 
+/// The error of a compile whose emitter or Cranelift panicked (the compile
+/// thread catches it).
+const PANICKED: &str = "the emitter or Cranelift panicked";
+
+/// Makes the (cleared) function in `ctx` the translation declared as `id`.
+fn name_function(ctx: &mut Context, id: FuncId) {
+    ctx.func.signature = block_signature();
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+}
+
+/// The host addresses of `links`' slots, in exit order.
+fn slot_addresses(links: &Links) -> Vec<usize> {
+    (0..links.exits()).map(|i| links.slot_address(i)).collect()
+}
+
 /// Compiles the function in `ctx` (declared as `id`) for `isa`.
 fn machine_code(ctx: &mut Context, isa: &dyn TargetIsa, id: FuncId) -> Result<MachineCode, String> {
     let mut ctrl = ControlPlane::default();
@@ -247,10 +264,12 @@ fn machine_code(ctx: &mut Context, isa: &dyn TargetIsa, id: FuncId) -> Result<Ma
     Ok(MachineCode { bytes: code.code_buffer().to_vec(), alignment: code.buffer.alignment as u64, relocs })
 }
 
-/// The thread that runs the optimiser for [`Jit::start_compile`]: Cranelift's
-/// passes need nothing but the function, so they run beside the guest, which
-/// goes on in the interpreter meanwhile. On a Linux boot they are a third of
-/// the work a single thread would do.
+/// The thread that compiles for [`Jit::start_compile`]: building the IR
+/// needs the region's blocks (copies), its mode and link slots and the
+/// helpers' imports, and Cranelift's passes nothing but the function, so
+/// both run beside the guest, which goes on in the interpreter meanwhile. On
+/// a Linux boot they are a third of the work a single thread would do (the
+/// IR alone was 3% of the guest thread's time while it was built there).
 struct Background {
     jobs: JobQueue,
     done: Receiver<Done>,
@@ -281,8 +300,13 @@ const MAX_IN_FLIGHT: usize = 1024;
 struct Job {
     ticket: u64,
     id: FuncId,
-    eip: u32,
-    func: cranelift_codegen::ir::Function,
+    /// The region's blocks, entry first: the thread builds the IR from
+    /// them, and the translation points into their instructions (the
+    /// interpreter's helper gets the instruction it runs).
+    blocks: Vec<Block>,
+    mode: Mode,
+    /// The host addresses of the translation's link slots.
+    slots: Vec<usize>,
     /// Instructions interpreted in the block since it was queued (see
     /// [`JobQueue`]).
     heat: Arc<AtomicU32>,
@@ -350,18 +374,24 @@ impl Drop for JobQueue {
     }
 }
 
-/// A translation the compile thread finished, by ticket, as the module took it.
-pub(crate) type Finished = (u64, Result<JitCode, JitError>);
+/// A translation the compile thread finished, as the module took it.
+pub(crate) struct Finished {
+    pub ticket: u64,
+    pub code: Result<JitCode, JitError>,
+    /// The blocks it was compiled from (see [`Job::blocks`]): they must live
+    /// as long as the translation can run.
+    pub blocks: Vec<Block>,
+}
 
 struct Done {
     ticket: u64,
     id: FuncId,
-    eip: u32,
     code: Result<MachineCode, String>,
+    blocks: Vec<Block>,
 }
 
 impl Background {
-    fn start() -> Result<Background, JitError> {
+    fn start(imports: Arc<Imports>) -> Result<Background, JitError> {
         let isa = make_isa(Tier::Optimized)?;
         let queue = Arc::new((Mutex::new(Jobs::default()), Condvar::new()));
         let jobs = JobQueue(queue.clone());
@@ -374,19 +404,29 @@ impl Background {
                 // The guard moves in whole, so that it counts however the thread ends.
                 let end = end;
                 let mut ctx = Context::new();
+                let mut fctx = FunctionBuilderContext::new();
                 // Ends when the `Jit` (its queue) is dropped.
                 while let Some(job) = JobQueue::take(&queue) {
                     ctx.clear();
-                    ctx.func = job.func;
                     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let blocks: Vec<&Block> = job.blocks.iter().collect();
+                        let src = emit::Source {
+                            blocks: &blocks,
+                            mode: job.mode,
+                            slots: &job.slots,
+                            baseline: None,
+                        };
+                        name_function(&mut ctx, job.id);
+                        emit::emit_region(&imports, &mut ctx.func, &mut fctx, src).map_err(|e| e.0)?;
                         machine_code(&mut ctx, &*isa, job.id)
                     }));
                     let code = compiled.unwrap_or_else(|_| {
-                        // The context may be half-way through anything.
+                        // The contexts may be half-way through anything.
                         ctx = Context::new();
-                        Err("Cranelift panicked".into())
+                        fctx = FunctionBuilderContext::new();
+                        Err(PANICKED.into())
                     });
-                    let done = Done { ticket: job.ticket, id: job.id, eip: job.eip, code };
+                    let done = Done { ticket: job.ticket, id: job.id, code, blocks: job.blocks };
                     if done_tx.send(done).is_err() {
                         break;
                     }
@@ -468,7 +508,7 @@ impl Jit {
         builder.memory_provider(Box::new(memory::PackedCode::default()));
         helpers::register(&mut builder);
         let mut module = JITModule::new(builder);
-        let helpers = helpers::declare(&mut module)?;
+        let imports = Arc::new(helpers::declare(&mut module)?);
         let mut ctx = module.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let trampoline = build_trampoline(&mut module, &mut ctx, &mut fctx)?;
@@ -477,7 +517,7 @@ impl Jit {
             baseline_isa: make_isa(Tier::Baseline)?,
             ctx,
             fctx,
-            helpers,
+            imports,
             trampoline,
             generation,
             compiled: 0,
@@ -541,29 +581,31 @@ impl Jit {
         !self.debug.dump
     }
 
-    /// Starts compiling the region `blocks` for `mode` with the optimiser on
-    /// the compile thread: the IR is built here, Cranelift's passes run there.
+    /// Starts compiling the region `blocks` (copies of the blocks, entry
+    /// first) for `mode` with the optimiser on the compile thread, which
+    /// builds the IR too: the guest's thread only declares the translation.
     /// [`Jit::finished`] hands the translation over once it is ready, under
-    /// the ticket returned.
+    /// the ticket returned, with the blocks it points into.
     pub(crate) fn start_compile(
         &mut self,
-        blocks: &[&Block],
+        blocks: Vec<Block>,
         mode: Mode,
         links: &Links,
         heat: Arc<AtomicU32>,
     ) -> Result<u64, JitError> {
-        let id = self.emit(blocks, mode, links, None)?;
-        let func = std::mem::replace(&mut self.ctx.func, cranelift_codegen::ir::Function::new());
-        self.module.clear_context(&mut self.ctx);
+        let id = self
+            .module
+            .declare_anonymous_function(&block_signature())
+            .map_err(|e| JitError(format!("declaring a block: {e}")))?;
         let background = match &mut self.background {
             Some(b) => b,
-            None => self.background.insert(Background::start()?),
+            None => self.background.insert(Background::start(self.imports.clone())?),
         };
         let ticket = background.next_ticket;
         background.next_ticket += 1;
-        let eip = blocks[0].eip;
         heat.store(0, Ordering::Relaxed);
-        if let Err(e) = background.jobs.push(Job { ticket, id, eip, func, heat }) {
+        let slots = slot_addresses(links);
+        if let Err(e) = background.jobs.push(Job { ticket, id, blocks, mode, slots, heat }) {
             self.background = None;
             return Err(e);
         }
@@ -631,25 +673,29 @@ impl Jit {
         background.in_flight -= done.len();
         let mut out = Vec::with_capacity(done.len());
         let mut defined = Vec::new();
-        for d in done.into_iter().filter(|d| wants(d.ticket)) {
-            let result = d
-                .code
-                .map_err(|e| JitError(format!("compiling the block at {:#x}: {e}", d.eip)))
-                .and_then(|code| self.define(d.id, &code).map(|()| code.bytes.len()));
+        for Done { ticket, id, code, blocks } in done.into_iter().filter(|d| wants(d.ticket)) {
+            let eip = blocks.first().map_or(0, |b| b.eip);
+            let result = code
+                .map_err(|e| JitError(format!("compiling the block at {eip:#x}: {e}")))
+                .and_then(|code| self.define(id, &code).map(|()| code.bytes.len()));
             match result {
-                Ok(size) => defined.push((d.ticket, d.id, d.eip, size)),
-                Err(e) => out.push((d.ticket, Err(e))),
+                Ok(size) => defined.push((ticket, id, size, blocks)),
+                Err(e) => out.push(Finished { ticket, code: Err(e), blocks }),
             }
         }
         if defined.is_empty() {
             return out;
         }
         if let Err(e) = self.finalize() {
-            out.extend(defined.iter().map(|&(ticket, ..)| (ticket, Err(JitError(e.0.clone())))));
+            let failed =
+                |(ticket, _, _, blocks)| Finished { ticket, code: Err(JitError(e.0.clone())), blocks };
+            out.extend(defined.into_iter().map(failed));
             return out;
         }
-        for (ticket, id, eip, size) in defined {
-            out.push((ticket, Ok(self.installed(id, eip, size, Tier::Optimized))));
+        for (ticket, id, size, blocks) in defined {
+            let eip = blocks.first().map_or(0, |b| b.eip);
+            let code = Ok(self.installed(id, eip, size, Tier::Optimized));
+            out.push(Finished { ticket, code, blocks });
         }
         out
     }
@@ -662,19 +708,17 @@ impl Jit {
         links: &Links,
         baseline: Option<HotCounter>,
     ) -> Result<FuncId, JitError> {
-        let sig = block_signature();
         let id = self
             .module
-            .declare_anonymous_function(&sig)
+            .declare_anonymous_function(&block_signature())
             .map_err(|e| JitError(format!("declaring a block: {e}")))?;
-        self.ctx.func.signature = sig;
-        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        name_function(&mut self.ctx, id);
+        let slots = slot_addresses(links);
         let emitted = emit::emit_region(
-            &mut self.module,
-            &mut self.ctx,
+            &self.imports,
+            &mut self.ctx.func,
             &mut self.fctx,
-            &self.helpers,
-            emit::Source { blocks, mode, links, baseline },
+            emit::Source { blocks, mode, slots: &slots, baseline },
         );
         if let Err(e) = emitted {
             self.module.clear_context(&mut self.ctx);
@@ -809,8 +853,9 @@ mod tests {
         let job = |ticket: u64, heat: &Arc<AtomicU32>| Job {
             ticket,
             id: FuncId::from_u32(0),
-            eip: 0,
-            func: cranelift_codegen::ir::Function::new(),
+            blocks: Vec::new(),
+            mode: Mode::default(),
+            slots: Vec::new(),
             heat: heat.clone(),
         };
         let heats: Vec<Arc<AtomicU32>> = (0..4).map(|_| Arc::default()).collect();
@@ -836,7 +881,8 @@ mod tests {
     #[test]
     fn a_compile_thread_that_ends_is_reported() {
         let mut jit = Jit::new().expect("a JIT on this host");
-        let background = jit.background.insert(Background::start().expect("a compile thread"));
+        let background =
+            jit.background.insert(Background::start(jit.imports.clone()).expect("a compile thread"));
         background.jobs.close();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut busy = std::time::Duration::ZERO;
