@@ -149,6 +149,22 @@ fn a_block_names_the_block_that_ran_after_it_for_the_run_loop_to_prefetch() {
 }
 
 #[test]
+fn two_blocks_that_share_a_recent_slot_are_both_found_without_the_block_cache() {
+    // 0000:1000: jmp far 1101:0000 (linear 0x11010); there: jmp far 0000:1000.
+    // The two blocks' physical addresses hash to the same slot of the
+    // recent blocks, which holds both: after the first turns, no lookup goes
+    // on to the block cache but the one in 256 that marks a block used.
+    let mut cpu = cpu_on(&[0xea, 0x00, 0x00, 0x01, 0x11], u64::MAX, CpuConfig::default());
+    cpu.mem.write_phys(PhysAddr(0x11010), &[0xea, 0x00, 0x10, 0x00, 0x00]);
+    cpu.run(10);
+    let asked = |cpu: &Cpu| cpu.cache.stats().hits + cpu.cache.stats().misses;
+    let before = asked(&cpu);
+    cpu.run(1000);
+    assert!(matches!(cpu.state.eip, 0 | 0x1000), "between the two jumps");
+    assert!(asked(&cpu) - before <= 4, "the block cache was asked {} times", asked(&cpu) - before);
+}
+
+#[test]
 fn a_load_after_a_store_or_load_of_its_operand_sees_memory_in_both_tiers() {
     // Run five times (compiled after the first with the JIT), each time:
     //   mov bx, 0x3000; mov si, 0x3000; mov ax, 0x1111; mov dx, 0x2222
