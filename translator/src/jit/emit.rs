@@ -1321,6 +1321,8 @@ impl<'b> Emitter<'_, 'b> {
             M::Sfence if self.mode.sse2 => true,
             M::Imul if ins.op_count() > 1 => self.imul(),
             M::Mul | M::Imul => self.mul_acc(),
+            M::Div if self.op_size(0) == 4 => return self.div32(),
+            M::Xchg if self.is_gpr(0) && self.is_gpr(1) => self.xchg_regs(),
             M::Rdtsc => self.rdtsc(),
             M::Leave => self.leave(),
             M::Cbw | M::Cwde | M::Cwd | M::Cdq => self.convert(),
@@ -1329,6 +1331,21 @@ impl<'b> Emitter<'_, 'b> {
             M::Cmpxchg => self.cmpxchg(),
             M::Bt | M::Bts | M::Btr | M::Btc => self.bit_test(),
             M::Cli => return self.cli(),
+            M::Lodsb
+            | M::Lodsw
+            | M::Lodsd
+            | M::Stosb
+            | M::Stosw
+            | M::Stosd
+            | M::Scasb
+            | M::Scasw
+            | M::Scasd
+            | M::Movsb
+            | M::Movsw
+            | M::Movsd
+            | M::Cmpsb
+            | M::Cmpsw
+            | M::Cmpsd => self.string_once(),
             _ if is_cmovcc(ins.mnemonic()) && self.mode.cmov => self.cmovcc(),
             _ if is_setcc(ins.mnemonic()) => self.setcc(),
             M::Jmp => return self.jmp(),
@@ -1342,6 +1359,135 @@ impl<'b> Emitter<'_, 'b> {
             return false;
         }
         self.fallback()
+    }
+
+    /// LODS, STOS, SCAS, MOVS and CMPS without a REP prefix (C's `strcmp`
+    /// and `strlen` loops in a 32-bit kernel): one iteration, as the
+    /// interpreter's `string_step` does it. The source is DS:(E)SI (its
+    /// segment can be overridden), the destination ES:(E)DI; the address
+    /// size picks SI and DI or ESI and EDI; EFLAGS.DF says which way they
+    /// move, by the element size. The pointers change only once every access
+    /// succeeded.
+    fn string_once(&mut self) -> bool {
+        use Mnemonic as M;
+        let ins = self.ins;
+        let kinds = || (0..ins.op_count()).map(|n| ins.op_kind(n));
+        // (MOVSD and CMPSD also name SSE2 instructions.)
+        let string = kinds().any(|k| {
+            matches!(k, OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemoryESDI | OpKind::MemoryESEDI)
+        });
+        if !string || ins.has_rep_prefix() || ins.has_repne_prefix() {
+            return false;
+        }
+        let (size, src, dst) = match ins.mnemonic() {
+            M::Lodsb | M::Lodsw | M::Lodsd => (ins.memory_size().size() as u32, true, false),
+            M::Stosb | M::Stosw | M::Stosd | M::Scasb | M::Scasw | M::Scasd => {
+                (ins.memory_size().size() as u32, false, true)
+            }
+            _ => (ins.memory_size().size() as u32, true, true),
+        };
+        let a32 = kinds().any(|k| matches!(k, OpKind::MemorySegESI | OpKind::MemoryESEDI));
+        let (si_reg, di_reg) =
+            if a32 { (Register::ESI, Register::EDI) } else { (Register::SI, Register::DI) };
+        let bits = match self.pending.and_then(|p| p.bits) {
+            Some(b) => b,
+            None => self.ld(types::I32, FL_BITS),
+        };
+        let df = self.b.ins().band_imm_s(bits, fl::DF as i64);
+        let back = self.iconst(size.wrapping_neg());
+        let forth = self.iconst(size);
+        let delta = self.b.ins().select(df, back, forth);
+        let at = |e: &mut Self, r: Register, seg: u32| {
+            let offset = e.get_reg(r);
+            Addr { seg, offset, probed: None, key: None }
+        };
+        let src_at = src.then(|| at(self, si_reg, seg_of(ins.memory_segment()) as u32));
+        let mut dst_at = dst.then(|| at(self, di_reg, Seg::ES as u32));
+        match ins.mnemonic() {
+            M::Lodsb | M::Lodsw | M::Lodsd => {
+                let v = self.load(&mut src_at.expect("LODS reads"), size, false);
+                self.set_reg(accumulator(size), v);
+            }
+            M::Stosb | M::Stosw | M::Stosd => {
+                let v = self.get_reg(accumulator(size));
+                self.store(&dst_at.expect("STOS writes"), size, v);
+            }
+            M::Scasb | M::Scasw | M::Scasd => {
+                let a = self.get_reg(accumulator(size));
+                let b = self.load(dst_at.as_mut().expect("SCAS reads"), size, false);
+                let r = self.b.ins().isub(a, b);
+                let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+                self.set_flags_lazy(op::SUB, size, r, a, b);
+            }
+            M::Movsb | M::Movsw | M::Movsd => {
+                let v = self.load(&mut src_at.expect("MOVS reads"), size, false);
+                self.store(&dst_at.expect("MOVS writes"), size, v);
+            }
+            _ => {
+                let a = self.load(&mut src_at.expect("CMPS reads"), size, false);
+                let b = self.load(dst_at.as_mut().expect("CMPS reads"), size, false);
+                let r = self.b.ins().isub(a, b);
+                let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+                self.set_flags_lazy(op::SUB, size, r, a, b);
+            }
+        }
+        for (moves, r) in [(src, si_reg), (dst, di_reg)] {
+            if moves {
+                let old = self.get_reg(r);
+                let new = self.b.ins().iadd(old, delta);
+                self.set_reg(r, new);
+            }
+        }
+        true
+    }
+
+    /// DIV of EDX:EAX by a 32-bit register or memory operand (a 32-bit
+    /// kernel's 64-by-32 divisions: `do_div`, printk's numbers). A quotient
+    /// that fits (EDX below the divisor, which is then not 0) is computed
+    /// inline; otherwise the interpreter runs the instruction, and raises
+    /// #DE. The flags stay as they were, as the interpreter leaves them.
+    fn div32(&mut self) -> bool {
+        let divisor = self.read_src(0);
+        let (eax, edx) = (self.reg32(reg::EAX), self.reg32(reg::EDX));
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThan, edx, divisor);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.ins().brif(fits, fast, &[], slow, &[]);
+        self.enter(slow);
+        self.b.set_cold_block(slow);
+        // The interpreter leaves the flags alone (or leaves the block with
+        // #DE): what the fast path has of them holds after the join too.
+        let (known, pending) = (self.known, self.pending);
+        if self.fallback() {
+            self.invalid.get_or_insert_with(|| "DIV ended its block".to_string());
+        }
+        (self.known, self.pending) = (known, pending);
+        self.b.ins().jump(join, &[]);
+        self.enter(fast);
+        let high = self.b.ins().uextend(types::I64, edx);
+        let high = self.b.ins().ishl_imm_s(high, 32);
+        let low = self.b.ins().uextend(types::I64, eax);
+        let dividend = self.b.ins().bor(high, low);
+        let d = self.b.ins().uextend(types::I64, divisor);
+        let q = self.b.ins().udiv(dividend, d);
+        let r = self.b.ins().urem(dividend, d);
+        let q = self.b.ins().ireduce(types::I32, q);
+        let r = self.b.ins().ireduce(types::I32, r);
+        self.set_reg(Register::EAX, q);
+        self.set_reg(Register::EDX, r);
+        self.b.ins().jump(join, &[]);
+        self.enter(join);
+        false
+    }
+
+    /// XCHG of two registers (no memory: that one locks).
+    fn xchg_regs(&mut self) -> bool {
+        let (r0, r1) = (self.ins.op0_register(), self.ins.op1_register());
+        let (a, b) = (self.get_reg(r0), self.get_reg(r1));
+        self.set_reg(r0, b);
+        self.set_reg(r1, a);
+        true
     }
 
     /// The instruction runs in the interpreter; returns whether the block ended.
