@@ -127,7 +127,7 @@ pub struct CachedBlock {
     /// marks it used in the block cache's LRU order.
     recent_hits: Cell<u32>,
     /// Its translation, once compiled.
-    code: Cell<Option<JitCode>>,
+    pub(crate) code: Cell<Option<JitCode>>,
     /// Compiling it failed: it stays with the interpreter.
     jit_failed: Cell<bool>,
     /// The ticket of its translation while the compile thread has it.
@@ -136,7 +136,7 @@ pub struct CachedBlock {
     /// the thread compiles the hottest first.
     heat: std::cell::OnceCell<std::sync::Arc<std::sync::atomic::AtomicU32>>,
     /// The link slots of its translation's exits.
-    links: Rc<Links>,
+    pub(crate) links: Rc<Links>,
     /// Where the block that ran after it last time lives, for the run loop
     /// to prefetch while this one runs ([`NextHint`]).
     next: Cell<NextHint>,
@@ -816,7 +816,7 @@ impl Cpu {
         }
     }
 
-    fn clear_jmp_cache(&mut self) {
+    pub(crate) fn clear_jmp_cache(&mut self) {
         self.jmp_cache.fill(JmpEntry::default());
         self.jmp_cache_extent = 0;
     }
@@ -905,24 +905,33 @@ impl Cpu {
     /// CS:EIP, if that is compiled and on the same linear page as the exit's
     /// own translation: then whatever maps that page to the one (checked when
     /// the translation is entered) maps it to the other, under any mapping.
+    ///
+    /// The target is looked for among the recent blocks only, and the slot's
+    /// owner only once the target turned out compiled: most exits that come
+    /// back here lead to code still interpreted (each time they are taken),
+    /// and a target that is hot but not recent is linked at a later exit.
     fn link_exit(&mut self, slot: usize) {
-        let Some((_, _, source_eip)) = self.links.owner(slot) else { return };
         let cs = *self.state.seg(Seg::CS);
         let linear = cs.base.wrapping_add(self.state.eip);
-        if linear & !0xfff != cs.base.wrapping_add(source_eip) & !0xfff {
-            return;
-        }
-        let Ok(phys) = self.fetch_translate(linear) else { return };
+        // (From the TLB only: a page walk here would set accessed bits
+        // before the guest fetches from the page, if it ever does.)
+        let user = self.user();
+        let Some(phys) = self.mem.translate_cached(linear, vemu_softmmu::Access::Fetch, user) else { return };
         let key = BlockKey { phys, eip: self.state.eip, mode: self.mode_bits() };
-        let Some(target) = self.cache.peek(&key) else { return };
+        let ways = &self.recent[recent_slot(phys)].0;
+        let Some((_, target)) = ways.iter().flatten().find(|(k, _)| *k == key) else { return };
+        let generation = self.jit.as_ref().map_or(0, |j| j.generation());
+        let Some(code) = target.code.get().filter(|c| c.generation == generation) else { return };
         if target.block.second_page.is_some() || target.extent.get() > cs.limit {
             // Its second page may be remapped without a flush of the first.
             return;
         }
-        let generation = self.jit.as_ref().map_or(0, |j| j.generation());
-        if let Some(code) = target.code.get().filter(|c| c.generation == generation) {
-            self.links.link(slot, &target.links, code.entry, target.extent.get());
+        let (target_links, extent) = (target.links.clone(), target.extent.get());
+        let Some((_, _, source_eip)) = self.links.owner(slot) else { return };
+        if linear & !0xfff != cs.base.wrapping_add(source_eip) & !0xfff {
+            return;
         }
+        self.links.link(slot, &target_links, code.entry, extent);
     }
 
     /// Drops every translation (the code module is full): the block cache starts
@@ -1091,6 +1100,8 @@ impl Cpu {
         if let Some(evicted) = self.cache.insert(key, &pages, cached.clone()) {
             self.forget_block(&evicted);
         }
+        let ways = &mut self.recent[recent_slot(phys)].0;
+        ways[1] = ways[0].replace((key, cached.clone()));
         Ok(cached)
     }
 

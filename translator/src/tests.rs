@@ -165,6 +165,29 @@ fn two_blocks_that_share_a_recent_slot_are_both_found_without_the_block_cache() 
 }
 
 #[test]
+fn an_exit_to_a_compiled_block_on_its_page_is_linked_to_it() {
+    // 1000: inc ax; jmp 1010. 1010: inc bx; jmp 1000. In the baseline tier
+    // each block is a translation of its own. An exit whose target the jump
+    // cache does not hold comes back to the run loop, which links it to the
+    // target's translation (compiled, and run lately) for the next time.
+    let mut code = vec![0x90; 0x13];
+    code[..3].copy_from_slice(&[0x40, 0xeb, 0x0d]);
+    code[0x10..].copy_from_slice(&[0x43, 0xeb, 0xed]);
+    let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine: Engine::Jit, ..CpuConfig::default() });
+    cpu.run(100);
+    cpu.clear_jmp_cache();
+    cpu.run(100);
+    let blocks = cpu.cache.on_page(PhysAddr(0x1000));
+    let block = |eip: u32| blocks.iter().find(|b| b.block.eip == eip).expect("the block ran");
+    let linked = [(0x1000, 0x1010), (0x1010, 0x1000)]
+        .iter()
+        .filter(|(from, to)| block(*from).links.target(0) == block(*to).code.get().expect("compiled").entry)
+        .count();
+    assert!(linked >= 1, "no exit was linked");
+    assert_eq!(cpu.state.regs[reg::EAX] + cpu.state.regs[reg::EBX], cpu.icount as u32 / 2);
+}
+
+#[test]
 fn a_load_after_a_store_or_load_of_its_operand_sees_memory_in_both_tiers() {
     // Run five times (compiled after the first with the JIT), each time:
     //   mov bx, 0x3000; mov si, 0x3000; mov ax, 0x1111; mov dx, 0x2222
