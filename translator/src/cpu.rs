@@ -507,7 +507,7 @@ impl Cpu {
             }
             // Then what the compile thread finished, for blocks still in the
             // cache with the code it was compiled from.
-            if self.jit.as_ref().is_some_and(|j| j.compiling()) {
+            if self.jit.as_ref().is_some_and(|j| j.has_news()) {
                 self.take_finished_translations();
                 if self.jit.as_ref().is_some_and(|j| j.needs_flush) {
                     self.flush_translations();

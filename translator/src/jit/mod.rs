@@ -614,8 +614,17 @@ impl Jit {
     }
 
     /// Whether translations are being compiled on the compile thread.
+    #[cfg(test)]
     pub(crate) fn compiling(&self) -> bool {
         self.background.as_ref().is_some_and(|b| b.in_flight > 0)
+    }
+
+    /// Whether the compile thread sent anything (or ended) since
+    /// [`Jit::finished`] last looked: one atomic load, for the run loop to
+    /// make before every block while compiles are in flight.
+    #[inline]
+    pub(crate) fn has_news(&self) -> bool {
+        self.background.as_ref().is_some_and(|b| b.in_flight > 0 && b.sent.load(Ordering::Acquire) != b.seen)
     }
 
     /// Whether the compile thread has as much queued as it may: a block that
