@@ -996,6 +996,7 @@ impl Cpu {
     }
 
     /// Mode bits a decoded block depends on.
+    #[inline]
     fn mode_bits(&self) -> u32 {
         let s = &self.state;
         (s.code_bitness() == 32) as u32

@@ -386,8 +386,13 @@ impl Cpu {
     /// execution starts at, so the fetch raises #UD straight away. (An
     /// instruction that starts below such a page and runs into it raises #UD
     /// too, where the processor would decode its last bytes as FF.)
+    #[inline]
     pub(crate) fn fetch_translate(&mut self, linear: u32) -> Fault<PhysAddr> {
         let user = self.user();
+        // (The TLB's answer inline: the run loop asks before every block.)
+        if let Some(phys) = self.mem.translate_cached(linear, Access::Fetch, user) {
+            return Ok(phys);
+        }
         self.translate(linear, Access::Fetch, user)?.ok_or_else(Exception::ud)
     }
 
