@@ -345,6 +345,38 @@ type RecentBlock = (BlockKey, Rc<CachedBlock>);
 struct RecentSet([Option<RecentBlock>; 2]);
 const _: () = assert!(std::mem::size_of::<RecentSet>() == 64, "a recent set is one cache line");
 
+impl RecentSet {
+    /// The block with `key`, if the set holds it.
+    fn find(&self, key: &BlockKey) -> Option<&Rc<CachedBlock>> {
+        self.0.iter().flatten().find(|(k, _)| k == key).map(|(_, b)| b)
+    }
+
+    /// The block with `key`, moved first if the set holds it.
+    fn lookup(&mut self, key: &BlockKey) -> Option<&Rc<CachedBlock>> {
+        if !matches!(&self.0[0], Some((k, _)) if k == key) {
+            if !matches!(&self.0[1], Some((k, _)) if k == key) {
+                return None;
+            }
+            self.0.swap(0, 1);
+        }
+        self.0[0].as_ref().map(|(_, b)| b)
+    }
+
+    /// Holds `b` first; the block found before it moves second.
+    fn insert(&mut self, key: BlockKey, b: Rc<CachedBlock>) {
+        self.0[1] = self.0[0].replace((key, b));
+    }
+
+    /// Lets `b` go, if the set holds it.
+    fn forget(&mut self, b: &Rc<CachedBlock>) {
+        for way in self.0.iter_mut() {
+            if way.as_ref().is_some_and(|(_, r)| Rc::ptr_eq(r, b)) {
+                *way = None;
+            }
+        }
+    }
+}
+
 /// Slots of [`Cpu::recent`] (a power of two), two blocks each: 2 MiB. A
 /// Linux boot runs some 90 000 blocks; with 16 384 blocks in all, conflicts
 /// sent twice as many lookups to the block cache as with 65 536.
@@ -918,8 +950,7 @@ impl Cpu {
         let user = self.user();
         let Some(phys) = self.mem.translate_cached(linear, vemu_softmmu::Access::Fetch, user) else { return };
         let key = BlockKey { phys, eip: self.state.eip, mode: self.mode_bits() };
-        let ways = &self.recent[recent_slot(phys)].0;
-        let Some((_, target)) = ways.iter().flatten().find(|(k, _)| *k == key) else { return };
+        let Some(target) = self.recent[recent_slot(phys)].find(&key) else { return };
         let generation = self.jit.as_ref().map_or(0, |j| j.generation());
         let Some(code) = target.code.get().filter(|c| c.generation == generation) else { return };
         if target.block.second_page.is_some() || target.extent.get() > cs.limit {
@@ -1042,13 +1073,8 @@ impl Cpu {
         let key = BlockKey { phys, eip, mode };
         // The recent blocks answer most lookups without the block cache's
         // hashing and LRU bookkeeping (a twentieth of a Linux boot's time).
-        let ways = &mut self.recent[recent_slot(phys)].0;
-        let hit = |way: &Option<RecentBlock>| matches!(way, Some((k, _)) if *k == key);
-        if !hit(&ways[0]) && hit(&ways[1]) {
-            ways.swap(0, 1);
-        }
-        let found = match &ways[0] {
-            Some((k, b)) if *k == key => {
+        let found = match self.recent[recent_slot(phys)].lookup(&key) {
+            Some(b) => {
                 let b = b.clone();
                 let hits = b.recent_hits.get().wrapping_add(1);
                 b.recent_hits.set(hits);
@@ -1057,11 +1083,10 @@ impl Cpu {
                 }
                 Some(b)
             }
-            _ => {
+            None => {
                 let b = self.cache.get(&key);
                 if let Some(b) = &b {
-                    let ways = &mut self.recent[recent_slot(phys)].0;
-                    ways[1] = ways[0].replace((key, b.clone()));
+                    self.recent[recent_slot(phys)].insert(key, b.clone());
                 }
                 b
             }
@@ -1101,8 +1126,7 @@ impl Cpu {
         if let Some(evicted) = self.cache.insert(key, &pages, cached.clone()) {
             self.forget_block(&evicted);
         }
-        let ways = &mut self.recent[recent_slot(phys)].0;
-        ways[1] = ways[0].replace((key, cached.clone()));
+        self.recent[recent_slot(phys)].insert(key, cached.clone());
         Ok(cached)
     }
 
@@ -1253,11 +1277,7 @@ impl Cpu {
         if let Some(ticket) = b.ticket.take() {
             self.compiling.remove(&ticket);
         }
-        for way in self.recent[recent_slot(b.block.phys)].0.iter_mut() {
-            if way.as_ref().is_some_and(|(_, r)| Rc::ptr_eq(r, b)) {
-                *way = None;
-            }
-        }
+        self.recent[recent_slot(b.block.phys)].forget(b);
         self.links.remove(&b.links);
         if b.code.get().is_some() {
             self.clear_jmp_cache();

@@ -1379,20 +1379,16 @@ impl<'b> Emitter<'_, 'b> {
         if !string || ins.has_rep_prefix() || ins.has_repne_prefix() {
             return false;
         }
-        let (size, src, dst) = match ins.mnemonic() {
-            M::Lodsb | M::Lodsw | M::Lodsd => (ins.memory_size().size() as u32, true, false),
-            M::Stosb | M::Stosw | M::Stosd | M::Scasb | M::Scasw | M::Scasd => {
-                (ins.memory_size().size() as u32, false, true)
-            }
-            _ => (ins.memory_size().size() as u32, true, true),
+        let size = ins.memory_size().size() as u32;
+        let (src, dst) = match ins.mnemonic() {
+            M::Lodsb | M::Lodsw | M::Lodsd => (true, false),
+            M::Stosb | M::Stosw | M::Stosd | M::Scasb | M::Scasw | M::Scasd => (false, true),
+            _ => (true, true),
         };
         let a32 = kinds().any(|k| matches!(k, OpKind::MemorySegESI | OpKind::MemoryESEDI));
         let (si_reg, di_reg) =
             if a32 { (Register::ESI, Register::EDI) } else { (Register::SI, Register::DI) };
-        let bits = match self.pending.and_then(|p| p.bits) {
-            Some(b) => b,
-            None => self.ld(types::I32, FL_BITS),
-        };
+        let bits = self.flag_bits();
         let df = self.b.ins().band_imm_s(bits, fl::DF as i64);
         let back = self.iconst(size.wrapping_neg());
         let forth = self.iconst(size);
@@ -1415,9 +1411,7 @@ impl<'b> Emitter<'_, 'b> {
             M::Scasb | M::Scasw | M::Scasd => {
                 let a = self.get_reg(accumulator(size));
                 let b = self.load(dst_at.as_mut().expect("SCAS reads"), size, false);
-                let r = self.b.ins().isub(a, b);
-                let r = self.b.ins().band_imm_s(r, mask(size) as i64);
-                self.set_flags_lazy(op::SUB, size, r, a, b);
+                self.compare(size, a, b);
             }
             M::Movsb | M::Movsw | M::Movsd => {
                 let v = self.load(&mut src_at.expect("MOVS reads"), size, false);
@@ -1426,9 +1420,7 @@ impl<'b> Emitter<'_, 'b> {
             _ => {
                 let a = self.load(&mut src_at.expect("CMPS reads"), size, false);
                 let b = self.load(dst_at.as_mut().expect("CMPS reads"), size, false);
-                let r = self.b.ins().isub(a, b);
-                let r = self.b.ins().band_imm_s(r, mask(size) as i64);
-                self.set_flags_lazy(op::SUB, size, r, a, b);
+                self.compare(size, a, b);
             }
         }
         for (moves, r) in [(src, si_reg), (dst, di_reg)] {
@@ -1439,6 +1431,13 @@ impl<'b> Emitter<'_, 'b> {
             }
         }
         true
+    }
+
+    /// The flags of CMP `a`, `b` (`size`-byte values, zero-extended).
+    fn compare(&mut self, size: u32, a: Value, b: Value) {
+        let r = self.b.ins().isub(a, b);
+        let r = self.b.ins().band_imm_s(r, mask(size) as i64);
+        self.set_flags_lazy(op::SUB, size, r, a, b);
     }
 
     /// DIV of EDX:EAX by a 32-bit register or memory operand (a 32-bit
@@ -2081,13 +2080,19 @@ impl<'b> Emitter<'_, 'b> {
         self.b.ins().sextend(types::I64, v)
     }
 
+    /// EFLAGS as the pending `bits` hold them, else the state (their
+    /// arithmetic flags are stale while a record holds an operation).
+    fn flag_bits(&mut self) -> Value {
+        match self.pending.and_then(|p| p.bits) {
+            Some(b) => b,
+            None => self.ld(types::I32, FL_BITS),
+        }
+    }
+
     /// EFLAGS with the six arithmetic flags `arith` and the others as they
     /// are (in the pending `bits`, else in the state).
     fn with_arith(&mut self, arith: Value) -> Value {
-        let old = match self.pending.and_then(|p| p.bits) {
-            Some(b) => b,
-            None => self.ld(types::I32, FL_BITS),
-        };
+        let old = self.flag_bits();
         let kept = self.without_arith(old);
         let bits = self.b.ins().bor(kept, arith);
         self.arith_free.insert(bits, kept);

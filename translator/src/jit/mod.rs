@@ -593,10 +593,7 @@ impl Jit {
         links: &Links,
         heat: Arc<AtomicU32>,
     ) -> Result<u64, JitError> {
-        let id = self
-            .module
-            .declare_anonymous_function(&block_signature())
-            .map_err(|e| JitError(format!("declaring a block: {e}")))?;
+        let id = self.declare()?;
         let background = match &mut self.background {
             Some(b) => b,
             None => self.background.insert(Background::start(self.imports.clone())?),
@@ -688,7 +685,7 @@ impl Jit {
                 .map_err(|e| JitError(format!("compiling the block at {eip:#x}: {e}")))
                 .and_then(|code| self.define(id, &code).map(|()| code.bytes.len()));
             match result {
-                Ok(size) => defined.push((ticket, id, size, blocks)),
+                Ok(size) => defined.push((ticket, id, eip, size, blocks)),
                 Err(e) => out.push(Finished { ticket, code: Err(e), blocks }),
             }
         }
@@ -697,12 +694,11 @@ impl Jit {
         }
         if let Err(e) = self.finalize() {
             let failed =
-                |(ticket, _, _, blocks)| Finished { ticket, code: Err(JitError(e.0.clone())), blocks };
+                |(ticket, _, _, _, blocks)| Finished { ticket, code: Err(JitError(e.0.clone())), blocks };
             out.extend(defined.into_iter().map(failed));
             return out;
         }
-        for (ticket, id, size, blocks) in defined {
-            let eip = blocks.first().map_or(0, |b| b.eip);
+        for (ticket, id, eip, size, blocks) in defined {
             let code = Ok(self.installed(id, eip, size, Tier::Optimized));
             out.push(Finished { ticket, code, blocks });
         }
@@ -717,10 +713,7 @@ impl Jit {
         links: &Links,
         baseline: Option<HotCounter>,
     ) -> Result<FuncId, JitError> {
-        let id = self
-            .module
-            .declare_anonymous_function(&block_signature())
-            .map_err(|e| JitError(format!("declaring a block: {e}")))?;
+        let id = self.declare()?;
         name_function(&mut self.ctx, id);
         let slots = slot_addresses(links);
         let emitted = emit::emit_region(
@@ -738,6 +731,13 @@ impl Jit {
             eprintln!("=== region at {:#x}\n{}", blocks[0].eip, self.ctx.func.display());
         }
         Ok(id)
+    }
+
+    /// Declares a translation in the module.
+    fn declare(&mut self) -> Result<FuncId, JitError> {
+        self.module
+            .declare_anonymous_function(&block_signature())
+            .map_err(|e| JitError(format!("declaring a block: {e}")))
     }
 
     /// Gives the module a translation's bytes.
