@@ -254,6 +254,28 @@ impl LinuxImage {
     }
 }
 
+/// The lines of a Linux console log in which the kernel says it computed
+/// something wrong, or worse: a crypto self-test that failed (a boot runs
+/// dozens, from SHA-2 to RSA and Diffie-Hellman, on the CPU it boots on), a
+/// WARNING, a BUG, an oops, a panic. A boot that printed one did not
+/// succeed, however far it went: miscompiled code can make a kernel boot
+/// faster by failing its self-tests early. The Linux tests and the boot
+/// benchmark (`compare-pc`) check for them.
+pub fn kernel_complaints(log: &str) -> Vec<&str> {
+    const SIGNS: [&str; 7] = [
+        "WARNING:",
+        "BUG:",
+        "Oops:",
+        "Call Trace:",
+        "general protection fault",
+        "invalid opcode:",
+        "Kernel panic",
+    ];
+    log.lines()
+        .filter(|l| (l.contains("alg:") && l.contains("failed")) || SIGNS.iter().any(|s| l.contains(s)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +387,21 @@ mod tests {
         let built = std::fs::read(&out).unwrap();
         std::fs::remove_file(&out).unwrap();
         assert!(built == ROM, "roms/linuxboot.bin is stale: run nasm -f bin -o linuxboot.bin linuxboot.asm");
+    }
+
+    #[test]
+    fn a_failed_self_test_or_a_warning_is_a_complaint_and_a_passed_one_is_not() {
+        // From a boot whose JIT miscompiled RSA, and a sound one.
+        let log = "[    1.663860] alg: self-tests for CTR-KDF (hmac(sha256)) passed
+[    2.539975] alg: akcipher: decrypt test failed. Invalid output
+[    2.540044] alg: self-tests for rsa using rsa-generic failed (rc=-22)
+[    2.540057] WARNING: CPU: 0 PID: 57 at crypto/testmgr.c:5907 alg_test.cold+0xd6/0x10a
+[    2.649000] PCI: Using host bridge windows from ACPI; if necessary, use \"pci=nocrs\" and report a bug
+[    2.694000] acpi PNP0A03:00: fail to add MMCONFIG information
+";
+        let found = kernel_complaints(log);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("decrypt test failed") && found[2].contains("WARNING:"));
+        assert!(kernel_complaints("[    0.0] Linux version 6.1.0\nVEMU-GUEST-READY\n").is_empty());
     }
 }

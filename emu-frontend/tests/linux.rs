@@ -89,10 +89,13 @@ fn boot_on(medium: Medium, flavor: &str, engine: &str, disk: &str, extra: &[&str
     s
 }
 
-/// Waits for the shell, having seen the init's line.
+/// Waits for the shell, having seen the init's line and no complaint from
+/// the kernel on the way.
 fn reach_shell(s: &mut Session) -> String {
     let ready = s.expect("VEMU-GUEST-READY", BOOT_LIMIT);
     assert!(!ready.contains("VEMU-GUEST-FAIL"), "the initramfs found no root:\n{ready}");
+    let complaints = vemu::linuxboot::kernel_complaints(&ready);
+    assert!(complaints.is_empty(), "the kernel complained:\n{}\n\nthe log:\n{ready}", complaints.join("\n"));
     let line = s.expect("\n", SHORT);
     s.expect(PROMPT, SHORT);
     line

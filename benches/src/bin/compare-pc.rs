@@ -84,6 +84,16 @@ fn time_until(cmd: &mut Command, marker: Option<&str>) -> Result<(f64, bool), St
             let secs = start.elapsed().as_secs_f64();
             let _ = child.kill();
             let _ = child.wait();
+            // A kernel that failed its self-tests may well boot faster.
+            let log = String::from_utf8_lossy(&seen);
+            let complaints = vemu::linuxboot::kernel_complaints(&log);
+            if !complaints.is_empty() {
+                return Err(format!(
+                    "{:?}: the guest's kernel complained:\n{}",
+                    cmd.get_program(),
+                    complaints.join("\n")
+                ));
+            }
             return Ok((secs, true));
         }
         if start.elapsed() > Duration::from_secs(300) {
