@@ -101,11 +101,47 @@ pub enum Exit {
 }
 
 /// A block as the cache holds it.
+///
+/// The run loop reads the first fields (up to `block`, whose instruction
+/// list, address and mode it needs) every time the block runs, most often
+/// for blocks long out of the host's caches: `repr(C)` keeps them together
+/// at the start, in the lines [`NextHint::prefetch`] fetches ahead, and the
+/// fields only compiles and invalidations read after them. (Left to the
+/// compiler, the run count and the hint were on a fifth line, never
+/// prefetched: a miss for nearly every interpreted block.)
+#[repr(C)]
 pub struct CachedBlock {
-    pub block: Block,
+    /// Times it has run (for the JIT threshold).
+    runs: Cell<u32>,
+    /// Lookups [`Cpu::recent`] answered with it: one in [`RECENT_PROMOTE`]
+    /// marks it used in the block cache's LRU order.
+    recent_hits: Cell<u32>,
+    /// The highest CS offset of any byte of the block or its region.
+    extent: Cell<u32>,
+    /// How often translations of code at its address had been dropped for
+    /// writes to their code when it was decoded (`Cpu::invalidations`): read
+    /// once, not at every run (it was a hash lookup per interpreted block);
+    /// a write to its code drops the block, and the one decoded after it
+    /// reads the count afresh.
+    invalidated: u32,
+    /// Where the block that ran after it last time lives, for the run loop
+    /// to prefetch while this one runs ([`NextHint`]).
+    next: Cell<NextHint>,
+    /// Its translation, once compiled.
+    pub(crate) code: Cell<Option<JitCode>>,
+    /// The ticket of its translation while the compile thread has it.
+    ticket: Cell<Option<u64>>,
+    /// Compiling it failed: it stays with the interpreter.
+    jit_failed: Cell<bool>,
     /// What executes each of its instructions in the interpreter
     /// ([`crate::interp::handler`]), chosen once, when it was decoded.
     handlers: Box<[crate::interp::Handler]>,
+    pub block: Block,
+    /// Instructions it ran (interpreted) while the compile thread had it:
+    /// the thread compiles the hottest first.
+    heat: std::cell::OnceCell<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+    /// The link slots of its translation's exits.
+    pub(crate) links: Rc<Links>,
     /// The other blocks its translation covers (`jit::region`); a translation
     /// compiled on this thread points into them (and into `block`).
     pub(crate) region: RefCell<Vec<Block>>,
@@ -113,34 +149,12 @@ pub struct CachedBlock {
     /// compile thread was built from and points into (the interpreter's
     /// helper gets the instruction it runs): kept while it can run.
     pub(crate) compiled_from: RefCell<Vec<Block>>,
-    /// The highest CS offset of any byte of the block or its region.
-    extent: Cell<u32>,
-    /// Times it has run (for the JIT threshold).
-    runs: Cell<u32>,
-    /// How often translations of code at its address had been dropped for
-    /// writes to their code when it was decoded (`Cpu::invalidations`): read
-    /// once, not at every run (it was a hash lookup per interpreted block);
-    /// a write to its code drops the block, and the one decoded after it
-    /// reads the count afresh.
-    invalidated: u32,
-    /// Lookups [`Cpu::recent`] answered with it: one in [`RECENT_PROMOTE`]
-    /// marks it used in the block cache's LRU order.
-    recent_hits: Cell<u32>,
-    /// Its translation, once compiled.
-    pub(crate) code: Cell<Option<JitCode>>,
-    /// Compiling it failed: it stays with the interpreter.
-    jit_failed: Cell<bool>,
-    /// The ticket of its translation while the compile thread has it.
-    ticket: Cell<Option<u64>>,
-    /// Instructions it ran (interpreted) while the compile thread had it:
-    /// the thread compiles the hottest first.
-    heat: std::cell::OnceCell<std::sync::Arc<std::sync::atomic::AtomicU32>>,
-    /// The link slots of its translation's exits.
-    pub(crate) links: Rc<Links>,
-    /// Where the block that ran after it last time lives, for the run loop
-    /// to prefetch while this one runs ([`NextHint`]).
-    next: Cell<NextHint>,
 }
+
+/// The part of a [`CachedBlock`] the run loop reads at each run, from its
+/// start (the reference counts before it included): within three lines.
+const HOT_BYTES: usize = std::mem::offset_of!(CachedBlock, block) + std::mem::size_of::<Block>();
+const _: () = assert!(HOT_BYTES + 2 * std::mem::size_of::<usize>() <= 3 * 64);
 
 /// Addresses of the block that ran after a block last time: its slot in
 /// [`Cpu::recent`], its allocation and its first instructions. An
@@ -165,11 +179,15 @@ impl NextHint {
         if self.block == 0 {
             return;
         }
+        // The block's reference counts and hot fields (`HOT_BYTES`), in at
+        // most four lines wherever its allocation starts.
+        let counts = self.block - 2 * std::mem::size_of::<usize>();
         for addr in [
             self.slot,
-            self.block,
-            self.block + 64,
-            self.block + 128,
+            counts,
+            counts + 64,
+            counts + 128,
+            counts + 191,
             self.insns,
             self.insns + 64,
             self.handlers,
