@@ -80,12 +80,12 @@ fn time_until(cmd: &mut Command, marker: Option<&str>) -> Result<(f64, bool), St
             break;
         }
         seen.extend_from_slice(&buf[..n]);
-        if marker.is_some_and(|m| String::from_utf8_lossy(&seen).contains(m)) {
+        let log = String::from_utf8_lossy(&seen);
+        if marker.is_some_and(|m| log.contains(m)) {
             let secs = start.elapsed().as_secs_f64();
             let _ = child.kill();
             let _ = child.wait();
             // A kernel that failed its self-tests may well boot faster.
-            let log = String::from_utf8_lossy(&seen);
             let complaints = vemu::linuxboot::kernel_complaints(&log);
             if !complaints.is_empty() {
                 return Err(format!(

@@ -1448,12 +1448,8 @@ impl<'b> Emitter<'_, 'b> {
     fn string_once(&mut self) -> bool {
         use Mnemonic as M;
         let ins = self.ins;
-        let kinds = || (0..ins.op_count()).map(|n| ins.op_kind(n));
         // (MOVSD and CMPSD also name SSE2 instructions.)
-        let string = kinds().any(|k| {
-            matches!(k, OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemoryESDI | OpKind::MemoryESEDI)
-        });
-        if !string || ins.has_rep_prefix() || ins.has_repne_prefix() {
+        if !is_string(ins) || is_rep_string(ins) {
             return false;
         }
         let size = ins.memory_size().size() as u32;
@@ -1462,7 +1458,8 @@ impl<'b> Emitter<'_, 'b> {
             M::Stosb | M::Stosw | M::Stosd | M::Scasb | M::Scasw | M::Scasd => (false, true),
             _ => (true, true),
         };
-        let a32 = kinds().any(|k| matches!(k, OpKind::MemorySegESI | OpKind::MemoryESEDI));
+        let a32 =
+            (0..ins.op_count()).any(|n| matches!(ins.op_kind(n), OpKind::MemorySegESI | OpKind::MemoryESEDI));
         let (si_reg, di_reg) =
             if a32 { (Register::ESI, Register::EDI) } else { (Register::SI, Register::DI) };
         let bits = self.flag_bits();
@@ -2858,14 +2855,19 @@ fn is_cmovcc(m: Mnemonic) -> bool {
 }
 
 /// A string instruction with a REP prefix (it counts one per iteration).
-fn is_rep_string(ins: &Instruction) -> bool {
-    let string = (0..ins.op_count()).any(|n| {
+/// A string instruction (LODS, STOS, SCAS, MOVS, CMPS, INS, OUTS): one of
+/// its operands is addressed by (E)SI or (E)DI.
+fn is_string(ins: &Instruction) -> bool {
+    (0..ins.op_count()).any(|n| {
         matches!(
             ins.op_kind(n),
             OpKind::MemorySegSI | OpKind::MemorySegESI | OpKind::MemoryESDI | OpKind::MemoryESEDI
         )
-    });
-    string && (ins.has_rep_prefix() || ins.has_repne_prefix())
+    })
+}
+
+fn is_rep_string(ins: &Instruction) -> bool {
+    is_string(ins) && (ins.has_rep_prefix() || ins.has_repne_prefix())
 }
 
 fn is_setcc(m: Mnemonic) -> bool {
