@@ -733,6 +733,83 @@ fn a_downward_rep_stos_from_the_top_of_a_flat_segment() {
     assert_eq!(cpu.state.regs[reg::EDI], 0xffff_fffc);
 }
 
+#[test]
+fn accesses_through_one_register_share_a_probe_only_where_it_holds_in_every_tier() {
+    // 32-bit flat code, in three blocks (the interpreter takes over at each
+    // access to the device); compiled code checks accesses through one
+    // register once (see `SharedProbe`), where that check can hold.
+    let code = [
+        // A range that straddles two pages: its check misses, each access
+        // goes on alone.
+        0xbf, 0xf0, 0x3f, 0x00, 0x00, // mov edi, 0x3ff0
+        0x8b, 0x47, 0x08, // mov eax, [edi+8]        (0x3ff8)
+        0x8b, 0x4f, 0x14, // mov ecx, [edi+0x14]     (0x4004: 0x20004)
+        0x89, 0x4f, 0x04, // mov [edi+4], ecx        (0x3ff4)
+        0x89, 0x47, 0x18, // mov [edi+0x18], eax     (0x4008: 0x20008)
+        // EBX changed: the same displacement is another address, here the
+        // device's.
+        0xbb, 0x00, 0xf0, 0x0c, 0x00, // mov ebx, 0xcf000
+        0x8b, 0x53, 0x08, // mov edx, [ebx+8]        (RAM)
+        0x8b, 0x73, 0x0c, // mov esi, [ebx+0xc]      (RAM)
+        0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, // add ebx, 0x1000
+        0x8b, 0x6b, 0x08, // mov ebp, [ebx+8]        (device, offset 8)
+        // An access beyond the shared range, on the device's page.
+        0xbb, 0x00, 0xf9, 0x0c, 0x00, // mov ebx, 0xcf900
+        0x8b, 0x53, 0x08, // mov edx, [ebx+8]        (RAM)
+        0x8b, 0x73, 0x0c, // mov esi, [ebx+0xc]      (RAM)
+        0x8b, 0xbb, 0x00, 0x08, 0x00, 0x00, // mov edi, [ebx+0x800]   (device, offset 0x100)
+        // Stores through one register onto the block's own code: the
+        // immediate of the MOV after them (at 0x1044).
+        0xbb, 0x43, 0x10, 0x00, 0x00, // mov ebx, 0x1043
+        0xc6, 0x43, 0x01, 0x78, // mov byte [ebx+1], 0x78
+        0xc6, 0x43, 0x02, 0x56, // mov byte [ebx+2], 0x56
+        0xb8, 0x00, 0x00, 0x00, 0x00, // mov eax, 0
+        0xf4, // hlt
+    ];
+    assert_eq!(code[0x43], 0xb8, "the patched MOV's place");
+    for (engine, jit_threshold) in [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Jit, 2000)] {
+        let mut cpu = pm_cpu(&code, &[]);
+        cpu.config.engine = engine;
+        cpu.config.jit_threshold = jit_threshold;
+        // Paging: one to one, but for the page at 0x4000, which is at
+        // 0x20000 (a check of only the range's first page would take the
+        // second's bytes from 0x4000).
+        let (dir, table) = (0x10000u32, 0x11000u32);
+        cpu.mem.write_phys(PhysAddr(dir), &(table | 3).to_le_bytes());
+        for page in 0..0x100u32 {
+            let frame = if page == 4 { 0x20 } else { page };
+            cpu.mem.write_phys(PhysAddr(table + 4 * page), &(frame << 12 | 3).to_le_bytes());
+        }
+        cpu.state.cr3 = dir;
+        cpu.state.cr0 |= cr0::PG;
+        cpu.mem.tlb.flush_all();
+        for (at, v) in [(0x3ff8, 0x1111_1111u32), (0x20004, 0x2222_2222), (0xcf008, 0x3333_3333)] {
+            cpu.mem.write_phys(PhysAddr(at), &v.to_le_bytes());
+        }
+        for (at, v) in [(0xcf00c, 0x4444_4444u32), (0xcf908, 0x5555_5555), (0xcf90c, 0x6666_6666)] {
+            cpu.mem.write_phys(PhysAddr(at), &v.to_le_bytes());
+        }
+        let tier = format!("{engine:?} at {jit_threshold}");
+        assert_eq!(cpu.run(100), Exit::Halted, "{tier}");
+        assert_eq!(cpu.state.regs[reg::EAX], 0x5678, "{tier}: the patched MOV ran");
+        // Again, with the TLB filled (a check that cannot hit tests nothing).
+        cpu.state.eip = 0x1000;
+        cpu.state.halted = false;
+        assert_eq!(cpu.run(100), Exit::Halted, "{tier}");
+        let r = cpu.state.regs;
+        assert_eq!(r[reg::ECX], 0x2222_2222, "{tier}");
+        assert_eq!(cpu.read_lin(0x3ff4, 4, false).unwrap(), 0x2222_2222, "{tier}");
+        assert_eq!(cpu.read_lin(0x4008, 4, false).unwrap(), 0x1111_1111, "{tier}");
+        assert_eq!(
+            [r[reg::EDX], r[reg::ESI], r[reg::EBP], r[reg::EDI]],
+            [0x5555_5555, 0x6666_6666, 0, 0],
+            "{tier}"
+        );
+        let dev = cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap();
+        assert_eq!(dev.reads, [8, 0x100].repeat(2), "{tier}: each read of the device, once a run");
+    }
+}
+
 /// A bus whose interrupt line rises at virtual time `at` (a device event the
 /// CPU is told about through `next_event`).
 struct EventIrq {

@@ -162,6 +162,39 @@ struct Remembered {
 /// Most accesses remembered at once (the oldest is forgotten first).
 const REMEMBERED: usize = 8;
 
+/// A TLB probe that serves several accesses of a guest block: those through
+/// the same registers (a [`MemKey`] without its displacement), all reads or
+/// all writes, within `lo..=hi` of the registers' sum. Its one check covers
+/// the whole range: a hit means all of it lies in one page, mapped for the
+/// access, at `host` (the entry's addend; 0 for a miss, which the code
+/// tests with one register: a hit whose addend were 0 would only take the slow
+/// path). A 32-bit kernel's locals at `[ebp-...]` are the case
+/// it serves: one check for a function's loads from its frame, one for its
+/// stores, instead of one at each access.
+///
+/// An access it covers needs no probe of its own while nothing could have
+/// changed the TLB's mapping: no call but a memory helper's (which reads or
+/// writes plain memory, else the code leaves), and the registers unchanged
+/// (their definition counts are in the key). A miss proves nothing about the
+/// access itself (the range may cross a page its bytes do not): each access
+/// then probes alone, on its cold path.
+#[derive(Copy, Clone)]
+struct SharedProbe {
+    key: MemKey,
+    write: bool,
+    lo: i64,
+    hi: i64,
+    host: Value,
+}
+
+/// Most shared probes kept at once (the oldest is dropped first).
+const SHARED_PROBES: usize = 8;
+/// The widest range one probe covers: far below a page, so that a frame
+/// rarely straddles a page boundary and misses every time.
+const SHARED_SPAN: i64 = 512;
+/// How far ahead in the block the emitter looks for accesses to share a probe with.
+const SHARED_LOOKAHEAD: usize = 32;
+
 /// The general registers a region touches. Only these live in variables:
 /// `used` ones are loaded at entry and after every helper that may change the
 /// state, `written` ones are stored back at exits and before helpers. Whatever
@@ -277,6 +310,12 @@ struct Emitter<'a, 'b> {
     /// What memory holds at operands loaded or stored earlier in the current
     /// guest block (see [`Emitter::load`]).
     remembered: Vec<Remembered>,
+    /// The current guest block's probes that serve more than one access.
+    shared: Vec<SharedProbe>,
+    /// The current guest block's instructions after the one being emitted.
+    rest: &'b [Instruction],
+    /// For the look ahead of [`Emitter::shared_probe`].
+    info: InstructionInfoFactory,
     /// The region's shared ways out, created at their first use and filled
     /// in at the end (see [`Exits`]).
     exits: Exits,
@@ -384,6 +423,9 @@ pub(crate) fn emit_region(
         arith_free: HashMap::new(),
         reg_defs: [0; 8],
         remembered: Vec::new(),
+        shared: Vec::new(),
+        rest: &[],
+        info: InstructionInfoFactory::new(),
         exits: Exits::default(),
     };
     let bud = e.ld(types::I64, ENV + env_offset::BUDGET);
@@ -423,6 +465,7 @@ impl<'b> Emitter<'_, 'b> {
         (self.known, self.pending) = self.carried.remove(&blk.eip).unwrap_or((None, None));
         // (Values of another block do not reach this one.)
         self.remembered.clear();
+        self.shared.clear();
         self.emitted.insert(blk.eip);
         if let Some(hot) = self.hot.filter(|_| blk.eip == self.root) {
             self.count_run(hot, blk.eip);
@@ -436,6 +479,7 @@ impl<'b> Emitter<'_, 'b> {
         let last = insns.len() - 1;
         for (i, ins) in insns.iter().enumerate() {
             self.ins = ins;
+            self.rest = &insns[i + 1..];
             self.left_in_block = last - i;
             let left = self.b.use_var(self.budget);
             let left = self.b.ins().iadd_imm_s(left, -1);
@@ -519,6 +563,11 @@ impl<'b> Emitter<'_, 'b> {
             // It may write memory (the read helper only reads plain memory,
             // or interprets the instruction and the code leaves).
             self.remembered.clear();
+        }
+        if f != self.h_read && f != self.h_write {
+            // It may change the TLB's mappings (the memory helpers only read
+            // or write plain memory, or the code leaves).
+            self.shared.clear();
         }
         let call = self.b.ins().call(f, args);
         self.cpu_here = None;
@@ -863,19 +912,7 @@ impl<'b> Emitter<'_, 'b> {
     /// The memory operand's segment and offset (wrapped to the address size).
     fn addr(&mut self) -> Addr {
         let ins = self.ins;
-        // A base or index that is not a general register (none in 16- and
-        // 32-bit code) leaves the operand unremembered.
-        let reg = |r: Register| if r == Register::None { Some(None) } else { gpr_index(r).map(Some) };
-        let key = match (reg(ins.memory_base()), reg(ins.memory_index())) {
-            (Some(base), Some(index)) => Some(MemKey {
-                seg: seg_of(ins.memory_segment()) as u32,
-                base: base.map(|i| (i, self.reg_defs[i])),
-                index: index.map(|i| (i, self.reg_defs[i], ins.memory_index_scale())),
-                disp: ins.memory_displacement32(),
-                addr16: addr16(ins),
-            }),
-            _ => None,
-        };
+        let key = self.mem_key(ins);
         let mut a = self.iconst(ins.memory_displacement32());
         if ins.memory_base() != Register::None {
             let base = self.get_reg(ins.memory_base());
@@ -892,12 +929,33 @@ impl<'b> Emitter<'_, 'b> {
         Addr { seg: seg_of(ins.memory_segment()) as u32, offset: a, probed: None, key }
     }
 
+    /// The key of `ins`'s memory operand with the registers as they are now
+    /// defined. A base or index that is not a general register (none in 16-
+    /// and 32-bit code) leaves the operand without one.
+    fn mem_key(&self, ins: &Instruction) -> Option<MemKey> {
+        let reg = |r: Register| if r == Register::None { Some(None) } else { gpr_index(r).map(Some) };
+        match (reg(ins.memory_base()), reg(ins.memory_index())) {
+            (Some(base), Some(index)) => Some(MemKey {
+                seg: seg_of(ins.memory_segment()) as u32,
+                base: base.map(|i| (i, self.reg_defs[i])),
+                index: index.map(|i| (i, self.reg_defs[i], ins.memory_index_scale())),
+                disp: ins.memory_displacement32(),
+                addr16: addr16(ins),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether segment `seg` is flat (base 0, no limit to check).
+    fn flat(&self, seg: u32) -> bool {
+        self.mode.flat && [Seg::ES, Seg::SS, Seg::DS].iter().any(|s| *s as u32 == seg)
+    }
+
     /// The fast-path test of an access: in the segment's plain limit and a TLB
     /// hit; returns (ok, host address if ok).
     fn probe(&mut self, a: &Addr, size: u32, write: bool) -> (Value, Value) {
         let seg = a.seg as i32;
-        let flat = self.mode.flat && [Seg::ES, Seg::SS, Seg::DS].iter().any(|s| *s as i32 == seg);
-        let (lin, seg_ok) = if flat {
+        let (lin, seg_ok) = if self.flat(a.seg) {
             // An access past 4 GiB wraps to another page: the TLB tag check
             // fails and the helper raises the fault.
             (a.offset, None)
@@ -911,11 +969,27 @@ impl<'b> Emitter<'_, 'b> {
             (self.b.ins().iadd(base, a.offset), Some(seg_ok))
         };
         let lin_last = self.b.ins().iadd_imm_s(lin, size as i64 - 1);
-        let page = self.b.ins().band_imm_s(lin_last, !0xfff);
-        // The entry's offset in the TLB, ((lin >> 12) % entries) * entry size, in
-        // one shift and one mask.
+        let (tlb_ok, addend) = self.tlb_probe(lin, lin_last, write);
+        let ok = match seg_ok {
+            Some(seg_ok) => self.b.ins().band(seg_ok, tlb_ok),
+            None => tlb_ok,
+        };
+        let lin64 = self.b.ins().uextend(self.ptr, lin);
+        let host = self.b.ins().iadd(addend, lin64);
+        (ok, host)
+    }
+
+    /// Whether the TLB maps the linear addresses `first..=last` (less than a
+    /// page apart) in one page for a read or a `write`; returns that and the
+    /// entry's addend (host address minus linear address).
+    fn tlb_probe(&mut self, first: Value, last: Value, write: bool) -> (Value, Value) {
+        // The entry of `first`'s page, tagged with `last`'s page: they are
+        // the same page, or the tag cannot match.
+        let page = self.b.ins().band_imm_s(last, !0xfff);
+        // The entry's offset in the TLB, ((first >> 12) % entries) * entry
+        // size, in one shift and one mask.
         let shift = TLB_ENTRY_SIZE.trailing_zeros() as i64;
-        let off = self.b.ins().ushr_imm_s(lin, 12 - shift);
+        let off = self.b.ins().ushr_imm_s(first, 12 - shift);
         let off = self.b.ins().band_imm_s(off, ((vemu_softmmu::TLB_ENTRIES - 1) << shift) as i64);
         let off = self.b.ins().uextend(self.ptr, off);
         let set = TLB_SETS + i32::from(self.mode.user) * TLB_SET_SIZE;
@@ -923,15 +997,120 @@ impl<'b> Emitter<'_, 'b> {
         let entry = self.b.ins().iadd(cpu, off);
         let tag_at = set + if write { TLB_WRITE_TAG } else { TLB_READ_TAG };
         let tag = self.b.ins().load(types::I32, mf(), entry, tag_at);
-        let tlb_ok = self.b.ins().icmp(IntCC::Equal, tag, page);
-        let ok = match seg_ok {
-            Some(seg_ok) => self.b.ins().band(seg_ok, tlb_ok),
-            None => tlb_ok,
-        };
+        let ok = self.b.ins().icmp(IntCC::Equal, tag, page);
         let addend = self.b.ins().load(self.ptr, mf(), entry, set + TLB_ADDEND);
-        let lin64 = self.b.ins().uextend(self.ptr, lin);
-        let host = self.b.ins().iadd(addend, lin64);
-        (ok, host)
+        (ok, addend)
+    }
+
+    /// A probe `a` shares with other accesses of the block (see
+    /// [`SharedProbe`]): one made earlier that covers it, or a new one, made
+    /// here, if accesses further on can share it. Returns its `host`.
+    fn shared_probe(&mut self, a: &Addr, size: u32, write: bool) -> Option<Value> {
+        let key = a.key.filter(|k| !k.addr16 && self.flat(k.seg))?;
+        let first = key.disp as i32 as i64;
+        let last = first + size as i64 - 1;
+        let key = MemKey { disp: 0, ..key };
+        let covers = |p: &SharedProbe| p.key == key && p.write == write && p.lo <= first && last <= p.hi;
+        if let Some(p) = self.shared.iter().find(|p| covers(p)) {
+            return Some(p.host);
+        }
+        let (lo, hi) = self.shared_range(key, write, first, last)?;
+        let lin_lo = self.b.ins().iadd_imm_s(a.offset, lo - first);
+        let lin_hi = self.b.ins().iadd_imm_s(a.offset, hi - first);
+        let (ok, addend) = self.tlb_probe(lin_lo, lin_hi, write);
+        // One value to keep, rather than the compare's two operands (the
+        // compiler would compare again at every branch on its result).
+        let zero = self.b.ins().iconst(self.ptr, 0);
+        let host = self.b.ins().select(ok, addend, zero);
+        if self.shared.len() == SHARED_PROBES {
+            self.shared.remove(0);
+        }
+        self.shared.push(SharedProbe { key, write, lo, hi, host });
+        Some(host)
+    }
+
+    /// The range (displacements of the first and last bytes) a probe for
+    /// the access to `first..=last` through `key` would cover: the accesses
+    /// of the same kind through the same registers in the block's next
+    /// instructions, up to the first that changes one of those registers
+    /// (the current instruction's own changes included). None if no other
+    /// access would share it.
+    fn shared_range(&mut self, key: MemKey, write: bool, first: i64, last: i64) -> Option<(i64, i64)> {
+        let regs = [key.base.map(|b| b.0), key.index.map(|x| x.0)];
+        let (mut lo, mut hi) = (first, last);
+        let mut shared = false;
+        let rest = self.rest;
+        for (n, ins) in std::iter::once(self.ins).chain(rest).take(SHARED_LOOKAHEAD).enumerate() {
+            let info = self.info.info(ins);
+            let operand = (0..ins.op_count()).find(|&i| ins.op_kind(i) == OpKind::Memory);
+            let access = operand.map_or(OpAccess::None, |i| info.op_access(i));
+            let writes = matches!(
+                access,
+                OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
+            );
+            let reads = matches!(access, OpAccess::Read | OpAccess::CondRead);
+            let changes = info.used_registers().iter().any(|u| {
+                !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
+                    && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
+            });
+            if n > 0 && (writes && write || reads && !write) {
+                if let Some(k) = self.mem_key(ins).filter(|k| MemKey { disp: 0, ..*k } == key) {
+                    let d = k.disp as i32 as i64;
+                    let (l, h) = (lo.min(d), hi.max(d + ins.memory_size().size() as i64 - 1));
+                    if h - l < SHARED_SPAN {
+                        (lo, hi, shared) = (l, h, true);
+                    }
+                }
+            }
+            if changes {
+                break;
+            }
+        }
+        shared.then_some((lo, hi))
+    }
+
+    /// Branches to the fast path of an access, `direct` (given the host
+    /// address, it does the access and ends its block), if the TLB maps it,
+    /// else to `slow`. A probe this access shares with others of its block
+    /// decides for it; where it misses, the access probes alone (cold). Returns
+    /// the access's own probe, if it made one on the hot path (for the write
+    /// half of a read-modify-write).
+    fn branch_to_fast_path(
+        &mut self,
+        a: &Addr,
+        size: u32,
+        write: bool,
+        slow: IrBlock,
+        direct: impl Fn(&mut Self, Value),
+    ) -> Option<(Value, Value)> {
+        let shared = if a.probed.is_some() { None } else { self.shared_probe(a, size, write) };
+        let own = match shared {
+            Some(addend) => {
+                let fast = self.b.create_block();
+                let alone = self.b.create_block();
+                self.b.ins().brif(addend, fast, &[], alone, &[]);
+                self.enter(fast);
+                let lin64 = self.b.ins().uextend(self.ptr, a.offset);
+                let host = self.b.ins().iadd(addend, lin64);
+                direct(self, host);
+                self.enter(alone);
+                self.b.set_cold_block(alone);
+                None
+            }
+            None => a.probed,
+        };
+        let (ok, host) = match own {
+            Some(p) => p,
+            None => self.probe(a, size, write),
+        };
+        let fast = self.b.create_block();
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.enter(fast);
+        if shared.is_some() {
+            self.b.set_cold_block(fast);
+        }
+        direct(self, host);
+        shared.is_none().then_some((ok, host))
     }
 
     /// Loads `size` bytes (zero-extended); `rmw` checks the access as a write.
@@ -963,22 +1142,20 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     fn load_from_memory(&mut self, a: &mut Addr, size: u32, rmw: bool) -> Value {
-        let (ok, host) = self.probe(a, size, rmw);
-        if rmw {
-            a.probed = Some((ok, host));
-        }
-        let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let v = self.b.append_block_param(done, types::I32);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.enter(fast);
-        let x = match size {
-            1 => self.b.ins().uload8(types::I32, mf(), host, 0),
-            2 => self.b.ins().uload16(types::I32, mf(), host, 0),
-            _ => self.b.ins().load(types::I32, mf(), host, 0),
-        };
-        self.b.ins().jump(done, &[x.into()]);
+        let probed = self.branch_to_fast_path(a, size, rmw, slow, |e, host| {
+            let x = match size {
+                1 => e.b.ins().uload8(types::I32, mf(), host, 0),
+                2 => e.b.ins().uload16(types::I32, mf(), host, 0),
+                _ => e.b.ins().load(types::I32, mf(), host, 0),
+            };
+            e.b.ins().jump(done, &[x.into()]);
+        });
+        if rmw {
+            a.probed = probed;
+        }
         self.enter(slow);
         self.b.set_cold_block(slow);
         let rmw_v = self.iconst(rmw as u32);
@@ -1009,21 +1186,16 @@ impl<'b> Emitter<'_, 'b> {
     }
 
     fn store_to_memory(&mut self, a: &Addr, size: u32, v: Value) {
-        let (ok, host) = match a.probed {
-            Some(p) => p,
-            None => self.probe(a, size, true),
-        };
-        let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.enter(fast);
-        match size {
-            1 => self.b.ins().istore8(mf(), v, host, 0),
-            2 => self.b.ins().istore16(mf(), v, host, 0),
-            _ => self.b.ins().store(mf(), v, host, 0),
-        };
-        self.b.ins().jump(done, &[]);
+        self.branch_to_fast_path(a, size, true, slow, |e, host| {
+            match size {
+                1 => e.b.ins().istore8(mf(), v, host, 0),
+                2 => e.b.ins().istore16(mf(), v, host, 0),
+                _ => e.b.ins().store(mf(), v, host, 0),
+            };
+            e.b.ins().jump(done, &[]);
+        });
         self.enter(slow);
         self.b.set_cold_block(slow);
         self.memory_helper(
