@@ -288,6 +288,9 @@ pub struct Cpu {
     /// then, or until the next device event is due, their answer cannot
     /// have changed, and the run loop does not ask again at every block.
     pub(crate) irq_stale: bool,
+    /// `mode_bits()` as the run loop last computed it, until something that
+    /// may change it runs (see [`Cpu::mode_key`]).
+    mode_key: Option<u32>,
     /// The decoded blocks and their translations. Generated code embeds
     /// addresses that only this cache keeps alive (instructions it hands to
     /// helpers, link slots, other translations' entry points); nothing may
@@ -403,6 +406,20 @@ const RECENT_SETS: usize = 32768;
 /// cache, so that the blocks run most stay the last to be evicted.
 const RECENT_PROMOTE: u32 = 256;
 
+/// Whether `ins`, ending a block, leaves the mode as it was: a near jump,
+/// call or return, a conditional branch or a loop (the run loop need not
+/// compute `Cpu::mode_bits` again after it; see `Cpu::mode_key`).
+fn keeps_mode(ins: &iced_x86::Instruction) -> bool {
+    use iced_x86::Mnemonic as M;
+    match ins.mnemonic() {
+        M::Jmp => !ins.is_jmp_far() && !ins.is_jmp_far_indirect(),
+        M::Call => !ins.is_call_far() && !ins.is_call_far_indirect(),
+        M::Ret => true,
+        M::Loop | M::Loope | M::Loopne | M::Jcxz | M::Jecxz => true,
+        _ => ins.is_jcc_short_or_near(),
+    }
+}
+
 /// The slot of [`Cpu::recent`] for a block starting at `phys`.
 fn recent_slot(phys: PhysAddr) -> usize {
     (phys.0 ^ (phys.0 >> 12)) as usize & (RECENT_SETS - 1)
@@ -426,6 +443,7 @@ impl Cpu {
             event_due: u64::MAX,
             events_stale: true,
             irq_stale: true,
+            mode_key: None,
             cache: BlockCache::new(config.block_cache_size),
             next_eip: 0,
             request: None,
@@ -502,9 +520,11 @@ impl Cpu {
         let mut end = self.icount.saturating_add(budget);
         // The block run last, to be told where its successor is.
         let mut previous: Option<Rc<CachedBlock>> = None;
-        // The machine may have moved the clock (a halt) or the devices.
+        // The machine may have moved the clock (a halt) or the devices, and
+        // anything may have changed the state.
         self.events_stale = true;
         self.irq_stale = true;
+        self.mode_key = None;
         loop {
             if let Some(r) = self.request.take() {
                 return Exit::Request(r);
@@ -564,7 +584,7 @@ impl Cpu {
                 }
             }
             let stop = self.stop_before_event(end);
-            let mode = self.mode_bits();
+            let mode = self.mode_key();
             let block = match self.lookup_block(mode) {
                 Ok(b) => b,
                 Err(e) => {
@@ -595,7 +615,12 @@ impl Cpu {
                         end = self.icount;
                     }
                 }
-                _ => self.exec_block(&block, stop),
+                _ => {
+                    self.exec_block(&block, stop);
+                    if !block.block.insns.last().is_some_and(keeps_mode) {
+                        self.mode_key = None;
+                    }
+                }
             }
             previous = Some(block);
         }
@@ -1016,6 +1041,9 @@ impl Cpu {
         self.next_eip = sequential;
         self.delivered = false;
         self.ss_loaded = false;
+        // (It may be one that changes the mode, which compiled code leaves
+        // to the interpreter.)
+        self.mode_key = None;
         match self.execute(ins) {
             Err(e) => {
                 self.device_access = false;
@@ -1042,6 +1070,32 @@ impl Cpu {
                 }
             }
         }
+    }
+
+    /// [`Cpu::mode_bits`], computed again only after what may have changed
+    /// it: the run loop's start (anything may have written the state), an
+    /// interrupt or exception delivered (`deliver`), an instruction compiled
+    /// code left to the interpreter, and an interpreted block that ends with
+    /// anything but a near branch (whatever else changes a segment register,
+    /// CR0, the CPL or EFLAGS.VM ends its block: `ends_block`). Debug builds
+    /// check that the value kept is the value.
+    fn mode_key(&mut self) -> u32 {
+        match self.mode_key {
+            Some(m) => {
+                debug_assert_eq!(m, self.mode_bits(), "the mode changed unseen");
+                m
+            }
+            None => {
+                let m = self.mode_bits();
+                self.mode_key = Some(m);
+                m
+            }
+        }
+    }
+
+    /// Forgets the mode key (see [`Cpu::mode_key`]).
+    pub(crate) fn mode_may_change(&mut self) {
+        self.mode_key = None;
     }
 
     /// Mode bits a decoded block depends on.

@@ -135,6 +135,7 @@ impl Cpu {
     /// Enters the handler for `vec`. `ret` is the EIP the handler returns to.
     pub(crate) fn deliver(&mut self, vec: u8, error: Option<u32>, source: IntSource, ret: u32) -> Fault {
         self.state.halted = false;
+        self.mode_may_change();
         if self.state.protected_mode() {
             self.deliver_protected(vec, error, source, ret)
         } else {
