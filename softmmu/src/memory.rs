@@ -211,6 +211,13 @@ impl Memory {
         read_ok && quiet(written) && !(written == Backing::Ram && self.code.touches_code(phys, len))
     }
 
+    /// Whether what is written at `phys` is what a read there then sees: RAM
+    /// for both (not a ROM, nothing, a device window, nor RAM that shadows a
+    /// ROM for one of them only).
+    pub fn reads_see_writes(&self, phys: PhysAddr) -> bool {
+        (self.phys.backing(phys), self.phys.backing_for(phys, true)) == (Backing::Ram, Backing::Ram)
+    }
+
     /// Writes `size` bytes at `phys` (within one page) where writes of it go:
     /// RAM (code tracking sees it), or a device window the caller dispatches
     /// to, or nowhere.

@@ -274,19 +274,30 @@ impl Cpu {
     /// The slow path of compiled code's writes: writes `size` bytes at
     /// `seg:offset` if the write is plain (no device that is not quiet, no
     /// byte of code) and gives true, else does nothing and gives false.
-    pub(crate) fn write_for_jit(&mut self, seg: Seg, offset: u32, size: u32, value: u32) -> Fault<bool> {
+    /// With `read_back` (compiled code takes the value stored for a later
+    /// load of the same operand), plain also means that a read sees what
+    /// was written: RAM, in one page.
+    pub(crate) fn write_for_jit(
+        &mut self,
+        seg: Seg,
+        offset: u32,
+        size: u32,
+        value: u32,
+        read_back: bool,
+    ) -> Fault<bool> {
         let linear = self.check_seg(seg, offset, size, true)?;
         if (linear & 0xfff) + size <= 0x1000 {
             return Ok(match self.translate(linear, Access::Write, self.user())? {
                 Some(phys) if !self.mem.is_plain(phys, size, true) => false,
+                Some(phys) if read_back && !self.mem.reads_see_writes(phys) => false,
                 Some(phys) => {
                     self.write_phys(phys, size, value);
                     true
                 }
-                None => true,
+                None => !read_back,
             });
         }
-        if !self.crossing_is_plain(linear, size, Access::Write)? {
+        if !self.crossing_is_plain(linear, size, Access::Write)? || read_back {
             return Ok(false);
         }
         self.write_lin_slow(linear, size, value, self.user())?;

@@ -296,25 +296,25 @@ fn compiled_codes_slow_path_makes_plain_accesses_whole_and_others_not_at_all() {
     // RAM is read and written whole; into the device window (0xd0000) or onto a code byte
     // nothing is read or written, and the answer says so.
     let mut cpu = cpu_on(&[0xf4], u64::MAX, CpuConfig::default());
-    assert_eq!(cpu.write_for_jit(Seg::DS, 0x3ffe, 4, 0x1122_3344), Ok(true));
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x3ffe, 4, 0x1122_3344, false), Ok(true));
     assert_eq!(cpu.read_lin(0x3ffe, 4, false).unwrap(), 0x1122_3344);
     assert_eq!(cpu.read_for_jit(Seg::DS, 0x3ffe, 4, false), Ok(Some(0x1122_3344)));
     assert_eq!(cpu.read_for_jit(Seg::DS, 0x3fff, 2, true), Ok(Some(0x2233)));
 
     cpu.state.segs[Seg::ES as usize] = Segment::real(0xcf00, false, 0);
     assert_eq!(cpu.read_for_jit(Seg::ES, 0xffe, 4, false), Ok(None));
-    assert_eq!(cpu.write_for_jit(Seg::ES, 0xffe, 4, 0x5566_7788), Ok(false));
+    assert_eq!(cpu.write_for_jit(Seg::ES, 0xffe, 4, 0x5566_7788, false), Ok(false));
     let dev = cpu.bus.as_any_mut().downcast_mut::<TimedIrq>().unwrap();
     assert!(dev.reads.is_empty() && dev.writes.is_empty(), "the device saw nothing");
     assert_eq!(cpu.read_lin(0xcfffe, 2, false).unwrap(), 0, "nor did the RAM half");
     assert_eq!(cpu.read_for_jit(Seg::ES, 0xffc, 4, false), Ok(Some(0)), "RAM up to the window");
 
     cpu.mem.mark_code(PhysAddr(0x5000), 1);
-    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffe, 4, 0x99aa_bbcc), Ok(false));
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffe, 4, 0x99aa_bbcc, false), Ok(false));
     assert_eq!(cpu.read_for_jit(Seg::DS, 0x4ffe, 4, true), Ok(None), "a read-modify-write of code");
     assert_eq!(cpu.read_for_jit(Seg::DS, 0x4ffe, 4, false), Ok(Some(0)), "code is read");
     assert!(!cpu.mem.has_dirty_code());
-    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffa, 4, 0x99aa_bbcc), Ok(true), "beside the code");
+    assert_eq!(cpu.write_for_jit(Seg::DS, 0x4ffa, 4, 0x99aa_bbcc, false), Ok(true), "beside the code");
     assert!(!cpu.mem.has_dirty_code());
 }
 
@@ -731,6 +731,37 @@ fn a_downward_rep_stos_from_the_top_of_a_flat_segment() {
     cpu.run(20);
     assert_eq!(cpu.state.regs[reg::ECX], 0);
     assert_eq!(cpu.state.regs[reg::EDI], 0xffff_fffc);
+}
+
+#[test]
+fn a_load_after_a_store_reads_what_memory_kept_in_every_tier() {
+    // Compiled code takes a stored value for a later load of the operand
+    // (without reading memory): only where reads see what was written. A
+    // store to nothing (beyond RAM) or to a ROM is dropped, and the load
+    // reads all ones or the ROM.
+    let code = [
+        0xbb, 0x00, 0x00, 0x20, 0x00, // mov ebx, 0x200000 (no memory)
+        0xc7, 0x43, 0x08, 0x78, 0x56, 0x34, 0x12, // mov dword [ebx+8], 0x12345678
+        0x8b, 0x43, 0x08, // mov eax, [ebx+8]
+        0xbb, 0x00, 0x00, 0x0e, 0x00, // mov ebx, 0xe0000 (ROM)
+        0xc7, 0x43, 0x08, 0x78, 0x56, 0x34, 0x12, // mov dword [ebx+8], 0x12345678
+        0x8b, 0x4b, 0x08, // mov ecx, [ebx+8]
+        0xf4, // hlt
+    ];
+    for (engine, jit_threshold) in [(Engine::Interp, 2000), (Engine::Jit, 1), (Engine::Jit, 2000)] {
+        let mut cpu = pm_cpu(&code, &[]);
+        cpu.config.engine = engine;
+        cpu.config.jit_threshold = jit_threshold;
+        cpu.mem.phys.add_rom(0xe0000, &[0x11; 0x1000]).unwrap();
+        let tier = format!("{engine:?} at {jit_threshold}");
+        for run in 0..2 {
+            cpu.state.eip = 0x1000;
+            cpu.state.halted = false;
+            assert_eq!(cpu.run(100), Exit::Halted, "{tier}");
+            let r = cpu.state.regs;
+            assert_eq!([r[reg::EAX], r[reg::ECX]], [u32::MAX, 0x1111_1111], "{tier}, run {run}");
+        }
+    }
 }
 
 #[test]

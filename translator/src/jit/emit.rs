@@ -1175,17 +1175,55 @@ impl<'b> Emitter<'_, 'b> {
     /// Stores `size` bytes.
     ///
     /// Memory remembered elsewhere may be what it writes: all is forgotten
-    /// but the value it stores.
+    /// but the value it stores, which is remembered only where a later
+    /// instruction of the block loads the operand. A load then takes the
+    /// value without reading memory, so the store must go where reads see it
+    /// (RAM; not a ROM, nothing, or video memory): its slow path asks the
+    /// write helper so.
     fn store(&mut self, a: &Addr, size: u32, v: Value) {
-        self.store_to_memory(a, size, v);
+        let read_back = a.key.is_some_and(|k| self.loaded_later(k, size));
+        self.store_to_memory(a, size, v, read_back);
         self.remembered.clear();
-        if let Some(key) = a.key {
+        if let (Some(key), true) = (a.key, read_back) {
             let stored = if size < 4 { self.b.ins().band_imm_s(v, mask(size) as i64) } else { v };
             self.remember(key, size, stored);
         }
     }
 
-    fn store_to_memory(&mut self, a: &Addr, size: u32, v: Value) {
+    /// Whether an instruction after this one in the block loads `size` bytes
+    /// of the operand `key` with nothing stored and the operand's registers
+    /// unchanged in between (as [`Emitter::load`] would take a remembered value).
+    fn loaded_later(&mut self, key: MemKey, size: u32) -> bool {
+        let regs = [key.base.map(|b| b.0), key.index.map(|x| x.0)];
+        let rest = self.rest;
+        for ins in rest.iter().take(SHARED_LOOKAHEAD) {
+            let operand_key = self.mem_key(ins);
+            let info = self.info.info(ins);
+            let operand = (0..ins.op_count()).find(|&i| ins.op_kind(i) == OpKind::Memory);
+            if operand.is_some_and(|i| matches!(info.op_access(i), OpAccess::Read | OpAccess::CondRead))
+                && operand_key == Some(key)
+                && ins.memory_size().size() as u32 == size
+            {
+                return true;
+            }
+            let stores = info.used_memory().iter().any(|m| {
+                matches!(
+                    m.access(),
+                    OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
+                )
+            });
+            let changes = info.used_registers().iter().any(|u| {
+                !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
+                    && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
+            });
+            if stores || changes {
+                return false;
+            }
+        }
+        false
+    }
+
+    fn store_to_memory(&mut self, a: &Addr, size: u32, v: Value, read_back: bool) {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.branch_to_fast_path(a, size, true, slow, |e, host| {
@@ -1198,10 +1236,11 @@ impl<'b> Emitter<'_, 'b> {
         });
         self.enter(slow);
         self.b.set_cold_block(slow);
+        let flags = if read_back { write_status::READ_BACK } else { 0 };
         self.memory_helper(
             self.h_write,
             a,
-            size,
+            size | flags,
             v,
             [write_status::FAULT as i64, write_status::INTERPRETED as i64],
         );

@@ -41,6 +41,11 @@ pub(crate) mod write_status {
     pub const FAULT: u32 = 1;
     /// The interpreter ran the instruction: leave (the state is stored).
     pub const INTERPRETED: u32 = 2;
+    /// Set in the size given to [`write`]: the code takes the value
+    /// written for a later load of the operand, so the write must go where
+    /// reads see it (`Cpu::write_for_jit`'s `read_back`), or to the
+    /// interpreter.
+    pub const READ_BACK: u32 = 0x100;
 }
 
 /// The segment register numbered `n` (ES CS SS DS FS GS).
@@ -89,7 +94,9 @@ extern "C" fn read(
 
 /// Writes `size` bytes at `seg:offset` for the instruction `ins`; returns a
 /// [`write_status`]. As for [`read`], a write that would reach a device or
-/// translated code is left to the interpreter, with the whole instruction.
+/// translated code is left to the interpreter, with the whole instruction
+/// (and with [`write_status::READ_BACK`] in `size`, one that a read would
+/// not see).
 extern "C" fn write(
     cpu: *mut Cpu,
     segment: u32,
@@ -101,7 +108,8 @@ extern "C" fn write(
     // SAFETY: see the module documentation.
     let cpu = unsafe { &mut *cpu };
     cpu.sync_clock_from_jit();
-    match cpu.write_for_jit(seg(segment), offset, size, value) {
+    let read_back = size & write_status::READ_BACK != 0;
+    match cpu.write_for_jit(seg(segment), offset, size & !write_status::READ_BACK, value, read_back) {
         Ok(true) => {
             debug_assert!(
                 !cpu.device_access && !cpu.mem.has_dirty_code(),
