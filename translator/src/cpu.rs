@@ -524,7 +524,7 @@ impl Cpu {
         // anything may have changed the state.
         self.events_stale = true;
         self.irq_stale = true;
-        self.mode_key = None;
+        self.mode_may_change();
         loop {
             if let Some(r) = self.request.take() {
                 return Exit::Request(r);
@@ -618,7 +618,7 @@ impl Cpu {
                 _ => {
                     self.exec_block(&block, stop);
                     if !block.block.insns.last().is_some_and(keeps_mode) {
-                        self.mode_key = None;
+                        self.mode_may_change();
                     }
                 }
             }
@@ -1043,7 +1043,7 @@ impl Cpu {
         self.ss_loaded = false;
         // (It may be one that changes the mode, which compiled code leaves
         // to the interpreter.)
-        self.mode_key = None;
+        self.mode_may_change();
         match self.execute(ins) {
             Err(e) => {
                 self.device_access = false;

@@ -166,9 +166,9 @@ const REMEMBERED: usize = 8;
 /// the same registers (a [`MemKey`] without its displacement), all reads or
 /// all writes, within `lo..=hi` of the registers' sum. Its one check covers
 /// the whole range: a hit means all of it lies in one page, mapped for the
-/// access, at `host` (the entry's addend; 0 for a miss, which the code
-/// tests with one register: a hit whose addend were 0 would only take the slow
-/// path). A 32-bit kernel's locals at `[ebp-...]` are the case
+/// access, at `addend` (host address minus linear address; 0 for a miss,
+/// which the code tests with one register: a hit whose addend were 0 would
+/// only take the slow path). A 32-bit kernel's locals at `[ebp-...]` are the case
 /// it serves: one check for a function's loads from its frame, one for its
 /// stores, instead of one at each access.
 ///
@@ -184,7 +184,7 @@ struct SharedProbe {
     write: bool,
     lo: i64,
     hi: i64,
-    host: Value,
+    addend: Value,
 }
 
 /// Most shared probes kept at once (the oldest is dropped first).
@@ -1004,7 +1004,7 @@ impl<'b> Emitter<'_, 'b> {
 
     /// A probe `a` shares with other accesses of the block (see
     /// [`SharedProbe`]): one made earlier that covers it, or a new one, made
-    /// here, if accesses further on can share it. Returns its `host`.
+    /// here, if accesses further on can share it. Returns its `addend`.
     fn shared_probe(&mut self, a: &Addr, size: u32, write: bool) -> Option<Value> {
         let key = a.key.filter(|k| !k.addr16 && self.flat(k.seg))?;
         let first = key.disp as i32 as i64;
@@ -1012,7 +1012,7 @@ impl<'b> Emitter<'_, 'b> {
         let key = MemKey { disp: 0, ..key };
         let covers = |p: &SharedProbe| p.key == key && p.write == write && p.lo <= first && last <= p.hi;
         if let Some(p) = self.shared.iter().find(|p| covers(p)) {
-            return Some(p.host);
+            return Some(p.addend);
         }
         let (lo, hi) = self.shared_range(key, write, first, last)?;
         let lin_lo = self.b.ins().iadd_imm_s(a.offset, lo - first);
@@ -1021,12 +1021,12 @@ impl<'b> Emitter<'_, 'b> {
         // One value to keep, rather than the compare's two operands (the
         // compiler would compare again at every branch on its result).
         let zero = self.b.ins().iconst(self.ptr, 0);
-        let host = self.b.ins().select(ok, addend, zero);
+        let addend = self.b.ins().select(ok, addend, zero);
         if self.shared.len() == SHARED_PROBES {
             self.shared.remove(0);
         }
-        self.shared.push(SharedProbe { key, write, lo, hi, host });
-        Some(host)
+        self.shared.push(SharedProbe { key, write, lo, hi, addend });
+        Some(addend)
     }
 
     /// The range (displacements of the first and last bytes) a probe for
@@ -1042,17 +1042,9 @@ impl<'b> Emitter<'_, 'b> {
         let rest = self.rest;
         for (n, ins) in std::iter::once(self.ins).chain(rest).take(SHARED_LOOKAHEAD).enumerate() {
             let info = self.info.info(ins);
-            let operand = (0..ins.op_count()).find(|&i| ins.op_kind(i) == OpKind::Memory);
-            let access = operand.map_or(OpAccess::None, |i| info.op_access(i));
-            let writes = matches!(
-                access,
-                OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
-            );
-            let reads = matches!(access, OpAccess::Read | OpAccess::CondRead);
-            let changes = info.used_registers().iter().any(|u| {
-                !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
-                    && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
-            });
+            let access = memory_operand(ins).map_or(OpAccess::None, |i| info.op_access(i));
+            let (writes, reads) = (is_write(access), is_read_only(access));
+            let changes = changes_any(info, regs);
             if n > 0 && (writes && write || reads && !write) {
                 if let Some(k) = self.mem_key(ins).filter(|k| MemKey { disp: 0, ..*k } == key) {
                     let d = k.disp as i32 as i64;
@@ -1199,24 +1191,13 @@ impl<'b> Emitter<'_, 'b> {
         for ins in rest.iter().take(SHARED_LOOKAHEAD) {
             let operand_key = self.mem_key(ins);
             let info = self.info.info(ins);
-            let operand = (0..ins.op_count()).find(|&i| ins.op_kind(i) == OpKind::Memory);
-            if operand.is_some_and(|i| matches!(info.op_access(i), OpAccess::Read | OpAccess::CondRead))
+            if memory_operand(ins).is_some_and(|i| is_read_only(info.op_access(i)))
                 && operand_key == Some(key)
                 && ins.memory_size().size() as u32 == size
             {
                 return true;
             }
-            let stores = info.used_memory().iter().any(|m| {
-                matches!(
-                    m.access(),
-                    OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
-                )
-            });
-            let changes = info.used_registers().iter().any(|u| {
-                !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
-                    && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
-            });
-            if stores || changes {
+            if info.used_memory().iter().any(|m| is_write(m.access())) || changes_any(info, regs) {
                 return false;
             }
         }
@@ -3065,7 +3046,30 @@ fn is_cmovcc(m: Mnemonic) -> bool {
     )
 }
 
-/// A string instruction with a REP prefix (it counts one per iteration).
+/// The explicit memory operand of `ins`, if it has one.
+fn memory_operand(ins: &Instruction) -> Option<u32> {
+    (0..ins.op_count()).find(|&i| ins.op_kind(i) == OpKind::Memory)
+}
+
+/// Whether an operand access writes (perhaps reading first, perhaps not at all).
+fn is_write(access: OpAccess) -> bool {
+    matches!(access, OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite)
+}
+
+/// Whether an operand access only reads.
+fn is_read_only(access: OpAccess) -> bool {
+    matches!(access, OpAccess::Read | OpAccess::CondRead)
+}
+
+/// Whether the instruction `info` describes writes any of the general
+/// registers `regs` (indices, as [`gpr_index`] gives them).
+fn changes_any(info: &iced_x86::InstructionInfo, regs: [Option<usize>; 2]) -> bool {
+    info.used_registers().iter().any(|u| {
+        !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
+            && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
+    })
+}
+
 /// A string instruction (LODS, STOS, SCAS, MOVS, CMPS, INS, OUTS): one of
 /// its operands is addressed by (E)SI or (E)DI.
 fn is_string(ins: &Instruction) -> bool {
@@ -3077,6 +3081,7 @@ fn is_string(ins: &Instruction) -> bool {
     })
 }
 
+/// A string instruction with a REP prefix (it counts one per iteration).
 fn is_rep_string(ins: &Instruction) -> bool {
     is_string(ins) && (ins.has_rep_prefix() || ins.has_repne_prefix())
 }
