@@ -1393,3 +1393,83 @@ fn user_code_does_not_reach_a_supervisor_page_through_the_supervisors_tlb_entry_
         assert_eq!(cpu.state.regs[reg::EAX], 0, "{engine:?}: nothing was read");
     }
 }
+
+/// A bus whose port 0x42 reads the time (recording the time of each read),
+/// and whose interrupt line rises at virtual time `at`.
+struct ClockReads {
+    at: u64,
+    acknowledged: bool,
+    reads: Vec<(u16, u64)>,
+}
+
+impl Bus for ClockReads {
+    fn port_in(&mut self, now: u64, port: u16, _size: u8, _mem: &mut Memory) -> u32 {
+        self.reads.push((port, now));
+        0
+    }
+    fn port_out(&mut self, _now: u64, _port: u16, _size: u8, _value: u32, _mem: &mut Memory) {}
+    fn port_is_quiet(&self, port: u16, _size: u8, write: bool) -> bool {
+        port == 0x42 && !write
+    }
+    fn port_reads_clock(&self, port: u16, _size: u8) -> bool {
+        port == 0x42
+    }
+    fn mmio_read(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8) -> u32 {
+        0
+    }
+    fn mmio_write(&mut self, _now: u64, _id: MmioId, _offset: u32, _size: u8, _value: u32) {}
+    fn interrupt_pending(&mut self, now: u64) -> bool {
+        !self.acknowledged && now >= self.at
+    }
+    fn next_event(&mut self, now: u64) -> Option<u64> {
+        (now < self.at).then_some(self.at)
+    }
+    fn acknowledge_interrupt(&mut self) -> u8 {
+        self.acknowledged = true;
+        0x20
+    }
+    fn take_request(&mut self) -> Option<BusRequest> {
+        None
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+#[test]
+fn a_read_of_the_time_catches_a_clock_that_follows_the_hosts_up_but_not_past_an_event() {
+    use std::time::{Duration, Instant};
+    const MS: u64 = 1_000_000;
+    // sti; in al, 0x60; in al, 0x42; in al, 0x42; nop; hlt, with the host's
+    // clock 5 ms ahead of the virtual one (at 0, an instruction a nanosecond:
+    // the first IN reads at 2).
+    let code = [0xfb, 0xe4, 0x60, 0xe4, 0x42, 0xe4, 0x42, 0x90, 0xf4];
+    let host_ahead = || Instant::now().checked_sub(Duration::from_millis(5));
+    // (host clock, event, the times of the three reads, where the interrupt came)
+    type Case = (Option<Instant>, u64, fn(&[u64]) -> bool, u32);
+    let cases: [Case; 3] = [
+        // No host clock to follow: one nanosecond an instruction.
+        (None, u64::MAX, |t| t == [2, 3, 4], 0),
+        // The first read of the time moves the clock to the host's (a port
+        // that does not read it leaves it be), the second finds it there.
+        (host_ahead(), u64::MAX, |t| t[0] == 2 && t[1] >= 5 * MS && t[2] - t[1] < 2 * MS, 0),
+        // An event 1 ms on stops it there: the interrupt comes after the read.
+        (host_ahead(), MS, |t| t == [2, MS], 0x1005),
+    ];
+    for engine in ENGINES {
+        for (epoch, at, times_ok, interrupted) in cases {
+            let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, ..CpuConfig::default() });
+            cpu.bus = Box::new(ClockReads { at, acknowledged: false, reads: Vec::new() });
+            cpu.host_epoch = epoch;
+            assert_eq!(cpu.run(1000), Exit::Halted);
+            let bus = cpu.bus.as_any_mut().downcast_mut::<ClockReads>().unwrap();
+            let times: Vec<u64> = bus.reads.iter().map(|r| r.1).collect();
+            assert!(times_ok(&times), "{engine:?}, event at {at}: reads at {times:?}");
+            if interrupted != 0 {
+                assert_eq!(interrupted_ip(&mut cpu), interrupted, "{engine:?}");
+            } else {
+                assert_eq!(cpu.state.eip, 0x1009, "{engine:?}: no interrupt");
+            }
+        }
+    }
+}
