@@ -38,16 +38,11 @@ use vemu_devices::Vga;
 ///   tens of MIPS would see its clock stand nearly still within a slice and
 ///   then have to jump to the host's time. A periodic timer loses the ticks
 ///   jumped over, and Linux, finding its TSC and PIT (or PM timer) disagree,
-///   distrusts both. So the clock never jumps past a device event while the
-///   CPU runs: the distance to the host's clock that a mismeasured rate
-///   leaves is closed by running the clock faster or slower over the next
-///   window (as QEMU's `-icount shift=auto`, but measured rather than
-///   searched for), and a clock behind catches up when the guest halts, and
-///   when it reads the time from a device, as far as the next event
-///   (`Cpu::host_epoch`). A loop polling a timer runs slower than the code
-///   the rate was measured over (each read leaves compiled code), so its
-///   clock fell behind: Linux's PIT calibration of the TSC, before it
-///   prints anything, took a tenth of a second longer than under QEMU.
+///   distrusts both. So the clock never jumps while the CPU runs: the
+///   distance to the host's clock that a mismeasured rate leaves is closed
+///   by running the clock faster or slower over the next window (as QEMU's
+///   `-icount shift=auto`, but measured rather than searched for), and a
+///   clock behind catches up when the guest halts.
 /// - Compile time is left out because, counted in, it would make each
 ///   instruction of a compile burst count hundreds of nanoseconds: the timer
 ///   would fire every few thousand instructions, and ticks would be lost
@@ -277,6 +272,9 @@ pub struct Machine {
     trace: Option<SharedWriter>,
     /// The serial console's keys and the user's quit requests, if attached.
     console: Option<Console>,
+    /// When the machine was powered on (for `Clock::Host`), moved on by the
+    /// time it spent stopped.
+    pub(crate) started: Instant,
     /// How fast the CPU runs, for the clock that follows the host's.
     pace: Pace,
     /// The monitor (QMP, the human monitor), if one is attached.
@@ -430,8 +428,6 @@ impl Machine {
             linux.install(bus.fw_cfg());
         }
         let mut cpu = Cpu::new(Memory::new(phys), Box::new(bus), config.cpu);
-        // (Moved on by the time the machine spends stopped.)
-        cpu.host_epoch = (config.clock == Clock::Host).then(Instant::now);
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));
         }
@@ -441,6 +437,7 @@ impl Machine {
             kernel,
             trace,
             console: None,
+            started: Instant::now(),
             pace: Pace::default(),
             monitor: None,
             pending_outcome: None,
@@ -752,9 +749,9 @@ impl Machine {
     }
 
     /// Nanoseconds the machine has been running on the host's clock (paused
-    /// time left out), for `Clock::Host`.
+    /// time left out).
     fn host_time(&self) -> u64 {
-        self.cpu.host_epoch.map_or(0, |e| e.elapsed().as_nanos() as u64)
+        self.started.elapsed().as_nanos() as u64
     }
 
     /// Runs one slice: the CPU until its budget (at most the next device event

@@ -278,17 +278,6 @@ impl PcBus {
     }
 
     /// Which device answers `port`.
-    /// Whether a read of `port` reads the time: the 8254's counters and
-    /// port B's timer 2 output (polled in calibration loops), the ACPI PM
-    /// timer.
-    fn reads_clock(&self, port: u16) -> bool {
-        match self.route(port) {
-            Some(Dev::Pit) => port != 0x43,
-            Some(Dev::PmBlock(base)) => (port - base) & !3 == pm::PM_TMR,
-            _ => false,
-        }
-    }
-
     fn route(&self, port: u16) -> Option<Dev> {
         Some(match port {
             0x00..=0x0f | 0xc0..=0xdf => Dev::Dma,
@@ -684,15 +673,16 @@ impl Bus for PcBus {
             match self.route(p) {
                 // Nothing answers, or POST codes.
                 None | Some(Dev::Post) => true,
-                // Clock reads: the 8254's counter read sequence moves on,
-                // the interrupts and events do not; the PM timer's
-                // overflow interrupt is an event of its own.
-                _ => !write && self.reads_clock(p),
+                // Reads of the 8254's counters and of port B's timer 2
+                // output (polled in calibration loops): the counter read
+                // sequence moves on, the interrupts and events do not.
+                Some(Dev::Pit) => !write && p != 0x43,
+                // The ACPI PM timer counts the time: reading it changes
+                // nothing (its overflow interrupt is an event of its own).
+                Some(Dev::PmBlock(base)) => !write && (p - base) & !3 == pm::PM_TMR,
+                _ => false,
             }
         })
-    }
-    fn port_reads_clock(&self, port: u16, size: u8) -> bool {
-        (0..size as u16).all(|i| self.reads_clock(port.wrapping_add(i)))
     }
     fn port_out(&mut self, now: u64, port: u16, size: u8, value: u32, mem: &mut Memory) {
         self.advance(now.saturating_sub(1));
@@ -886,21 +876,6 @@ mod tests {
         assert!(!bus.port_is_quiet(0x608, 4, true), "a write there (ignored) is not vouched for");
         assert!(!bus.port_is_quiet(0x606, 4, false), "a read that takes in PM1 control too");
         assert!(!bus.port_is_quiet(0x80, 2, true), "a write that reaches a DMA page register too");
-    }
-
-    #[test]
-    fn clock_reads_are_the_timers_counters_and_the_pm_timer() {
-        let (mut bus, mut mem) = machine();
-        config_write(&mut bus, &mut mem, PM_SLOT, 0x40, 4, 0x601);
-        config_write(&mut bus, &mut mem, PM_SLOT, 0x80, 1, 0x01);
-        for port in [0x40, 0x41, 0x42, 0x61] {
-            assert!(bus.port_reads_clock(port, 1), "{port:#x}");
-        }
-        assert!(bus.port_reads_clock(0x608, 4) && bus.port_reads_clock(0x60a, 2), "the PM timer");
-        assert!(!bus.port_reads_clock(0x43, 1), "the 8254's control word");
-        assert!(!bus.port_reads_clock(0x606, 4), "PM1 control too");
-        assert!(!bus.port_reads_clock(0x80, 1), "POST codes");
-        assert!(!bus.port_reads_clock(0x70, 1) && !bus.port_reads_clock(0x20, 1));
     }
 
     #[test]

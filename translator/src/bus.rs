@@ -45,13 +45,6 @@ pub trait Bus {
     fn port_is_quiet(&self, _port: u16, _size: u8, _write: bool) -> bool {
         false
     }
-    /// Whether a read of the `size` ports from `port` reads the time (a
-    /// timer's counter, port B's timer output, the ACPI PM timer): a
-    /// machine whose clock follows the host's brings it up to the host's
-    /// first ([`crate::Cpu::host_epoch`]).
-    fn port_reads_clock(&self, _port: u16, _size: u8) -> bool {
-        false
-    }
     /// Reads from an MMIO window registered with the memory map.
     fn mmio_read(&mut self, now: u64, id: MmioId, offset: u32, size: u8) -> u32;
     /// Writes to an MMIO window.

@@ -84,11 +84,6 @@ pub const DEFAULT_BLOCK_CACHE_SIZE: usize = 131_072;
 /// [`Cpu::set_rate`]'s unit: one nanosecond per instruction.
 pub const NS_PER_INSN: u64 = 16;
 
-/// How far behind the host's a clock that follows it must be for a read of
-/// the time to catch it up (nanoseconds): a polling loop then leaves
-/// compiled code once per this much time at most, not at every read.
-const CATCH_UP_LEAST: u64 = 20_000;
-
 /// Most code addresses whose invalidations are remembered at once.
 const MAX_INVALIDATION_RECORDS: usize = 1 << 16;
 
@@ -280,14 +275,6 @@ pub struct Cpu {
     /// time passes evenly between instructions instead of in jumps.
     pub(crate) rate: u64,
     pub(crate) rate_base: u64,
-    /// Where the clock follows the host's: the host's instant at virtual
-    /// time 0 (the machine moves it on by the time it spends stopped). The
-    /// rate keeps the clock near the host's on average; a guest that reads
-    /// the time from a device while its clock is behind the host's (a
-    /// calibration or a delay loop polling a timer, each read a slow exit
-    /// that the rate, measured over other code, undercounts) sees it
-    /// caught up, as far as the next device event ([`Cpu::catch_up_with_host`]).
-    pub host_epoch: Option<std::time::Instant>,
     /// Virtual time of the next device event (u64::MAX: none), and whether a
     /// port write may have changed it.
     event_at: u64,
@@ -452,7 +439,6 @@ impl Cpu {
             warp: 0,
             rate: NS_PER_INSN,
             rate_base: 0,
-            host_epoch: None,
             event_at: u64::MAX,
             event_due: u64::MAX,
             events_stale: true,
@@ -512,27 +498,6 @@ impl Cpu {
 
     /// Instructions from now on count `rate` sixteenths of a nanosecond each
     /// (at least one); time so far is kept.
-    /// Before a read of the time from a device, where the clock follows the
-    /// host's ([`Cpu::host_epoch`]): a clock more than [`CATCH_UP_LEAST`]
-    /// behind the host's moves on to it, but never past the next device
-    /// event, which the run loop then delivers at its time, so that no
-    /// timer tick is lost. The block ends after the read, for the run loop
-    /// to see where the next event now falls in instructions.
-    pub(crate) fn catch_up_with_host(&mut self) {
-        let Some(epoch) = self.host_epoch else { return };
-        let now = self.now();
-        let lag = (epoch.elapsed().as_nanos() as u64).saturating_sub(now);
-        if lag < CATCH_UP_LEAST {
-            return;
-        }
-        let to_event = self.bus.next_event(now).map_or(u64::MAX, |e| e.saturating_sub(now));
-        let step = lag.min(to_event);
-        if step > 0 {
-            self.warp += step;
-            self.device_touched();
-        }
-    }
-
     pub fn set_rate(&mut self, rate: u64) {
         self.warp = self.now();
         self.rate_base = self.icount;

@@ -168,8 +168,8 @@ impl Machine {
         let Some(m) = self.monitor.as_mut() else { return };
         if m.state != RunState::Running {
             m.state = RunState::Running;
-            if let (Some(at), Some(epoch)) = (m.stopped_at.take(), self.cpu.host_epoch.as_mut()) {
-                *epoch += at.elapsed();
+            if let Some(at) = m.stopped_at.take() {
+                self.started += at.elapsed();
             }
             m.next_key = Instant::now();
             m.hub.emit("RESUME", None);

@@ -40,9 +40,6 @@ impl Cpu {
 
     /// Reads a port through the bus.
     pub(crate) fn port_in(&mut self, port: u16, size: u32) -> u32 {
-        if self.host_epoch.is_some() && self.bus.port_reads_clock(port, size as u8) {
-            self.catch_up_with_host();
-        }
         let now = self.now();
         // A read may move a device's next event too (the UART's receiver):
         // the block ends after it, unless the port is quiet.
