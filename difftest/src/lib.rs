@@ -57,7 +57,39 @@ pub fn rom_cpu(src: &Path) -> Result<Option<CpuModel>, String> {
 /// comparison cannot follow where QEMU's devices keep other time (see
 /// test-roms/timer.asm).
 pub fn assemble(src: &Path, out: &Path) -> Result<(), String> {
-    assemble_with(src, out, &["QEMU", "DIFFTEST"])
+    assemble_with(src, out, QEMU_DEFINES)
+}
+
+/// The nasm defines of [`assemble`].
+pub const QEMU_DEFINES: &[&str] = &["QEMU", "DIFFTEST"];
+
+/// A generated instruction stream ([`gen::generate`]) as a ROM on disk.
+pub struct StreamRom {
+    /// `FAMILY-MODE-SEED`, the name of its files.
+    pub name: String,
+    /// The source, kept for whoever reports a failure.
+    pub source: PathBuf,
+    pub rom: PathBuf,
+}
+
+/// Generates `count` instructions of `family` in `mode` from `seed`, writes
+/// the source to `dir` and assembles it there with nasm's `defines` (see
+/// [`assemble_with`]; [`assemble`]'s for a ROM QEMU runs too).
+pub fn stream_rom(
+    family: gen::Family,
+    mode: gen::Mode,
+    seed: u64,
+    count: usize,
+    dir: &Path,
+    defines: &[&str],
+) -> Result<StreamRom, String> {
+    let name = format!("{}-{}-{seed}", family.name(), mode.name());
+    let source = dir.join(format!("{name}.asm"));
+    std::fs::write(&source, gen::generate(family, mode, seed, count).source)
+        .map_err(|e| format!("cannot write {}: {e}", source.display()))?;
+    let rom = dir.join(format!("{name}.bin"));
+    assemble_with(&source, &rom, defines)?;
+    Ok(StreamRom { name, source, rom })
 }
 
 /// Assembles a ROM source (or a benchmark workload) with the given nasm

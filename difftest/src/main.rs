@@ -20,7 +20,9 @@ use clap::{Args, Parser, Subcommand};
 use vemu_difftest::gen::{generate, Family, Mode};
 use vemu_difftest::run::cpu_model;
 use vemu_difftest::soak::{self, SoakOptions};
-use vemu_difftest::{assemble, default_allowlist, diff_rom_on, rom_cpu, Allowlist, CpuModel, Engine};
+use vemu_difftest::{
+    assemble, default_allowlist, diff_rom_on, rom_cpu, stream_rom, Allowlist, CpuModel, Engine, QEMU_DEFINES,
+};
 
 #[derive(Parser)]
 #[command(name = "vemu-diff", about = "Differential testing of vemu against QEMU")]
@@ -245,16 +247,12 @@ fn run(cli: Cli) -> Result<bool, String> {
                     let mut seed = select.seed;
                     while left > 0 {
                         let n = left.min(MAX_PER_ROM);
-                        let stream = generate(*f, *m, seed, n);
-                        let name = format!("{}-{}-{seed}", f.name(), m.name());
-                        let src = work.join(format!("{name}.asm"));
-                        std::fs::write(&src, &stream.source).map_err(|e| e.to_string())?;
-                        let bin = work.join(format!("{name}.bin"));
-                        assemble(&src, &bin)?;
-                        let (ok, steps) = check(&name, &bin, &work, &allow, common.engine(), &cpu_model())?;
+                        let s = stream_rom(*f, *m, seed, n, &work, QEMU_DEFINES)?;
+                        let (ok, steps) =
+                            check(&s.name, &s.rom, &work, &allow, common.engine(), &cpu_model())?;
                         executed += steps;
                         if !ok {
-                            println!("  (source kept: {})", src.display());
+                            println!("  (source kept: {})", s.source.display());
                             all = false;
                         }
                         left -= n.min(left);

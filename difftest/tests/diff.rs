@@ -8,9 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use vemu_difftest::gen::{generate, Family, Mode};
+use vemu_difftest::gen::{Family, Mode};
 use vemu_difftest::run::cpu_model;
-use vemu_difftest::{assemble, default_allowlist, diff_rom_on, rom_cpu, rom_dir, CpuModel, Engine};
+use vemu_difftest::{
+    assemble, default_allowlist, diff_rom_on, rom_cpu, rom_dir, stream_rom, CpuModel, Engine, QEMU_DEFINES,
+};
 
 fn work() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("difftest");
@@ -64,13 +66,8 @@ const CI_SEEDS: [u64; 2] = [1, 2];
 
 fn stream(family: Family, mode: Mode) {
     for seed in CI_SEEDS {
-        let s = generate(family, mode, seed, CI_COUNT);
-        let name = format!("{}-{}-{seed}", family.name(), mode.name());
-        let src = work().join(format!("{name}.asm"));
-        std::fs::write(&src, &s.source).unwrap();
-        let bin = work().join(format!("{name}.bin"));
-        assemble(&src, &bin).unwrap();
-        check(&name, &bin, &cpu_model());
+        let s = stream_rom(family, mode, seed, CI_COUNT, &work(), QEMU_DEFINES).unwrap();
+        check(&s.name, &s.rom, &cpu_model());
     }
 }
 

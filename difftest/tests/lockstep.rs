@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use vemu_difftest::gen::{generate, Family, Mode};
+use vemu_difftest::gen::{Family, Mode};
 use vemu_difftest::lockstep::{self, Side};
 use vemu_difftest::run::cpu_model;
-use vemu_difftest::{assemble_with, rom_cpu, rom_dir, CpuModel, Engine};
+use vemu_difftest::{assemble_with, rom_cpu, rom_dir, stream_rom, CpuModel, Engine, StreamRom};
 use vemu_translator::CpuConfig;
 
 fn work() -> PathBuf {
@@ -93,11 +93,7 @@ fn benchmark_workloads_run_alike_in_both_tiers() {
 fn generated_streams_run_alike_in_both_tiers() {
     for family in Family::ALL {
         for mode in Mode::ALL {
-            let name = format!("{}-{}", family.name(), mode.name());
-            let src = work().join(format!("{name}.asm"));
-            std::fs::write(&src, generate(family, mode, 1, 2500).source).expect("stream source");
-            let bin = work().join(format!("{name}.bin"));
-            assemble_with(&src, &bin, &[]).unwrap();
+            let StreamRom { name, rom: bin, .. } = stream_rom(family, mode, 1, 2500, &work(), &[]).unwrap();
             let cpu =
                 |engine| CpuConfig { engine, jit_threshold: 1, model: cpu_model(), ..CpuConfig::default() };
             let mut interp = Side::new(&bin, 32, true, LIMIT, cpu(Engine::Interp)).unwrap();
