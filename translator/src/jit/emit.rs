@@ -228,7 +228,7 @@ impl Usage {
             for used in info.info(ins).used_registers() {
                 let Some(i) = gpr_index(used.register()) else { continue };
                 u.regs_used |= 1 << i;
-                if !matches!(used.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess) {
+                if writes_register(used.access()) {
                     u.regs_written |= 1 << i;
                 }
             }
@@ -3065,9 +3065,14 @@ fn is_read_only(access: OpAccess) -> bool {
 /// registers `regs` (indices, as [`gpr_index`] gives them).
 fn changes_any(info: &iced_x86::InstructionInfo, regs: [Option<usize>; 2]) -> bool {
     info.used_registers().iter().any(|u| {
-        !matches!(u.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
-            && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
+        writes_register(u.access()) && gpr_index(u.register()).is_some_and(|i| regs.contains(&Some(i)))
     })
+}
+
+/// Whether a register access (iced-x86's used register) may write it: all
+/// but reads (a register used only for an address is read).
+fn writes_register(access: OpAccess) -> bool {
+    !matches!(access, OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess)
 }
 
 /// A string instruction (LODS, STOS, SCAS, MOVS, CMPS, INS, OUTS): one of
