@@ -9,6 +9,7 @@ pub mod console;
 pub mod display;
 pub mod error;
 pub mod firmware;
+pub mod jitstats;
 pub mod linuxboot;
 pub mod machine;
 pub mod monitor;

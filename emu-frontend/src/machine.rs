@@ -294,6 +294,8 @@ pub struct Machine {
     /// PS/2 keyboard: they go in as its queue drains, so that a line pasted
     /// or typed faster than the guest reads loses no keys.
     typed_keys: VecDeque<(vemu_devices::KeyCode, bool)>,
+    /// `VEMU_JIT_STATS`'s report, if asked for.
+    jit_stats: Option<crate::jitstats::JitStats>,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, MachineError> {
@@ -431,6 +433,7 @@ impl Machine {
         if let Some(t) = &trace {
             cpu.tracer = Some(Box::new(FileTracer::new(t.clone())));
         }
+        let jit_stats = crate::jitstats::JitStats::from_env(&mut cpu);
         let mut m = Machine {
             cpu,
             config,
@@ -447,6 +450,7 @@ impl Machine {
             last_blink: (false, false),
             term_keys: None,
             typed_keys: VecDeque::new(),
+            jit_stats,
         };
         m.power_on();
         Ok(m)
@@ -599,6 +603,9 @@ impl Machine {
         };
         if let Some(t) = &self.trace {
             let _ = t.0.borrow_mut().flush();
+        }
+        if let Some(s) = &self.jit_stats {
+            s.finish(&self.cpu);
         }
         outcome
     }
@@ -792,6 +799,9 @@ impl Machine {
         let (ran_from, compiled_before, started) = (self.cpu.icount, self.cpu.compile_time, Instant::now());
         let exit = self.cpu.run(budget);
         let compiling = self.cpu.compile_time - compiled_before;
+        if let Some(s) = self.jit_stats.as_mut() {
+            s.tick(&self.cpu);
+        }
         self.pace.ran(self.cpu.icount - ran_from, started.elapsed().saturating_sub(compiling));
         if self.config.clock == Clock::Host {
             let lag = self.host_time() as i64 - self.cpu.now() as i64;

@@ -100,6 +100,56 @@ pub enum Exit {
     TripleFault,
 }
 
+/// What kind of block the interpreter ran, for [`InterpStats`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum InterpKind {
+    /// Run fewer than 10 times before.
+    Runs0,
+    /// 10 to 99 times.
+    Runs10,
+    /// 100 times or more, not yet at the JIT threshold.
+    Runs100,
+    /// Hot, and waiting for the compile thread.
+    Queued,
+    /// Compiled, but run by the interpreter this time: the instructions
+    /// up to a device event, under single-step, in an interrupt shadow.
+    Compiled,
+    /// Never to be compiled: `--engine interp`, or its compile failed.
+    NotCompiled,
+}
+
+impl InterpKind {
+    pub const ALL: [InterpKind; 6] = [
+        InterpKind::Runs0,
+        InterpKind::Runs10,
+        InterpKind::Runs100,
+        InterpKind::Queued,
+        InterpKind::Compiled,
+        InterpKind::NotCompiled,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            InterpKind::Runs0 => "runs<10",
+            InterpKind::Runs10 => "runs<100",
+            InterpKind::Runs100 => "runs>=100",
+            InterpKind::Queued => "queued",
+            InterpKind::Compiled => "compiled",
+            InterpKind::NotCompiled => "never",
+        }
+    }
+}
+
+/// The instructions and block runs the interpreter executed, by the kind
+/// of block ([`InterpKind`], by index): the share of a boot that code not
+/// yet hot, or hot and waiting for the compile thread, costs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InterpStats {
+    pub insns: [u64; 6],
+    pub runs: [u64; 6],
+}
+
 /// A block as the cache holds it.
 ///
 /// The run loop reads the first fields (up to `block`, whose instruction
@@ -264,6 +314,9 @@ pub struct Cpu {
     /// Host time spent compiling translations, which the machine leaves out
     /// when it measures how fast instructions run.
     pub compile_time: std::time::Duration,
+    /// Where the interpreter's instructions went, when asked for
+    /// (`Some`): see [`InterpStats`].
+    pub interp_stats: Option<Box<InterpStats>>,
     /// Virtual time at instruction `rate_base`, including what passed
     /// without instructions (the machine moves the clock on while the CPU
     /// halts, or to follow the host's).
@@ -436,6 +489,7 @@ impl Cpu {
             config,
             icount: 0,
             compile_time: std::time::Duration::ZERO,
+            interp_stats: None,
             warp: 0,
             rate: NS_PER_INSN,
             rate_base: 0,
@@ -616,13 +670,45 @@ impl Cpu {
                     }
                 }
                 _ => {
+                    let before = self.icount;
                     self.exec_block(&block, stop);
+                    if self.interp_stats.is_some() {
+                        self.count_interpreted(&block, self.icount - before);
+                    }
                     if !block.block.insns.last().is_some_and(keeps_mode) {
                         self.mode_may_change();
                     }
                 }
             }
             previous = Some(block);
+        }
+    }
+
+    /// What the compile thread did so far ([`jit::QueueStats`]).
+    pub fn queue_stats(&self) -> jit::QueueStats {
+        self.jit.as_ref().map(|j| j.queue_stats()).unwrap_or_default()
+    }
+
+    /// Adds a run of `cached` by the interpreter, `insns` instructions, to
+    /// [`Cpu::interp_stats`].
+    fn count_interpreted(&mut self, cached: &CachedBlock, insns: u64) {
+        let generation = self.jit.as_ref().map(|j| j.generation());
+        let kind = if self.config.engine == Engine::Interp || cached.jit_failed.get() {
+            InterpKind::NotCompiled
+        } else if cached.ticket.get().is_some() {
+            InterpKind::Queued
+        } else if cached.code.get().is_some_and(|c| Some(c.generation) == generation) {
+            InterpKind::Compiled
+        } else {
+            match cached.runs.get() {
+                0..10 => InterpKind::Runs0,
+                10..100 => InterpKind::Runs10,
+                _ => InterpKind::Runs100,
+            }
+        };
+        if let Some(stats) = self.interp_stats.as_mut() {
+            stats.insns[kind as usize] += insns;
+            stats.runs[kind as usize] += 1;
         }
     }
 

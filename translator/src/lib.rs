@@ -18,12 +18,14 @@ mod trace;
 mod vmm;
 
 pub use bus::{Bus, BusRequest, NullBus};
-pub use cpu::{CachedBlock, Cpu, CpuConfig, Exit, DEFAULT_BLOCK_CACHE_SIZE, NS_PER_INSN};
+pub use cpu::{
+    CachedBlock, Cpu, CpuConfig, Exit, InterpKind, InterpStats, DEFAULT_BLOCK_CACHE_SIZE, NS_PER_INSN,
+};
 pub use cpuid::CpuModel;
 pub use exception::{vector, Exception, ExceptionClass, Fault};
 pub use flags::Flags;
 pub use iced_x86::Instruction;
-pub use jit::Engine;
+pub use jit::{Engine, QueueStats, LATENCY_BOUNDS_MS};
 pub use state::{
     attr, cr0, cr4, dr, fl, fsw, msr, reg, CpuState, Fpu, Msrs, Seg, Segment, Selector, TableReg,
 };

@@ -7,7 +7,7 @@ use std::any::Any;
 use vemu_softmmu::{Memory, MmioId, PhysAddr, PhysMemory};
 
 use crate::bus::{Bus, BusRequest};
-use crate::cpu::{Cpu, CpuConfig, Exit, CHAIN_BUDGET};
+use crate::cpu::{Cpu, CpuConfig, Exit, InterpKind, CHAIN_BUDGET};
 use crate::jit::Engine;
 use crate::state::{attr, cr0, fl, reg, Seg, Segment};
 
@@ -405,6 +405,48 @@ fn the_jit_engine_starts_in_the_baseline_tier_and_optimizes_what_gets_hot() {
             _ => assert!(baseline == 5 && optimized == 0, "{baseline} + {optimized}"),
         }
     }
+}
+
+#[test]
+fn the_interpreters_instructions_are_counted_by_how_often_their_block_ran_before() {
+    // mov cx, 200; l: add ax, cx; loop l; hlt: the first block makes the
+    // first turn too (three instructions), the loop's block the others (two).
+    let code = [0xb9, 0xc8, 0x00, 0x01, 0xc8, 0xe2, 0xfc, 0xf4];
+    let run = |engine, jit_threshold| {
+        let mut cpu = cpu_on(&code, u64::MAX, CpuConfig { engine, jit_threshold, ..CpuConfig::default() });
+        cpu.interp_stats = Some(Box::default());
+        while cpu.run(100_000) != Exit::Halted {}
+        assert_eq!(cpu.state.regs[reg::EAX] & 0xffff, 200 * 201 / 2, "{engine:?}");
+        let stats = cpu.interp_stats.take().unwrap();
+        (stats, cpu.icount)
+    };
+    let at = |k: InterpKind| k as usize;
+    // Compiled (on this thread) at its 150th run: the loop's runs 1-9, 10-99
+    // and 100-149 were interpreted, and the first block's one run (the HLT
+    // runs in the compiled code, which leaves for it).
+    let (stats, _) = run(Engine::Auto, 150);
+    assert_eq!(stats.runs[at(InterpKind::Runs0)], 9 + 1, "{stats:?}");
+    assert_eq!(stats.insns[at(InterpKind::Runs0)], 9 * 2 + 3, "{stats:?}");
+    assert_eq!(stats.runs[at(InterpKind::Runs10)], 90, "{stats:?}");
+    assert_eq!(stats.runs[at(InterpKind::Runs100)], 50, "{stats:?}");
+    assert_eq!(stats.insns[at(InterpKind::Runs100)], 100, "{stats:?}");
+    assert_eq!(stats.insns[at(InterpKind::Queued)] + stats.insns[at(InterpKind::NotCompiled)], 0);
+    // The interpreter alone: everything, under "never".
+    let (stats, icount) = run(Engine::Interp, 150);
+    assert_eq!(stats.insns[at(InterpKind::NotCompiled)], icount, "{stats:?}");
+    assert_eq!(stats.insns.iter().sum::<u64>(), icount);
+}
+
+#[test]
+fn compile_thread_latencies_fall_in_buckets_whose_quantiles_are_bounds() {
+    let mut q = crate::QueueStats::default();
+    assert_eq!(q.latency_quantile(0.5), None, "nothing compiled");
+    q.latency[0] = 5; // under 1 ms
+    q.latency[4] = 4; // 8-16 ms
+    q.latency[10] = 1; // 512 ms or more
+    assert_eq!(q.latency_quantile(0.5), Some(1));
+    assert_eq!(q.latency_quantile(0.9), Some(16));
+    assert_eq!(q.latency_quantile(1.0), None);
 }
 
 /// Runs `cpu` a couple of instructions at a time until the compile thread

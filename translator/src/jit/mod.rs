@@ -281,6 +281,41 @@ struct Background {
     next_ticket: u64,
     /// Jobs sent whose result was not taken yet.
     in_flight: usize,
+    stats: QueueStats,
+}
+
+/// Upper bounds (milliseconds) of [`QueueStats::latency`]'s buckets; the
+/// last bucket holds the rest.
+pub const LATENCY_BOUNDS_MS: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/// What the compile thread did: translations it finished, the time it
+/// spent compiling them, how long they waited from queueing to
+/// installation, and how many waited at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub compiled: u64,
+    pub busy: std::time::Duration,
+    /// Counts by latency, in the buckets of [`LATENCY_BOUNDS_MS`] and one
+    /// for the rest.
+    pub latency: [u64; 11],
+    pub most_queued: usize,
+    pub queued: usize,
+}
+
+impl QueueStats {
+    /// The bucket bound (milliseconds) under which fraction `p` of the
+    /// latencies fall, or None for the open last bucket (and with none).
+    pub fn latency_quantile(&self, p: f64) -> Option<u32> {
+        let total: u64 = self.latency.iter().sum();
+        let mut seen = 0;
+        for (i, n) in self.latency.iter().enumerate() {
+            seen += n;
+            if total > 0 && seen as f64 >= p * total as f64 {
+                return LATENCY_BOUNDS_MS.get(i).copied();
+            }
+        }
+        None
+    }
 }
 
 /// Counts the compile thread's end in `Background::sent`, however it ends.
@@ -310,6 +345,7 @@ struct Job {
     /// Instructions interpreted in the block since it was queued (see
     /// [`JobQueue`]).
     heat: Arc<AtomicU32>,
+    queued_at: std::time::Instant,
 }
 
 /// The compiles waiting for the compile thread. The thread takes the
@@ -388,6 +424,8 @@ struct Done {
     id: FuncId,
     code: Result<MachineCode, String>,
     blocks: Vec<Block>,
+    queued_at: std::time::Instant,
+    busy: std::time::Duration,
 }
 
 impl Background {
@@ -407,6 +445,7 @@ impl Background {
                 let mut fctx = FunctionBuilderContext::new();
                 // Ends when the `Jit` (its queue) is dropped.
                 while let Some(job) = JobQueue::take(&queue) {
+                    let started = std::time::Instant::now();
                     ctx.clear();
                     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let blocks: Vec<&Block> = job.blocks.iter().collect();
@@ -426,7 +465,14 @@ impl Background {
                         fctx = FunctionBuilderContext::new();
                         Err(PANICKED.into())
                     });
-                    let done = Done { ticket: job.ticket, id: job.id, code, blocks: job.blocks };
+                    let done = Done {
+                        ticket: job.ticket,
+                        id: job.id,
+                        code,
+                        blocks: job.blocks,
+                        queued_at: job.queued_at,
+                        busy: started.elapsed(),
+                    };
                     if done_tx.send(done).is_err() {
                         break;
                     }
@@ -434,7 +480,15 @@ impl Background {
                 }
             })
             .map_err(|e| JitError(format!("starting the compile thread: {e}")))?;
-        Ok(Background { jobs, done, sent, seen: 0, next_ticket: 0, in_flight: 0 })
+        Ok(Background {
+            jobs,
+            done,
+            sent,
+            seen: 0,
+            next_ticket: 0,
+            in_flight: 0,
+            stats: QueueStats::default(),
+        })
     }
 }
 
@@ -602,11 +656,20 @@ impl Jit {
         background.next_ticket += 1;
         heat.store(0, Ordering::Relaxed);
         let slots = slot_addresses(links);
-        if let Err(e) = background.jobs.push(Job { ticket, id, blocks, mode, slots, heat }) {
+        if let Err(e) = background.jobs.push(Job {
+            ticket,
+            id,
+            blocks,
+            mode,
+            slots,
+            heat,
+            queued_at: std::time::Instant::now(),
+        }) {
             self.background = None;
             return Err(e);
         }
         background.in_flight += 1;
+        background.stats.most_queued = background.stats.most_queued.max(background.in_flight);
         Ok(ticket)
     }
 
@@ -626,6 +689,13 @@ impl Jit {
 
     /// Whether the compile thread has as much queued as it may: a block that
     /// gets hot meanwhile waits (it is interpreted, and asks again).
+    /// What the compile thread did so far (nothing without one).
+    pub fn queue_stats(&self) -> QueueStats {
+        self.background
+            .as_ref()
+            .map_or_else(QueueStats::default, |b| QueueStats { queued: b.in_flight, ..b.stats.clone() })
+    }
+
     pub(crate) fn queue_full(&self) -> bool {
         self.background.as_ref().is_some_and(|b| b.in_flight >= MAX_IN_FLIGHT)
     }
@@ -677,9 +747,18 @@ impl Jit {
     fn install_finished(&mut self, done: Vec<Done>, wants: impl Fn(u64) -> bool) -> Vec<Finished> {
         let Some(background) = self.background.as_mut() else { return Vec::new() };
         background.in_flight -= done.len();
+        let now = std::time::Instant::now();
+        for d in &done {
+            let ms = now.duration_since(d.queued_at).as_millis();
+            let bucket =
+                LATENCY_BOUNDS_MS.iter().position(|&b| ms < b as u128).unwrap_or(LATENCY_BOUNDS_MS.len());
+            background.stats.latency[bucket] += 1;
+            background.stats.compiled += 1;
+            background.stats.busy += d.busy;
+        }
         let mut out = Vec::with_capacity(done.len());
         let mut defined = Vec::new();
-        for Done { ticket, id, code, blocks } in done.into_iter().filter(|d| wants(d.ticket)) {
+        for Done { ticket, id, code, blocks, .. } in done.into_iter().filter(|d| wants(d.ticket)) {
             let eip = blocks.first().map_or(0, |b| b.eip);
             let result = code
                 .map_err(|e| JitError(format!("compiling the block at {eip:#x}: {e}")))
@@ -866,6 +945,7 @@ mod tests {
             mode: Mode::default(),
             slots: Vec::new(),
             heat: heat.clone(),
+            queued_at: std::time::Instant::now(),
         };
         let heats: Vec<Arc<AtomicU32>> = (0..4).map(|_| Arc::default()).collect();
         for (ticket, heat) in heats.iter().enumerate() {
