@@ -86,7 +86,7 @@ fn m(n: u64) -> String {
 fn bound(b: Option<u32>) -> String {
     match b {
         Some(ms) => format!("<{ms}ms"),
-        None => format!(">={}ms", LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.len() - 1]),
+        None => format!(">={}ms", LATENCY_BOUNDS_MS.last().copied().unwrap_or(0)),
     }
 }
 

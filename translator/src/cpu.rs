@@ -146,8 +146,8 @@ impl InterpKind {
 /// yet hot, or hot and waiting for the compile thread, costs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InterpStats {
-    pub insns: [u64; 6],
-    pub runs: [u64; 6],
+    pub insns: [u64; InterpKind::ALL.len()],
+    pub runs: [u64; InterpKind::ALL.len()],
 }
 
 /// A block as the cache holds it.

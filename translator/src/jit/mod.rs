@@ -289,15 +289,16 @@ struct Background {
 pub const LATENCY_BOUNDS_MS: [u32; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 /// What the compile thread did: translations it finished, the time it
-/// spent compiling them, how long they waited from queueing to
-/// installation, and how many waited at once.
+/// spent compiling them, how long each waited from queueing until the run
+/// loop took it (to install it, or to drop it for a block no longer
+/// cached), and how many waited at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueStats {
     pub compiled: u64,
     pub busy: std::time::Duration,
     /// Counts by latency, in the buckets of [`LATENCY_BOUNDS_MS`] and one
     /// for the rest.
-    pub latency: [u64; 11],
+    pub latency: [u64; LATENCY_BOUNDS_MS.len() + 1],
     pub most_queued: usize,
     pub queued: usize,
 }
