@@ -174,6 +174,9 @@ pub struct CachedBlock {
     /// a write to its code drops the block, and the one decoded after it
     /// reads the count afresh.
     invalidated: u32,
+    /// Instructions it ran (interpreted) while the compile thread had it,
+    /// not yet added to `heat` (see [`HEAT_STEP`]).
+    unpublished_heat: Cell<u32>,
     /// Where the block that ran after it last time lives, for the run loop
     /// to prefetch while this one runs ([`NextHint`]).
     next: Cell<NextHint>,
@@ -183,6 +186,10 @@ pub struct CachedBlock {
     ticket: Cell<Option<u64>>,
     /// Compiling it failed: it stays with the interpreter.
     jit_failed: Cell<bool>,
+    /// Its last instruction leaves the mode as it was ([`keeps_mode`]),
+    /// decided once: after every interpreted run, the instruction's
+    /// mnemonic was a miss in iced-x86's tables as often as not.
+    keeps_mode: bool,
     /// What executes each of its instructions in the interpreter
     /// ([`crate::interp::handler`]), chosen once, when it was decoded.
     handlers: Box<[crate::interp::Handler]>,
@@ -283,6 +290,8 @@ impl CachedBlock {
         let extent = block.last_offset();
         CachedBlock {
             handlers: block.insns.iter().map(crate::interp::handler).collect(),
+            keeps_mode: block.insns.last().is_some_and(keeps_mode),
+            unpublished_heat: Cell::new(0),
             block,
             invalidated,
             region: RefCell::new(Vec::new()),
@@ -472,6 +481,13 @@ fn keeps_mode(ins: &iced_x86::Instruction) -> bool {
         _ => ins.is_jcc_short_or_near(),
     }
 }
+
+/// Instructions a block waiting for the compile thread runs in the
+/// interpreter before they count in its job's heat (which orders the queue).
+/// The thread reads every waiting job's heat at each job it takes: an
+/// update at every run took that cache line back from the other core (and
+/// the job's allocation, a line of its own) for every interpreted block.
+const HEAT_STEP: u32 = 64;
 
 /// The slot of [`Cpu::recent`] for a block starting at `phys`.
 fn recent_slot(phys: PhysAddr) -> usize {
@@ -675,7 +691,7 @@ impl Cpu {
                     if self.interp_stats.is_some() {
                         self.count_interpreted(&block, self.icount - before);
                     }
-                    if !block.block.insns.last().is_some_and(keeps_mode) {
+                    if !block.keeps_mode {
                         self.mode_may_change();
                     }
                 }
@@ -779,8 +795,13 @@ impl Cpu {
         if cached.ticket.get().is_some() {
             // The compile thread has it: interpreted until it is ready, and
             // counted, so that the thread takes it sooner.
-            if let Some(heat) = cached.heat.get() {
-                heat.fetch_add(cached.block.insns.len() as u32, std::sync::atomic::Ordering::Relaxed);
+            let heat = cached.unpublished_heat.get() + cached.block.insns.len() as u32;
+            cached.unpublished_heat.set(heat);
+            if heat >= HEAT_STEP {
+                cached.unpublished_heat.set(0);
+                if let Some(shared) = cached.heat.get() {
+                    shared.fetch_add(heat, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             return None;
         }
@@ -846,6 +867,7 @@ impl Cpu {
         let started = std::time::Instant::now();
         if background {
             let heat = cached.heat.get_or_init(Default::default).clone();
+            cached.unpublished_heat.set(0);
             let copies = blocks.iter().map(|b| (*b).clone()).collect();
             let ticket = jit.start_compile(copies, mode, &cached.links, heat);
             self.compile_time += started.elapsed();
