@@ -796,8 +796,9 @@ impl Cpu {
             // The compile thread has it: interpreted until it is ready, and
             // counted, so that the thread takes it sooner.
             let heat = cached.unpublished_heat.get() + cached.block.insns.len() as u32;
-            cached.unpublished_heat.set(heat);
-            if heat >= HEAT_STEP {
+            if heat < HEAT_STEP {
+                cached.unpublished_heat.set(heat);
+            } else {
                 cached.unpublished_heat.set(0);
                 if let Some(shared) = cached.heat.get() {
                     shared.fetch_add(heat, std::sync::atomic::Ordering::Relaxed);

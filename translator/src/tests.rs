@@ -634,7 +634,8 @@ fn cli_ends_its_block_in_a_region_too() {
     //       jz done
     //       test cx, 1
     //       jz skip
-    //       cli           (a block of its own, a dead end of l's region)
+    //       cli           (a block of its own, and a translation of its own: a
+    //                     dead end of l's loop, which l's region leaves for)
     // skip: jmp l         (in l's region: it leads back to l)
     // done: pushf; pop ax; hlt
     let code = [

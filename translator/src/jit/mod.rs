@@ -688,8 +688,6 @@ impl Jit {
         self.background.as_ref().is_some_and(|b| b.in_flight > 0 && b.sent.load(Ordering::Acquire) != b.seen)
     }
 
-    /// Whether the compile thread has as much queued as it may: a block that
-    /// gets hot meanwhile waits (it is interpreted, and asks again).
     /// What the compile thread did so far (nothing without one).
     pub fn queue_stats(&self) -> QueueStats {
         self.background
@@ -697,6 +695,8 @@ impl Jit {
             .map_or_else(QueueStats::default, |b| QueueStats { queued: b.in_flight, ..b.stats.clone() })
     }
 
+    /// Whether the compile thread has as much queued as it may: a block that
+    /// gets hot meanwhile waits (it is interpreted, and asks again).
     pub(crate) fn queue_full(&self) -> bool {
         self.background.as_ref().is_some_and(|b| b.in_flight >= MAX_IN_FLIGHT)
     }
